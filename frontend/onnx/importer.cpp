@@ -1,0 +1,280 @@
+#include "frontend/onnx/importer.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+#include "frontend/onnx/node_importer.h"
+#include "frontend/onnx/tensor_proto.h"
+#include "ir/verifier.h"
+
+namespace dlc::frontend::onnx {
+
+using namespace ir;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool isDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+std::string describeNode(const ::onnx::NodeProto& n, int opset) {
+  std::string name = n.name().empty() ? (n.output_size() ? n.output(0) : std::string("?")) : n.name();
+  return fmt::format("node '{}' ({}, opset {})", name, n.op_type(), opset);
+}
+
+Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& modelDir) {
+  Attributes attrs;
+  for (const auto& a : node.attribute()) {
+    switch (a.type()) {
+      case ::onnx::AttributeProto::INT: attrs.set(a.name(), int64_t(a.i())); break;
+      case ::onnx::AttributeProto::FLOAT: attrs.set(a.name(), double(a.f())); break;
+      case ::onnx::AttributeProto::STRING: attrs.set(a.name(), a.s()); break;
+      case ::onnx::AttributeProto::INTS:
+        attrs.set(a.name(), std::vector<int64_t>(a.ints().begin(), a.ints().end()));
+        break;
+      case ::onnx::AttributeProto::FLOATS:
+        attrs.set(a.name(), std::vector<double>(a.floats().begin(), a.floats().end()));
+        break;
+      case ::onnx::AttributeProto::STRINGS:
+        attrs.set(a.name(), std::vector<std::string>(a.strings().begin(), a.strings().end()));
+        break;
+      case ::onnx::AttributeProto::TENSOR: attrs.set(a.name(), tensorFromProto(a.t(), modelDir)); break;
+      case ::onnx::AttributeProto::GRAPH:
+      case ::onnx::AttributeProto::GRAPHS:
+        throw UnsupportedError(fmt::format("attribute '{}' holds a subgraph; control flow is not supported yet", a.name()));
+      case ::onnx::AttributeProto::SPARSE_TENSOR:
+      case ::onnx::AttributeProto::SPARSE_TENSORS:
+        throw UnsupportedError(fmt::format("attribute '{}' holds a sparse tensor", a.name()));
+      case ::onnx::AttributeProto::TENSORS:
+      case ::onnx::AttributeProto::TYPE_PROTO:
+      case ::onnx::AttributeProto::TYPE_PROTOS:
+        throw UnsupportedError(fmt::format("attribute '{}' has an unsupported kind", a.name()));
+      case ::onnx::AttributeProto::UNDEFINED:
+      default:
+        throwUserError("attribute '{}' has an undefined type", a.name());
+    }
+  }
+  return attrs;
+}
+
+TensorType typeFromValueInfo(const ::onnx::ValueInfoProto& vi, const ImportOptions& options) {
+  if (!vi.has_type() || !vi.type().has_tensor_type())
+    throw UnsupportedError(fmt::format("graph input '{}' is not a tensor (sequences, maps and optionals are not supported)", vi.name()));
+  const auto& tt = vi.type().tensor_type();
+  DType dtype = dtypeFromOnnx(tt.elem_type());
+  if (!tt.has_shape()) return TensorType::unranked(dtype);
+  std::vector<Dim> dims;
+  for (const auto& d : tt.shape().dim()) {
+    if (d.has_dim_value()) {
+      if (d.dim_value() < 0) throwUserError("graph input '{}' has a negative dim {}", vi.name(), d.dim_value());
+      dims.push_back(Dim(d.dim_value()));
+    } else if (d.has_dim_param() && !d.dim_param().empty()) {
+      auto bound = options.dimBindings.find(d.dim_param());
+      dims.push_back(bound != options.dimBindings.end() ? Dim(bound->second) : Dim::symbol(d.dim_param()));
+    } else {
+      dims.push_back(Dim::unknown());
+    }
+  }
+  return TensorType(dtype, Shape(std::move(dims)));
+}
+
+const ImporterTable& importerTable() {
+  static const ImporterTable table;
+  return table;
+}
+
+class GraphImporter {
+ public:
+  GraphImporter(const ::onnx::GraphProto& g, int opset, fs::path modelDir, const ImportOptions& options)
+      : proto_(g), opset_(opset), modelDir_(std::move(modelDir)), options_(options) {}
+
+  Graph run() {
+    graph_.setName(proto_.name().empty() ? "main" : proto_.name());
+    if (proto_.sparse_initializer_size() > 0) throw UnsupportedError("sparse initializers are not supported");
+    for (const auto& init : proto_.initializer()) {
+      if (init.name().empty()) throwUserError("an initializer has no name");
+      if (values_.count(init.name())) throwUserError("initializer '{}' is defined twice", init.name());
+      try {
+        values_[init.name()] = graph_.addConstant(graph_.uniqueName(init.name()), tensorFromProto(init, modelDir_));
+      } catch (const UnsupportedError& e) {
+        throw UnsupportedError(fmt::format("initializer '{}': {}", init.name(), e.what()));
+      } catch (const UserError& e) {
+        throwUserError("initializer '{}': {}", init.name(), e.what());
+      }
+    }
+    for (const auto& in : proto_.input()) {
+      if (values_.count(in.name())) continue;  // an initializer (old models list them as inputs)
+      if (in.name().empty()) throwUserError("a graph input has no name");
+      values_[in.name()] = graph_.addInput(in.name(), typeFromValueInfo(in, options_));
+    }
+    checkAllSupported();
+    for (const auto& node : proto_.node()) importNode(node);
+    bindOutputs();
+    verifyOrThrow(graph_);
+    return std::move(graph_);
+  }
+
+ private:
+  void checkAllSupported() {
+    std::map<std::string, std::vector<std::string>> missing;  // "Op (domain, opset)" -> node names
+    for (const auto& node : proto_.node()) {
+      std::string key;
+      if (!isDefaultDomain(node.domain())) key = fmt::format("{} (domain '{}')", node.op_type(), node.domain());
+      else if (opset_ == 0)
+        throwUserError("node '{}' ({}) is in the default domain, but the model imports no version of it",
+                       node.name(), node.op_type());
+      else if (node.op_type() != "Constant" && !importerTable().find(node.op_type(), opset_))
+        key = fmt::format("{} (opset {})", node.op_type(), opset_);
+      if (!key.empty())
+        missing[key].push_back(node.name().empty() ? (node.output_size() ? node.output(0) : "?") : node.name());
+    }
+    if (missing.empty()) return;
+    std::string msg = fmt::format("the model uses {} unsupported op{}:", missing.size(), missing.size() == 1 ? "" : "s");
+    for (const auto& [op, nodes] : missing) {
+      msg += fmt::format("\n  {}: {} node{} ('{}'{})", op, nodes.size(), nodes.size() == 1 ? "" : "s", nodes[0],
+                         nodes.size() > 1 ? ", ..." : "");
+    }
+    throw UnsupportedError(msg);
+  }
+
+  Value* lookup(const std::string& name, const ::onnx::NodeProto& node) {
+    auto it = values_.find(name);
+    if (it == values_.end())
+      throwUserError("{}: input '{}' is not produced by any earlier node, initializer or graph input",
+                     describeNode(node, opset_), name);
+    return it->second;
+  }
+
+  void importConstant(const ::onnx::NodeProto& node) {
+    if (node.output_size() != 1) throwUserError("Constant must have one output");
+    if (node.attribute_size() != 1) throwUserError("Constant must have exactly one attribute");
+    const auto& a = node.attribute(0);
+    Tensor t;
+    if (a.name() == "value") t = tensorFromProto(a.t(), modelDir_);
+    else if (a.name() == "value_float") t = Tensor::scalar<float>(a.f());
+    else if (a.name() == "value_int") t = Tensor::scalar<int64_t>(a.i());
+    else if (a.name() == "value_floats")
+      t = Tensor::fromVector<float>({a.floats_size()}, std::vector<float>(a.floats().begin(), a.floats().end()));
+    else if (a.name() == "value_ints")
+      t = Tensor::fromVector<int64_t>({a.ints_size()}, std::vector<int64_t>(a.ints().begin(), a.ints().end()));
+    else throw UnsupportedError(fmt::format("Constant with attribute '{}' is not supported", a.name()));
+    define(node.output(0), graph_.addConstant(graph_.uniqueName(node.output(0)), std::move(t)), node);
+  }
+
+  void define(const std::string& name, Value* v, const ::onnx::NodeProto& node) {
+    if (name.empty()) return;
+    if (values_.count(name))
+      throwUserError("{}: output '{}' is already defined (the graph is not in SSA form)", describeNode(node, opset_), name);
+    values_[name] = v;
+  }
+
+  void importNode(const ::onnx::NodeProto& node) {
+    try {
+      if (node.op_type() == "Constant") return importConstant(node);
+      std::vector<Value*> inputs;
+      for (const auto& name : node.input()) inputs.push_back(name.empty() ? nullptr : lookup(name, node));
+      NodeImporter ni(graph_, node, opset_, std::move(inputs), convertAttributes(node, modelDir_));
+      (*importerTable().find(node.op_type(), opset_))(ni);
+      const auto& outs = ni.boundOutputs();
+      for (int i = 0; i < node.output_size(); ++i) {
+        if (node.output(i).empty()) continue;
+        if (size_t(i) >= outs.size() || outs[size_t(i)] == nullptr)
+          throw UnsupportedError(fmt::format("output {} ('{}') is not supported", i, node.output(i)));
+        define(node.output(i), outs[size_t(i)], node);
+      }
+    } catch (const UnsupportedError& e) {
+      throw UnsupportedError(prefixed(node, e.what()));
+    } catch (const UserError& e) {
+      throw UserError(prefixed(node, e.what()));
+    }
+  }
+
+  std::string prefixed(const ::onnx::NodeProto& node, const std::string& msg) {
+    std::string prefix = describeNode(node, opset_);
+    if (msg.rfind(prefix, 0) == 0) return msg;
+    // Drop the IR node description that inference errors start with.
+    std::string m = msg;
+    if (m.rfind("node ", 0) == 0) {
+      size_t colon = m.find("): ");
+      if (colon != std::string::npos) m = m.substr(colon + 3);
+    }
+    return prefix + ": " + m;
+  }
+
+  void bindOutputs() {
+    std::vector<Value*> outs;
+    for (const auto& o : proto_.output()) {
+      Value* v = values_.count(o.name()) ? values_[o.name()] : nullptr;
+      if (!v) throwUserError("graph output '{}' is not produced by any node", o.name());
+      if (v->name() != o.name()) {
+        if (v->producer() && !graph_.findValue(o.name())) {
+          graph_.renameValue(v, o.name());
+        } else {
+          Node* n = graph_.addNode(OpKind::Identity, {v}, 1, {}, o.name(), {graph_.uniqueName(o.name())});
+          n->output(0)->setType(v->type());
+          v = n->output(0);
+        }
+      }
+      outs.push_back(v);
+    }
+    graph_.setOutputs(std::move(outs));
+  }
+
+  const ::onnx::GraphProto& proto_;
+  int opset_;
+  fs::path modelDir_;
+  const ImportOptions& options_;
+  Graph graph_;
+  std::unordered_map<std::string, Value*> values_;
+};
+
+}  // namespace
+
+ImportedModel importOnnxBytes(const std::string& bytes, const std::string& modelDir, const ImportOptions& options) {
+  ::onnx::ModelProto model;
+  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()));
+  stream.SetRecursionLimit(64);
+  if (!model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
+    throwUserError("the file is not a valid ONNX model (protobuf parsing failed)");
+  if (!model.has_graph()) throwUserError("the model has no graph");
+  int opset = -1;
+  for (const auto& o : model.opset_import())
+    if (isDefaultDomain(o.domain())) opset = int(o.version());
+  // IR version 2 models had no opset_import; a model that imports only other
+  // domains gets opset 0, and any default-domain node in it is an error.
+  if (opset < 0) opset = model.opset_import_size() == 0 ? 1 : 0;
+  if (opset > kMaxOpset)
+    throw UnsupportedError(fmt::format("the model uses opset {}; dlc supports opsets up to {}", opset, kMaxOpset));
+  if (opset < 0) throwUserError("the model declares opset {}", opset);
+  ImportedModel result;
+  result.opset = opset;
+  result.producer = model.producer_name() + (model.producer_version().empty() ? "" : " " + model.producer_version());
+  result.graph = GraphImporter(model.graph(), opset, modelDir, options).run();
+  return result;
+}
+
+ImportedModel importOnnxFile(const std::string& path, const ImportOptions& options) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throwUserError("'{}' is not a readable file", path);
+  auto size = fs::file_size(path, ec);
+  if (ec) throwUserError("cannot read '{}'", path);
+  if (size > (uint64_t(2) << 30) - 1)
+    throwUserError("'{}' is {} bytes; ONNX models over 2 GiB must keep weights in external data", path, size);
+  std::ifstream f(path, std::ios::binary);
+  std::string bytes(size, '\0');
+  if (!f.read(bytes.data(), std::streamsize(size))) throwUserError("cannot read '{}'", path);
+  try {
+    return importOnnxBytes(bytes, fs::path(path).parent_path().string(), options);
+  } catch (const UnsupportedError& e) {
+    throw UnsupportedError(fmt::format("{}: {}", path, e.what()));
+  } catch (const UserError& e) {
+    throw UserError(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+}  // namespace dlc::frontend::onnx

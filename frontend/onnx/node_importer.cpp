@@ -1,0 +1,79 @@
+#include "frontend/onnx/node_importer.h"
+
+#include <onnx/onnx_pb.h>
+
+#include "ir/infer.h"
+
+namespace dlc::frontend::onnx {
+
+using namespace ir;
+
+NodeImporter::NodeImporter(Graph& graph, const ::onnx::NodeProto& node, int opset,
+                           std::vector<Value*> inputs, Attributes attrs)
+    : graph_(graph), node_(node), opset_(opset), inputs_(std::move(inputs)), attrs_(std::move(attrs)) {
+  name_ = node.name();
+  if (name_.empty() && node.output_size() > 0) name_ = node.output(0);
+}
+
+const std::string& NodeImporter::opType() const { return node_.op_type(); }
+size_t NodeImporter::numOutputs() const { return size_t(node_.output_size()); }
+
+Value* NodeImporter::constant(Tensor t, const std::string& hint) {
+  return graph_.addConstant(graph_.uniqueName(name_ + "/" + (hint.empty() ? "const" : hint)), std::move(t));
+}
+
+Value* NodeImporter::constantInts(const std::vector<int64_t>& values) {
+  return constant(Tensor::fromVector<int64_t>({int64_t(values.size())}, values));
+}
+
+Node* NodeImporter::emit(OpKind op, std::vector<Value*> inputs, Attributes attrs, size_t numOutputs,
+                         const std::vector<std::string>& outputNames) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < numOutputs; ++i) {
+    std::string want = i < outputNames.size() ? outputNames[i] : "";
+    names.push_back(graph_.uniqueName(want.empty() ? name_ + "/" + std::string(opName(op)) : want));
+  }
+  Node* n = graph_.addNode(op, std::move(inputs), numOutputs, std::move(attrs), name_, names);
+  n->addOrigin(name_);
+  inferNode(*n);
+  return n;
+}
+
+Value* NodeImporter::emit1(OpKind op, std::vector<Value*> inputs, Attributes attrs) {
+  return emit(op, std::move(inputs), std::move(attrs), 1)->output(0);
+}
+
+void NodeImporter::setOutputs(std::vector<Value*> outputs) { outputs_ = std::move(outputs); }
+
+void NodeImporter::emitSameAsOnnx(OpKind op) {
+  std::vector<std::string> names(node_.output().begin(), node_.output().end());
+  Node* n = emit(op, inputs_, attrs_, numOutputs(), names);
+  setOutputs(n->outputs());
+}
+
+ImporterTable::ImporterTable() {
+  sameName_ = [](NodeImporter& ni) { ni.emitSameAsOnnx(*findOp(ni.opType())); };
+  addElementwiseImporters(*this);
+  addReductionImporters(*this);
+  addTensorImporters(*this);
+  addNnImporters(*this);
+}
+
+void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {
+  entries_.push_back({std::move(opType), sinceOpset, untilOpset, std::move(h)});
+}
+
+const ImportHandler* ImporterTable::find(const std::string& opType, int opset) const {
+  bool listed = false;
+  for (const auto& e : entries_) {
+    if (e.opType != opType) continue;
+    listed = true;
+    if (opset >= e.sinceOpset && opset <= e.untilOpset) return &e.handler;
+  }
+  // Ops listed in the table are only supported in the listed opset ranges;
+  // others import 1:1 when the IR has an op of the same name.
+  if (!listed && findOp(opType)) return &sameName_;
+  return nullptr;
+}
+
+}  // namespace dlc::frontend::onnx

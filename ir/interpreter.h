@@ -1,0 +1,28 @@
+// The reference interpreter: executes any IR graph on the CPU, node by node,
+// with each op's reference kernel. Simple and obviously correct; it is the
+// oracle for every backend, for constant folding and for gradient checks.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace dlc::ir {
+
+using NamedTensors = std::map<std::string, Tensor>;
+
+// Checks that `inputs` supplies every graph input with a matching dtype and
+// rank, static extents equal, and each symbolic dim bound consistently.
+// Throws UserError saying which input is wrong and how.
+void checkInputs(const Graph& graph, const NamedTensors& inputs);
+
+// Runs the graph; returns its outputs in order. Throws UserError for bad
+// inputs or a kernel's error, naming the node.
+std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs);
+
+// Runs one node on concrete inputs (absent optional inputs as nullptr).
+std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs);
+
+}  // namespace dlc::ir

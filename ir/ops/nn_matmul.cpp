@@ -1,0 +1,82 @@
+// MatMul with numpy semantics: 1-D operands are promoted and the promoted
+// dim removed; leading (batch) dims broadcast.
+#include "ir/ops/op_util.h"
+
+namespace dlc::ir {
+using namespace ops;
+
+static void inferMatMul(InferContext& ctx) {
+  const TensorType& a = ctx.inputType(0);
+  const TensorType& b = ctx.inputType(1);
+  if (a.dtype != b.dtype)
+    ctx.fail("operands have different dtypes {} and {}", dtypeName(a.dtype), dtypeName(b.dtype));
+  if (!a.shape || !b.shape) return ctx.setOutput(0, TensorType::unranked(a.dtype));
+  Shape sa = *a.shape, sb = *b.shape;
+  if (sa.rank() == 0 || sb.rank() == 0) ctx.fail("MatMul operands must have rank >= 1");
+  bool vecA = sa.rank() == 1, vecB = sb.rank() == 1;
+  if (vecA) sa = Shape(std::vector<Dim>{Dim(1), sa[0]});
+  if (vecB) sb = Shape(std::vector<Dim>{sb[0], Dim(1)});
+  const Dim& k1 = sa[sa.rank() - 1];
+  const Dim& k2 = sb[sb.rank() - 2];
+  if (k1.isStatic() && k2.isStatic() && k1.value() != k2.value())
+    ctx.fail("inner dimensions differ: {} x {}", a.shape->str(), b.shape->str());
+  Shape batchA(std::vector<Dim>(sa.dims().begin(), sa.dims().end() - 2));
+  Shape batchB(std::vector<Dim>(sb.dims().begin(), sb.dims().end() - 2));
+  std::vector<Dim> dims = broadcastShapes(batchA, batchB).dims();
+  if (!vecA) dims.push_back(sa[sa.rank() - 2]);
+  if (!vecB) dims.push_back(sb[sb.rank() - 1]);
+  ctx.setOutput(0, TensorType(a.dtype, Shape(dims)));
+}
+
+static void evalMatMul(EvalContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  if (a.dtype() != b.dtype()) ctx.fail("operands have different dtypes");
+  if (a.rank() == 0 || b.rank() == 0) ctx.fail("MatMul operands must have rank >= 1");
+  std::vector<int64_t> sa = a.shape(), sb = b.shape();
+  bool vecA = sa.size() == 1, vecB = sb.size() == 1;
+  if (vecA) sa.insert(sa.begin(), 1);
+  if (vecB) sb.push_back(1);
+  int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
+  if (sb[sb.size() - 2] != k)
+    ctx.fail("inner dimensions differ: [{}] x [{}]", fmt::join(a.shape(), ","), fmt::join(b.shape(), ","));
+  std::vector<int64_t> batchA(sa.begin(), sa.end() - 2), batchB(sb.begin(), sb.end() - 2);
+  std::vector<int64_t> batch = broadcastExtents(batchA, batchB);
+  std::vector<int64_t> fullShape = batch;
+  fullShape.push_back(m);
+  fullShape.push_back(n);
+  Tensor out(a.dtype(), fullShape);
+  std::vector<int64_t> strideA = broadcastStrides(batchA, batch);
+  std::vector<int64_t> strideB = broadcastStrides(batchB, batch);
+  dispatchDType(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    using Acc = std::conditional_t<kIsFloatStorage<T>, double, ComputeType<T>>;
+    auto pa = a.data<T>();
+    auto pb = b.data<T>();
+    auto po = out.data<T>();
+    int64_t batchIndex = 0;
+    forEachIndex(batch, [&](const std::vector<int64_t>& idx) {
+      const T* A = pa.data() + offsetOf(idx, strideA) * m * k;
+      const T* B = pb.data() + offsetOf(idx, strideB) * k * n;
+      T* O = po.data() + batchIndex++ * m * n;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          Acc acc{};
+          for (int64_t p = 0; p < k; ++p) acc += Acc(toCompute(A[i * k + p])) * Acc(toCompute(B[p * n + j]));
+          O[i * n + j] = fromCompute<T>(static_cast<ComputeType<T>>(acc));
+        }
+    });
+  });
+  std::vector<int64_t> outShape = batch;
+  if (!vecA) outShape.push_back(m);
+  if (!vecB) outShape.push_back(n);
+  ctx.setOutput(0, out.reshaped(outShape));
+}
+
+const OpDef kMatMulDef{
+    .name = "MatMul", .minInputs = 2, .maxInputs = 2, .traits = kDifferentiable,
+    .infer = inferMatMul,
+    .eval = evalMatMul,
+};
+
+}  // namespace dlc::ir

@@ -1,0 +1,106 @@
+// Helpers shared by op definitions: dtype dispatch, broadcasting, axis
+// normalisation and index arithmetic for reference kernels and inference.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "ir/op_def.h"
+
+namespace dlc::ir::ops {
+
+// Calls fn(T{}) with T the storage type of `dtype`. Half and bfloat16 are
+// passed as their storage structs; use toCompute/fromCompute to do arithmetic.
+template <typename Fn>
+decltype(auto) dispatchDType(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::F32: return fn(float{});
+    case DType::F64: return fn(double{});
+    case DType::F16: return fn(Half{});
+    case DType::BF16: return fn(BFloat16{});
+    case DType::I8: return fn(int8_t{});
+    case DType::I16: return fn(int16_t{});
+    case DType::I32: return fn(int32_t{});
+    case DType::I64: return fn(int64_t{});
+    case DType::U8: return fn(uint8_t{});
+    case DType::U16: return fn(uint16_t{});
+    case DType::U32: return fn(uint32_t{});
+    case DType::U64: return fn(uint64_t{});
+    case DType::Bool: return fn(bool{});
+    case DType::Undefined: break;
+  }
+  throwUserError("operation on a tensor of undefined dtype");
+}
+
+// The type arithmetic happens in: float for half types, else the type itself.
+template <typename T>
+using ComputeType = std::conditional_t<std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>,
+                                       float, T>;
+template <typename T>
+inline ComputeType<T> toCompute(T v) {
+  if constexpr (std::is_same_v<T, Half>) return halfToFloat(v.bits);
+  else if constexpr (std::is_same_v<T, BFloat16>) return bf16ToFloat(v.bits);
+  else return v;
+}
+template <typename T>
+inline T fromCompute(ComputeType<T> v) {
+  if constexpr (std::is_same_v<T, Half>) return Half{floatToHalf(v)};
+  else if constexpr (std::is_same_v<T, BFloat16>) return BFloat16{floatToBf16(v)};
+  else return v;
+}
+template <typename T>
+inline constexpr bool kIsFloatStorage = std::is_floating_point_v<T> || std::is_same_v<T, Half> ||
+                                        std::is_same_v<T, BFloat16>;
+
+// Numpy-style multidirectional broadcasting of static extents. Throws
+// UserError naming both shapes if they are incompatible.
+std::vector<int64_t> broadcastExtents(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
+// The same for symbolic shapes (a symbolic dim broadcast with 1 stays
+// symbolic; two different symbols give an unknown dim).
+Shape broadcastShapes(const Shape& a, const Shape& b);
+// Broadcast type of several inputs; unranked if any input is unranked.
+TensorType broadcastTypes(const InferContext& ctx, DType resultType);
+
+// For an input of `inShape` broadcast to `outShape`: strides (in elements of
+// the input) to use when iterating over the output's index space; zero where
+// the input is broadcast.
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& inShape,
+                                      const std::vector<int64_t>& outShape);
+
+// Normalises a possibly negative axis into [0, rank); throws UserError.
+int64_t normalizeAxis(int64_t axis, int64_t rank, const char* what = "axis");
+
+// Iterates a row-major multi-index over `shape`: calls fn(index) for each
+// element in order, where index is a const std::vector<int64_t>&.
+template <typename Fn>
+void forEachIndex(const std::vector<int64_t>& shape, Fn&& fn) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (n == 0) return;
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (int64_t k = 0; k < n; ++k) {
+    fn(static_cast<const std::vector<int64_t>&>(idx));
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// Offset of a multi-index given strides.
+inline int64_t offsetOf(const std::vector<int64_t>& idx, const std::vector<int64_t>& strides) {
+  int64_t o = 0;
+  for (size_t i = 0; i < idx.size(); ++i) o += idx[i] * strides[i];
+  return o;
+}
+
+// Reads a constant 1-D (or scalar) integer input as a vector, or nullopt if
+// the input is not a constant.
+std::optional<std::vector<int64_t>> constantInts(const InferContext& ctx, size_t i);
+
+// Output type with the same dtype and shape as input i (unranked stays unranked).
+inline TensorType sameAsInput(const InferContext& ctx, size_t i) { return ctx.inputType(i); }
+
+}  // namespace dlc::ir::ops

@@ -1,0 +1,174 @@
+#include "ir/tensor.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+#include "support/error.h"
+
+namespace dlc::ir {
+
+int64_t checkedNumElements(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throwUserError("tensor shape {} has a negative extent", fmt::join(shape, "x"));
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      throwUserError("tensor shape [{}] has too many elements", fmt::join(shape, ","));
+    n *= d;
+  }
+  return n;
+}
+
+std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
+    : dtype_(dtype), shape_(std::move(shape)) {
+  DLC_CHECK(dtype != DType::Undefined, "tensor of undefined dtype");
+  numel_ = checkedNumElements(shape_);
+  int64_t elem = int64_t(dtypeSize(dtype));
+  if (numel_ > kDefaultMaxTensorBytes / elem)
+    throwUserError("tensor of shape [{}] and dtype {} needs {} bytes, over the limit of {} bytes",
+                   fmt::join(shape_, ","), dtypeName(dtype), numel_ * elem, kDefaultMaxTensorBytes);
+  storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_ * elem));
+}
+
+void Tensor::checkType(DType requested) const {
+  DLC_CHECK(requested == dtype_, "tensor of dtype {} accessed as {}", dtypeName(dtype_),
+            dtypeName(requested));
+}
+
+void Tensor::checkSize(const Tensor& t, size_t n) {
+  DLC_CHECK(size_t(t.numel()) == n, "{} values given for a tensor of {} elements", n, t.numel());
+}
+
+namespace {
+template <typename Fn>
+auto visitElement(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::F32: return fn(float{});
+    case DType::F64: return fn(double{});
+    case DType::F16: return fn(Half{});
+    case DType::BF16: return fn(BFloat16{});
+    case DType::I8: return fn(int8_t{});
+    case DType::I16: return fn(int16_t{});
+    case DType::I32: return fn(int32_t{});
+    case DType::I64: return fn(int64_t{});
+    case DType::U8: return fn(uint8_t{});
+    case DType::U16: return fn(uint16_t{});
+    case DType::U32: return fn(uint32_t{});
+    case DType::U64: return fn(uint64_t{});
+    case DType::Bool: return fn(bool{});
+    case DType::Undefined: break;
+  }
+  DLC_CHECK(false, "undefined dtype");
+}
+}  // namespace
+
+double Tensor::getDouble(int64_t i) const {
+  const std::byte* p = rawData();
+  return visitElement(dtype_, [&](auto tag) -> double {
+    using T = decltype(tag);
+    T v;
+    std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+    if constexpr (std::is_same_v<T, Half>) return halfToFloat(v.bits);
+    else if constexpr (std::is_same_v<T, BFloat16>) return bf16ToFloat(v.bits);
+    else return double(v);
+  });
+}
+
+int64_t Tensor::getInt(int64_t i) const {
+  const std::byte* p = rawData();
+  return visitElement(dtype_, [&](auto tag) -> int64_t {
+    using T = decltype(tag);
+    T v;
+    std::memcpy(&v, p + i * sizeof(T), sizeof(T));
+    if constexpr (std::is_same_v<T, Half>) return int64_t(halfToFloat(v.bits));
+    else if constexpr (std::is_same_v<T, BFloat16>) return int64_t(bf16ToFloat(v.bits));
+    else return int64_t(v);
+  });
+}
+
+void Tensor::setDouble(int64_t i, double x) {
+  std::byte* p = rawData();
+  visitElement(dtype_, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    if constexpr (std::is_same_v<T, Half>) v.bits = floatToHalf(float(x));
+    else if constexpr (std::is_same_v<T, BFloat16>) v.bits = floatToBf16(float(x));
+    else if constexpr (std::is_same_v<T, bool>) v = x != 0;
+    else if constexpr (std::is_integral_v<T>) v = std::isfinite(x) ? T(x) : T(0);
+    else v = T(x);
+    std::memcpy(p + i * sizeof(T), &v, sizeof(T));
+  });
+}
+
+void Tensor::setInt(int64_t i, int64_t x) {
+  std::byte* p = rawData();
+  visitElement(dtype_, [&](auto tag) {
+    using T = decltype(tag);
+    T v;
+    if constexpr (std::is_same_v<T, Half>) v.bits = floatToHalf(float(x));
+    else if constexpr (std::is_same_v<T, BFloat16>) v.bits = floatToBf16(float(x));
+    else if constexpr (std::is_same_v<T, bool>) v = x != 0;
+    else v = T(x);
+    std::memcpy(p + i * sizeof(T), &v, sizeof(T));
+  });
+}
+
+std::vector<int64_t> Tensor::toInts() const {
+  std::vector<int64_t> out(static_cast<size_t>(numel_));
+  for (int64_t i = 0; i < numel_; ++i) out[size_t(i)] = getInt(i);
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t;
+  t.dtype_ = dtype_;
+  t.shape_ = shape_;
+  t.numel_ = numel_;
+  if (storage_) t.storage_ = std::make_shared<std::vector<std::byte>>(*storage_);
+  return t;
+}
+
+Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
+  DLC_CHECK(checkedNumElements(shape) == numel_, "reshape of {} elements to [{}]", numel_,
+            fmt::join(shape, ","));
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+std::string Tensor::summary(size_t maxValues) const {
+  std::string s = fmt::format("{}[{}]", dtypeName(dtype_), fmt::join(shape_, ","));
+  if (!defined()) return s;
+  s += " {";
+  for (int64_t i = 0; i < numel_ && size_t(i) < maxValues; ++i) {
+    if (i) s += ", ";
+    if (isFloat(dtype_)) s += fmt::format("{:.6g}", getDouble(i));
+    else s += std::to_string(getInt(i));
+  }
+  if (size_t(numel_) > maxValues) s += ", ...";
+  s += "}";
+  if (isFloat(dtype_) && numel_ > 0) {
+    double lo = getDouble(0), hi = lo, sum = 0;
+    for (int64_t i = 0; i < numel_; ++i) {
+      double v = getDouble(i);
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+      sum += v;
+    }
+    s += fmt::format(" min={:.6g} max={:.6g} mean={:.6g}", lo, hi, sum / double(numel_));
+  }
+  return s;
+}
+
+}  // namespace dlc::ir

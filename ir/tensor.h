@@ -1,0 +1,96 @@
+// A dense, row-major host tensor: constants in the IR and values in the
+// reference interpreter. Storage is shared (copying a Tensor is cheap and
+// aliases the data), so a weight is held once however often it is used.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/dtype.h"
+#include "ir/shape.h"
+
+namespace dlc::ir {
+
+// Refuse tensors larger than this many bytes before allocating (a model that
+// claims a 2^40-element weight must not take the machine down).
+inline constexpr int64_t kDefaultMaxTensorBytes = int64_t(16) << 30;
+
+class Tensor {
+ public:
+  Tensor() = default;
+  // Zero-initialised tensor. Throws UserError for negative extents or a size
+  // over kDefaultMaxTensorBytes.
+  Tensor(DType dtype, std::vector<int64_t> shape);
+
+  template <typename T>
+  static Tensor fromVector(std::vector<int64_t> shape, const std::vector<T>& values) {
+    Tensor t(dtypeOf<T>(), std::move(shape));
+    checkSize(t, values.size());
+    auto out = t.data<T>();
+    for (size_t i = 0; i < values.size(); ++i) out[i] = values[i];
+    return t;
+  }
+  template <typename T>
+  static Tensor scalar(T value) {
+    return fromVector<T>({}, std::vector<T>{value});
+  }
+
+  DType dtype() const { return dtype_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  size_t rank() const { return shape_.size(); }
+  int64_t dim(size_t i) const { return shape_[i]; }
+  int64_t numel() const { return numel_; }
+  size_t byteSize() const { return size_t(numel_) * dtypeSize(dtype_); }
+  TensorType type() const { return TensorType(dtype_, Shape::fromExtents(shape_)); }
+  bool defined() const { return dtype_ != DType::Undefined; }
+
+  std::byte* rawData() { return storage_ ? storage_->data() : nullptr; }
+  const std::byte* rawData() const { return storage_ ? storage_->data() : nullptr; }
+  template <typename T>
+  std::span<T> data() {
+    checkType(dtypeOf<T>());
+    return {reinterpret_cast<T*>(rawData()), size_t(numel_)};
+  }
+  template <typename T>
+  std::span<const T> data() const {
+    checkType(dtypeOf<T>());
+    return {reinterpret_cast<const T*>(rawData()), size_t(numel_)};
+  }
+
+  // Element access through double / int64, for any dtype (slow; for shape
+  // arithmetic, tests and printing).
+  double getDouble(int64_t i) const;
+  int64_t getInt(int64_t i) const;
+  void setDouble(int64_t i, double v);
+  void setInt(int64_t i, int64_t v);
+  std::vector<int64_t> toInts() const;  // all elements as int64
+
+  // A deep copy (independent storage).
+  Tensor clone() const;
+  // Same data, different shape (numel must match); shares storage.
+  Tensor reshaped(std::vector<int64_t> shape) const;
+
+  // Short human-readable summary: dtype, shape, a few values, and
+  // min/max/mean for floats.
+  std::string summary(size_t maxValues = 6) const;
+
+ private:
+  void checkType(DType requested) const;
+  static void checkSize(const Tensor& t, size_t n);
+
+  DType dtype_ = DType::Undefined;
+  std::vector<int64_t> shape_;
+  int64_t numel_ = 0;
+  std::shared_ptr<std::vector<std::byte>> storage_;
+};
+
+// Row-major strides (in elements) of a shape.
+std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape);
+// Product of extents; throws UserError on negative extents or overflow.
+int64_t checkedNumElements(const std::vector<int64_t>& shape);
+
+}  // namespace dlc::ir

@@ -1,0 +1,76 @@
+#include "tools/dlc/cli_args.h"
+
+#include "support/error.h"
+
+namespace dlc::tools {
+
+CliArgs::CliArgs(const std::vector<std::string>& argv, const std::set<std::string>& valued,
+                 const std::set<std::string>& flags) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.rfind("--", 0) != 0 || a == "--") {
+      positional_.push_back(a);
+      continue;
+    }
+    std::string key = a.substr(2), val;
+    bool hasVal = false;
+    if (size_t eq = key.find('='); eq != std::string::npos) {
+      val = key.substr(eq + 1);
+      key = key.substr(0, eq);
+      hasVal = true;
+    }
+    if (flags.count(key)) {
+      if (hasVal) throwUserError("option --{} takes no value", key);
+      flags_.insert(key);
+    } else if (valued.count(key)) {
+      if (!hasVal) {
+        if (i + 1 >= argv.size()) throwUserError("option --{} needs a value", key);
+        val = argv[++i];
+      }
+      values_.emplace(key, val);
+    } else {
+      throwUserError("unknown option --{} (see --help)", key);
+    }
+  }
+}
+
+std::optional<std::string> CliArgs::value(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> CliArgs::values(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [b, e] = values_.equal_range(name);
+  for (auto it = b; it != e; ++it) out.push_back(it->second);
+  return out;
+}
+
+double CliArgs::number(const std::string& name, double fallback) const {
+  auto v = value(name);
+  if (!v) return fallback;
+  try {
+    size_t used = 0;
+    double d = std::stod(*v, &used);
+    if (used != v->size()) throw std::invalid_argument("trailing");
+    return d;
+  } catch (const std::exception&) {
+    throwUserError("--{} expects a number, got '{}'", name, *v);
+  }
+}
+
+int64_t CliArgs::integer(const std::string& name, int64_t fallback) const {
+  auto v = value(name);
+  if (!v) return fallback;
+  try {
+    size_t used = 0;
+    long long d = std::stoll(*v, &used);
+    if (used != v->size()) throw std::invalid_argument("trailing");
+    return d;
+  } catch (const std::exception&) {
+    throwUserError("--{} expects an integer, got '{}'", name, *v);
+  }
+}
+
+}  // namespace dlc::tools

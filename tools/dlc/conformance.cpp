@@ -1,0 +1,101 @@
+#include "tools/dlc/conformance.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "frontend/onnx/importer.h"
+#include "frontend/onnx/tensor_proto.h"
+#include "support/error.h"
+#include "tools/dlc/targets.h"
+
+namespace dlc::tools {
+
+namespace fs = std::filesystem;
+
+const char* testStatusName(TestStatus s) {
+  switch (s) {
+    case TestStatus::Pass: return "pass";
+    case TestStatus::Fail: return "fail";
+    case TestStatus::Unsupported: return "unsupported";
+  }
+  return "?";
+}
+
+std::vector<std::string> findConformanceTests(const std::string& path) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) throwUserError("'{}' is not a folder", path);
+  if (fs::exists(fs::path(path) / "model.onnx")) return {path};
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(path, ec))
+    if (e.is_directory() && fs::exists(e.path() / "model.onnx")) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  if (out.empty()) throwUserError("'{}' holds no test folders (folders with a model.onnx)", path);
+  return out;
+}
+
+// input_0.pb, input_1.pb, ... in numeric order.
+static std::vector<fs::path> numberedFiles(const fs::path& dir, const std::string& prefix) {
+  std::vector<fs::path> out;
+  for (size_t k = 0;; ++k) {
+    fs::path p = dir / fmt::format("{}_{}.pb", prefix, k);
+    if (!fs::exists(p)) break;
+    out.push_back(p);
+  }
+  return out;
+}
+
+ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol) {
+  auto start = std::chrono::steady_clock::now();
+  ConformanceResult result{fs::path(dir).filename().string(), TestStatus::Pass, "", 0};
+  try {
+    auto model = frontend::onnx::importOnnxFile((fs::path(dir) / "model.onnx").string());
+    auto program = compileForTarget(model.graph, target);
+    std::vector<fs::path> sets;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
+    std::sort(sets.begin(), sets.end());
+    if (sets.empty()) throwUserError("no test_data_set_N folders");
+    for (const auto& set : sets) {
+      ir::NamedTensors inputs;
+      auto inputFiles = numberedFiles(set, "input");
+      const auto& graphInputs = model.graph.inputs();
+      // Files are matched to the graph inputs by the name stored in the file,
+      // falling back to position.
+      for (size_t k = 0; k < inputFiles.size(); ++k) {
+        std::string name;
+        ir::Tensor t = frontend::onnx::readTensorProtoFile(inputFiles[k].string(), &name);
+        bool known = std::any_of(graphInputs.begin(), graphInputs.end(), [&](auto* v) { return v->name() == name; });
+        if (!known) {
+          if (k >= graphInputs.size()) throwUserError("{} has more inputs than the model", set.filename().string());
+          name = graphInputs[k]->name();
+        }
+        inputs[name] = std::move(t);
+      }
+      auto outputs = program->run(inputs);
+      auto expectedFiles = numberedFiles(set, "output");
+      if (expectedFiles.size() != outputs.size())
+        throwUserError("model has {} outputs but {} holds {}", outputs.size(), set.filename().string(),
+                       expectedFiles.size());
+      for (size_t k = 0; k < outputs.size(); ++k) {
+        ir::Tensor expected = frontend::onnx::readTensorProtoFile(expectedFiles[k].string());
+        if (auto diff = ir::compareTensors(outputs[k], expected, tol)) {
+          result.status = TestStatus::Fail;
+          result.detail = fmt::format("{} output {}: {}", set.filename().string(), k, *diff);
+          break;
+        }
+      }
+      if (result.status != TestStatus::Pass) break;
+    }
+  } catch (const UnsupportedError& e) {
+    result.status = TestStatus::Unsupported;
+    result.detail = e.what();
+  } catch (const std::exception& e) {
+    result.status = TestStatus::Fail;
+    result.detail = e.what();
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace dlc::tools

@@ -1,0 +1,25 @@
+// The execution targets the tool can run a graph on. Today: `ref`, the
+// reference interpreter; compiled targets (cpu, cuda) plug in here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/interpreter.h"
+
+namespace dlc::tools {
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  virtual std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) = 0;
+  // How each op is executed on this target, for `dlc inspect`.
+  virtual std::string describe() const = 0;
+};
+
+// Throws UserError for an unknown target name.
+std::unique_ptr<Executable> compileForTarget(const ir::Graph& graph, const std::string& target);
+const std::vector<std::string>& availableTargets();
+
+}  // namespace dlc::tools
