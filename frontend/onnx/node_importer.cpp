@@ -57,6 +57,7 @@ ImporterTable::ImporterTable() {
   addReductionImporters(*this);
   addTensorImporters(*this);
   addNnImporters(*this);
+  addIndexImporters(*this);
 }
 
 void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {

@@ -99,6 +99,7 @@ void addElementwiseImporters(ImporterTable& table);
 void addReductionImporters(ImporterTable& table);
 void addTensorImporters(ImporterTable& table);
 void addNnImporters(ImporterTable& table);
+void addIndexImporters(ImporterTable& table);
 
 inline constexpr int kMaxOpset = 21;
 
