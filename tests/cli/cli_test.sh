@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Command-line behaviour of `dlc`: help, exit codes (0 ok, 1 user error,
+# 2 internal error) and error messages. Usage: cli_test.sh path/to/dlc
+set -uo pipefail
+dlc=$1
+node=/usr/share/libonnx-testdata/data/node
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+passes=0
+
+# expect CODE PATTERN -- command...: runs the command, checks its exit code
+# and that its combined output matches the extended regex PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$code" ] || ! grep -Eq -- "$pattern" <<<"$out"; then
+    echo "FAIL: $* -> exit $rc (want $code), output:"
+    sed 's/^/    /' <<<"$out" | head -20
+    echo "    (wanted output matching: $pattern)"
+    failures=$((failures + 1))
+  else
+    passes=$((passes + 1))
+  fi
+}
+
+expect 0 "usage: dlc" -- "$dlc" --help
+expect 1 "usage: dlc" -- "$dlc"
+expect 1 "unknown command 'frobnicate'" -- "$dlc" frobnicate
+for cmd in inspect run conformance; do
+  expect 0 "usage: dlc $cmd" -- "$dlc" $cmd --help
+done
+expect 1 "unknown option --bogus" -- "$dlc" inspect --bogus x.onnx
+
+# Files that are missing, empty, truncated or garbage: exit 1 with a clear message.
+expect 1 "is not a readable file" -- "$dlc" inspect "$tmp/missing.onnx"
+: >"$tmp/empty.onnx"
+expect 1 "no graph|not a valid ONNX model" -- "$dlc" inspect "$tmp/empty.onnx"
+head -c 57 "$node/test_add/model.onnx" >"$tmp/truncated.onnx"
+expect 1 "not a valid ONNX model" -- "$dlc" inspect "$tmp/truncated.onnx"
+printf 'this is not a protobuf \x01\x02\x03\xff\xfe' >"$tmp/garbage.onnx"
+expect 1 "not a valid ONNX model" -- "$dlc" inspect "$tmp/garbage.onnx"
+
+# inspect on a real model.
+expect 0 "inputs:" -- "$dlc" inspect "$node/test_add/model.onnx"
+expect 0 "Add +1" -- "$dlc" inspect "$node/test_add/model.onnx"
+expect 0 "graph @" -- "$dlc" inspect "$node/test_add/model.onnx" --ir
+
+# run: random inputs, file inputs, output files, bad input names and shapes.
+expect 0 "f32\[3,4,5\]" -- "$dlc" run "$node/test_add/model.onnx"
+expect 0 "sum" -- "$dlc" run "$node/test_add/model.onnx" \
+  --input "x=$node/test_add/test_data_set_0/input_0.pb" --input "y=$node/test_add/test_data_set_0/input_1.pb" \
+  --output-dir "$tmp/out"
+if [ -f "$tmp/out/sum.npy" ]; then passes=$((passes + 1)); else
+  echo "FAIL: --output-dir did not write sum.npy"; failures=$((failures + 1)); fi
+expect 1 "'nope' is not an input of the model; its inputs are: x, y" -- \
+  "$dlc" run "$node/test_add/model.onnx" --input "nope=random"
+expect 1 "input 'x' has shape \[3,4,5\], expected \[4,5\]|expected" -- \
+  "$dlc" run "$node/test_add_bcast/model.onnx" --input "x=$node/test_add/test_data_set_0/input_0.pb" \
+  --input "y=$node/test_add/test_data_set_0/input_0.pb"
+expect 1 "unknown target 'tpu'" -- "$dlc" run "$node/test_add/model.onnx" --target tpu
+
+# conformance on one folder, with --json.
+expect 0 "1 passed, 0 failed" -- "$dlc" conformance "$node/test_add"
+expect 0 '"passed": 1, "failed": 0, "unsupported": 0' -- "$dlc" conformance "$node/test_add" --json
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
