@@ -138,6 +138,33 @@ void Graph::renameValue(Value* v, const std::string& newName) {
   byName_[newName] = v;
 }
 
+std::vector<const Value*> Graph::outerUses() const {
+  std::unordered_set<const Value*> own;
+  for (const auto& v : values_) own.insert(v.get());
+  std::vector<const Value*> out;
+  std::unordered_set<const Value*> seen;
+  auto note = [&](const Value* v) {
+    if (v && !own.count(v) && seen.insert(v).second) out.push_back(v);
+  };
+  for (const auto& n : nodes_) {
+    for (const Value* in : n->inputs()) note(in);
+    for (const auto& [name, attr] : n->attrs().all())
+      if (auto* g = std::get_if<std::shared_ptr<Graph>>(&attr))
+        for (const Value* v : (*g)->outerUses()) note(v);
+  }
+  for (const Value* v : outputs_) note(v);
+  return out;
+}
+
+// Values read by a node: its operands and what its subgraphs use from outside.
+static std::vector<const Value*> nodeReads(const Node& n) {
+  std::vector<const Value*> reads(n.inputs().begin(), n.inputs().end());
+  for (const auto& [name, attr] : n.attrs().all())
+    if (auto* g = std::get_if<std::shared_ptr<Graph>>(&attr))
+      for (const Value* v : (*g)->outerUses()) reads.push_back(v);
+  return reads;
+}
+
 size_t Graph::removeDeadNodes() {
   std::unordered_set<const Value*> live(outputs_.begin(), outputs_.end());
   std::vector<bool> keep(nodes_.size(), false);
@@ -148,7 +175,7 @@ size_t Graph::removeDeadNodes() {
       if (live.count(o)) used = true;
     if (!used) continue;
     keep[i] = true;
-    for (Value* in : n.inputs())
+    for (const Value* in : nodeReads(n))
       if (in) live.insert(in);
   }
   size_t removed = 0;

@@ -92,6 +92,10 @@ class Node {
 
 class Graph {
  public:
+  // Values of enclosing graphs that nodes of this graph (or of graphs nested
+  // in it) read: a subgraph (If/Loop/Scan body) may use outer values directly.
+  std::vector<const Value*> outerUses() const;
+
   Graph() = default;
   Graph(const Graph&) = delete;
   Graph& operator=(const Graph&) = delete;

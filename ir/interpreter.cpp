@@ -40,13 +40,25 @@ void checkInputs(const Graph& graph, const NamedTensors& inputs) {
   }
 }
 
-std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs) {
+namespace {
+
+// The values computed so far in one graph, and the enclosing graph's scope
+// (a subgraph reads outer values directly).
+struct Scope {
+  std::unordered_map<const Value*, Tensor> values;
+  const Scope* outer = nullptr;
+
+  const Tensor* find(const Value* v) const {
+    for (const Scope* s = this; s; s = s->outer) {
+      auto it = s->values.find(v);
+      if (it != s->values.end()) return &it->second;
+    }
+    return nullptr;
+  }
+};
+
+std::vector<Tensor> runNode(const Node& node, const std::vector<const Tensor*>& inputs, const SubgraphRunner& runner) {
   std::vector<Tensor> outputs(node.outputs().size());
-  SubgraphRunner runner = [](const Graph& g, const std::vector<Tensor>& ins) {
-    NamedTensors named;
-    for (size_t i = 0; i < ins.size() && i < g.inputs().size(); ++i) named[g.inputs()[i]->name()] = ins[i];
-    return interpret(g, named);
-  };
   EvalContext ctx(node, inputs, outputs, &runner);
   try {
     node.def().eval(ctx);
@@ -54,49 +66,74 @@ std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>&
     throwUserError("{}: {}", node.describe(), e.what());
   }
   for (size_t i = 0; i < outputs.size(); ++i)
-    DLC_CHECK(outputs[i].defined() || node.outputs()[i]->name().empty(),
-              "{}: kernel left result {} unset", node.describe(), i);
+    DLC_CHECK(outputs[i].defined(), "{}: kernel left result {} unset", node.describe(), i);
   return outputs;
 }
 
-std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs) {
-  checkInputs(graph, inputs);
-  std::unordered_map<const Value*, Tensor> env;
-  for (const Value* in : graph.inputs()) env[in] = inputs.at(in->name());
-  for (const Value* c : graph.constants()) env[c] = c->constant();
+// Values a node reads: operands plus what its subgraphs read from outside.
+std::vector<const Value*> readsOf(const Node& node) {
+  std::vector<const Value*> reads(node.inputs().begin(), node.inputs().end());
+  for (const auto& [name, attr] : node.attrs().all())
+    if (auto* g = std::get_if<std::shared_ptr<Graph>>(&attr))
+      for (const Value* v : (*g)->outerUses()) reads.push_back(v);
+  return reads;
+}
+
+std::vector<Tensor> runGraph(const Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer) {
+  if (inputs.size() != graph.inputs().size())
+    throwUserError("graph '{}' takes {} inputs, {} given", graph.name(), graph.inputs().size(), inputs.size());
+  Scope scope;
+  scope.outer = outer;
+  for (size_t i = 0; i < inputs.size(); ++i) scope.values[graph.inputs()[i]] = inputs[i];
+  for (const Value* c : graph.constants()) scope.values[c] = c->constant();
 
   // Free each intermediate after its last use to keep peak memory low.
   std::unordered_map<const Value*, size_t> lastUse;
   auto nodes = graph.nodes();
   for (size_t i = 0; i < nodes.size(); ++i)
-    for (const Value* v : nodes[i]->inputs())
+    for (const Value* v : readsOf(*nodes[i]))
       if (v) lastUse[v] = i;
   for (const Value* v : graph.outputs()) lastUse[v] = nodes.size();
 
+  SubgraphRunner runner = [&scope](const Graph& sub, const std::vector<Tensor>& subInputs) {
+    return runGraph(sub, subInputs, &scope);
+  };
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = *nodes[i];
     std::vector<const Tensor*> args;
     for (const Value* v : node.inputs()) {
-      if (!v) {
-        args.push_back(nullptr);
-        continue;
-      }
-      auto it = env.find(v);
-      DLC_CHECK(it != env.end(), "{}: operand '{}' has no value", node.describe(), v->name());
-      args.push_back(&it->second);
+      const Tensor* t = v ? scope.find(v) : nullptr;
+      DLC_CHECK(!v || t, "{}: operand '{}' has no value", node.describe(), v->name());
+      args.push_back(t);
     }
-    std::vector<Tensor> results = evalNode(node, args);
-    for (const Value* v : node.inputs())
-      if (v && !v->isGraphInput() && !v->isConstant() && lastUse[v] == i) env.erase(v);
-    for (size_t r = 0; r < results.size(); ++r) env[node.output(r)] = std::move(results[r]);
+    std::vector<Tensor> results = runNode(node, args, runner);
+    for (const Value* v : readsOf(node))
+      if (v && v->producer() && lastUse[v] == i) scope.values.erase(v);
+    for (size_t r = 0; r < results.size(); ++r) scope.values[node.output(r)] = std::move(results[r]);
   }
   std::vector<Tensor> outs;
   for (const Value* v : graph.outputs()) {
-    auto it = env.find(v);
-    DLC_CHECK(it != env.end(), "graph output '{}' has no value", v->name());
-    outs.push_back(it->second);
+    const Tensor* t = scope.find(v);
+    DLC_CHECK(t, "graph output '{}' has no value", v->name());
+    outs.push_back(*t);
   }
   return outs;
+}
+
+}  // namespace
+
+std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs) {
+  SubgraphRunner runner = [](const Graph& sub, const std::vector<Tensor>& subInputs) {
+    return runGraph(sub, subInputs, nullptr);
+  };
+  return runNode(node, inputs, runner);
+}
+
+std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs) {
+  checkInputs(graph, inputs);
+  std::vector<Tensor> positional;
+  for (const Value* in : graph.inputs()) positional.push_back(inputs.at(in->name()));
+  return runGraph(graph, positional, nullptr);
 }
 
 }  // namespace dlc::ir

@@ -13,7 +13,18 @@ class Parser {
   explicit Parser(std::string_view text) : text_(text) {}
 
   Graph parse() {
+    Graph g = parseGraphBody();
+    skipSpace();
+    if (pos_ != text_.size()) error("expected end of text after the graph");
+    return g;
+  }
+
+ private:
+  // `graph @name(args) { ... return ... }`; values of enclosing graphs being
+  // parsed are visible inside (subgraphs read outer values directly).
+  Graph parseGraphBody() {
     Graph g;
+    scopes_.push_back(&g);
     expectWord("graph");
     expect('@');
     g.setName(parseName());
@@ -41,12 +52,10 @@ class Parser {
     }
     g.setOutputs(std::move(outs));
     expect('}');
-    skipSpace();
-    if (pos_ != text_.size()) error("expected end of text after the graph");
+    scopes_.pop_back();
     return g;
   }
 
- private:
   [[noreturn]] void error(const std::string& what) const {
     size_t line = 1, col = 1;
     for (size_t i = 0; i < pos_ && i < text_.size(); ++i) {
@@ -126,10 +135,10 @@ class Parser {
     expect('%');
     return parseName();
   }
-  Value* lookup(Graph& g, const std::string& name) {
-    Value* v = g.findValue(name);
-    if (!v) error(fmt::format("value '%{}' is not defined", name));
-    return v;
+  Value* lookup(Graph&, const std::string& name) {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
+      if (Value* v = (*it)->findValue(name)) return v;
+    error(fmt::format("value '%{}' is not defined", name));
   }
 
   TensorType parseType() {
@@ -249,7 +258,7 @@ class Parser {
       expect('>');
       return parseTensorValues(type);
     }
-    if (peekWord("graph")) error("subgraph attributes cannot be parsed yet");
+    if (peekWord("graph")) return std::make_shared<Graph>(parseGraphBody());
     if (c == '[') {
       ++pos_;
       std::vector<double> values;
@@ -343,6 +352,7 @@ class Parser {
 
   std::string_view text_;
   size_t pos_ = 0;
+  std::vector<Graph*> scopes_;
 };
 
 }  // namespace

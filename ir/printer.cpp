@@ -62,9 +62,11 @@ static std::string formatValues(const Tensor& t) {
   return s + "]";
 }
 
-static std::string formatAttr(const AttrValue& v) {
+static void printGraphInto(std::string& out, const Graph& graph, const PrintOptions& options, const std::string& indent);
+
+static std::string formatAttr(const AttrValue& v, const PrintOptions& options, const std::string& indent) {
   return std::visit(
-      [](const auto& x) -> std::string {
+      [&](const auto& x) -> std::string {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, int64_t>) return std::to_string(x);
         else if constexpr (std::is_same_v<T, double>) return formatFloat(x);
@@ -81,19 +83,24 @@ static std::string formatAttr(const AttrValue& v) {
           return fmt::format("strings[{}]", fmt::join(parts, ", "));
         } else if constexpr (std::is_same_v<T, Tensor>)
           return fmt::format("tensor<{}> {}", formatType(x.type()), formatValues(x));
-        else
-          return x ? "graph<" + formatName(x->name()) + ">" : "graph<>";
+        else {
+          DLC_CHECK(x != nullptr, "null subgraph attribute");
+          std::string nested;
+          printGraphInto(nested, *x, options, indent + "  ");
+          nested.pop_back();  // the final newline
+          return nested.substr(indent.size() + 2);  // starts on the attribute's line
+        }
       },
       v);
 }
 
 static std::string formatValueRef(const Value* v) { return v ? "%" + formatName(v->name()) : "_"; }
 
-std::string printNode(const Node& node) {
+static std::string printNodeWith(const Node& node, const PrintOptions& options, const std::string& indent) {
   std::vector<std::string> results, operands, attrs;
   for (const Value* v : node.outputs()) results.push_back(formatValueRef(v) + ": " + formatType(v->type()));
   for (const Value* v : node.inputs()) operands.push_back(formatValueRef(v));
-  for (const auto& [name, value] : node.attrs().all()) attrs.push_back(formatName(name) + " = " + formatAttr(value));
+  for (const auto& [name, value] : node.attrs().all()) attrs.push_back(formatName(name) + " = " + formatAttr(value, options, indent));
   std::string s = fmt::format("{} = {}({})", fmt::join(results, ", "), node.opName(), fmt::join(operands, ", "));
   if (!attrs.empty()) s += fmt::format(" {{{}}}", fmt::join(attrs, ", "));
   if (!node.name().empty() || !node.origins().empty()) {
@@ -105,20 +112,27 @@ std::string printNode(const Node& node) {
   return s;
 }
 
-std::string printGraph(const Graph& graph, const PrintOptions& options) {
+std::string printNode(const Node& node) { return printNodeWith(node, {}, ""); }
+
+static void printGraphInto(std::string& s, const Graph& graph, const PrintOptions& options, const std::string& indent) {
   std::vector<std::string> args;
   for (const Value* v : graph.inputs()) args.push_back(formatValueRef(v) + ": " + formatType(v->type()));
-  std::string s = fmt::format("graph @{}({}) {{\n", formatName(graph.name()), fmt::join(args, ", "));
+  s += fmt::format("{}graph @{}({}) {{\n", indent, formatName(graph.name()), fmt::join(args, ", "));
   for (const Value* c : graph.constants()) {
     const Tensor& t = c->constant();
     bool elide = options.elideConstantsOver >= 0 && t.numel() > options.elideConstantsOver;
-    s += fmt::format("  {}: {} = const {}\n", formatValueRef(c), formatType(c->type()),
+    s += fmt::format("{}  {}: {} = const {}\n", indent, formatValueRef(c), formatType(c->type()),
                      elide ? std::string("<elided>") : formatValues(t));
   }
-  for (const Node* n : graph.nodes()) s += "  " + printNode(*n) + "\n";
+  for (const Node* n : graph.nodes()) s += indent + "  " + printNodeWith(*n, options, indent + "  ") + "\n";
   std::vector<std::string> outs;
   for (const Value* v : graph.outputs()) outs.push_back(formatValueRef(v));
-  s += fmt::format("  return {}\n}}\n", fmt::join(outs, ", "));
+  s += fmt::format("{}  return {}\n{}}}\n", indent, fmt::join(outs, ", "), indent);
+}
+
+std::string printGraph(const Graph& graph, const PrintOptions& options) {
+  std::string s;
+  printGraphInto(s, graph, options, "");
   return s;
 }
 

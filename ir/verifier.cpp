@@ -6,9 +6,11 @@
 
 namespace dlc::ir {
 
-std::vector<std::string> verify(const Graph& graph) {
-  std::vector<std::string> problems;
-  std::unordered_set<const Value*> defined;
+namespace {
+
+// Verifies `graph` where `defined` already holds the values of enclosing
+// graphs (which a subgraph may read).
+void verifyScope(const Graph& graph, std::unordered_set<const Value*> defined, std::vector<std::string>& problems) {
   for (const Value* v : graph.inputs()) defined.insert(v);
   for (const Value* v : graph.constants()) defined.insert(v);
   for (const Node* n : graph.nodes()) {
@@ -42,6 +44,12 @@ std::vector<std::string> verify(const Graph& graph) {
     for (const AttrSpec& spec : def.attrs)
       if (!spec.defaultValue && !spec.optional && !n->attrs().has(spec.name))
         problems.push_back(fmt::format("{}: required attribute '{}' is missing", who, spec.name));
+    for (const auto& [name, value] : n->attrs().all())
+      if (auto* sub = std::get_if<std::shared_ptr<Graph>>(&value)) {
+        std::vector<std::string> inner;
+        verifyScope(**sub, defined, inner);
+        for (auto& p : inner) problems.push_back(fmt::format("{}: in subgraph '{}': {}", who, name, p));
+      }
     for (const Value* out : n->outputs()) {
       if (out->dtype() == DType::Undefined)
         problems.push_back(fmt::format("{}: result '{}' has no type", who, out->name()));
@@ -50,7 +58,15 @@ std::vector<std::string> verify(const Graph& graph) {
     }
   }
   for (const Value* v : graph.outputs())
-    if (!defined.count(v)) problems.push_back(fmt::format("graph output '{}' is not defined", v->name()));
+    if (!defined.count(v))
+      problems.push_back(fmt::format("output '{}' of graph '{}' is not defined", v->name(), graph.name()));
+}
+
+}  // namespace
+
+std::vector<std::string> verify(const Graph& graph) {
+  std::vector<std::string> problems;
+  verifyScope(graph, {}, problems);
   return problems;
 }
 

@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -27,7 +28,9 @@ std::string describeNode(const ::onnx::NodeProto& n, int opset) {
   return fmt::format("node '{}' ({}, opset {})", name, n.op_type(), opset);
 }
 
-Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& modelDir) {
+using SubgraphImport = std::function<std::shared_ptr<Graph>(const ::onnx::GraphProto&)>;
+
+Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& modelDir, const SubgraphImport& importSubgraph) {
   Attributes attrs;
   for (const auto& a : node.attribute()) {
     switch (a.type()) {
@@ -45,8 +48,16 @@ Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& mode
         break;
       case ::onnx::AttributeProto::TENSOR: attrs.set(a.name(), tensorFromProto(a.t(), modelDir)); break;
       case ::onnx::AttributeProto::GRAPH:
+        try {
+          attrs.set(a.name(), importSubgraph(a.g()));
+        } catch (const UnsupportedError& e) {
+          throw UnsupportedError(fmt::format("in subgraph '{}': {}", a.name(), e.what()));
+        } catch (const UserError& e) {
+          throwUserError("in subgraph '{}': {}", a.name(), e.what());
+        }
+        break;
       case ::onnx::AttributeProto::GRAPHS:
-        throw UnsupportedError(fmt::format("attribute '{}' holds a subgraph; control flow is not supported yet", a.name()));
+        throw UnsupportedError(fmt::format("attribute '{}' holds a list of graphs", a.name()));
       case ::onnx::AttributeProto::SPARSE_TENSOR:
       case ::onnx::AttributeProto::SPARSE_TENSORS:
         throw UnsupportedError(fmt::format("attribute '{}' holds a sparse tensor", a.name()));
@@ -62,7 +73,12 @@ Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& mode
   return attrs;
 }
 
-TensorType typeFromValueInfo(const ::onnx::ValueInfoProto& vi, const ImportOptions& options) {
+// The type of a graph input. A subgraph input may leave its type out, in
+// which case `hint` (derived from the op that owns the subgraph) is used.
+TensorType typeFromValueInfo(const ::onnx::ValueInfoProto& vi, const ImportOptions& options,
+                             const std::optional<TensorType>& hint = std::nullopt) {
+  bool hasElemType = vi.has_type() && vi.type().has_tensor_type() && vi.type().tensor_type().elem_type() != 0;
+  if (hint && (!hasElemType || !vi.type().tensor_type().has_shape())) return *hint;
   if (!vi.has_type() || !vi.type().has_tensor_type())
     throw UnsupportedError(fmt::format("graph input '{}' is not a tensor (sequences, maps and optionals are not supported)", vi.name()));
   const auto& tt = vi.type().tensor_type();
@@ -90,8 +106,10 @@ const ImporterTable& importerTable() {
 
 class GraphImporter {
  public:
-  GraphImporter(const ::onnx::GraphProto& g, int opset, fs::path modelDir, const ImportOptions& options)
-      : proto_(g), opset_(opset), modelDir_(std::move(modelDir)), options_(options) {}
+  GraphImporter(const ::onnx::GraphProto& g, int opset, fs::path modelDir, const ImportOptions& options,
+                const GraphImporter* parent = nullptr, std::vector<std::optional<TensorType>> inputHints = {})
+      : proto_(g), opset_(opset), modelDir_(std::move(modelDir)), options_(options), parent_(parent),
+        inputHints_(std::move(inputHints)) {}
 
   Graph run() {
     graph_.setName(proto_.name().empty() ? "main" : proto_.name());
@@ -107,15 +125,18 @@ class GraphImporter {
         throwUserError("initializer '{}': {}", init.name(), e.what());
       }
     }
-    for (const auto& in : proto_.input()) {
+    for (int i = 0; i < proto_.input_size(); ++i) {
+      const auto& in = proto_.input(i);
       if (values_.count(in.name())) continue;  // an initializer (old models list them as inputs)
       if (in.name().empty()) throwUserError("a graph input has no name");
-      values_[in.name()] = graph_.addInput(in.name(), typeFromValueInfo(in, options_));
+      std::optional<TensorType> hint = size_t(i) < inputHints_.size() ? inputHints_[size_t(i)] : std::nullopt;
+      values_[in.name()] = graph_.addInput(in.name(), typeFromValueInfo(in, options_, hint));
     }
     checkAllSupported();
     for (const auto& node : proto_.node()) importNode(node);
     bindOutputs();
-    verifyOrThrow(graph_);
+    // A subgraph reads outer values, so it is verified as part of its parent.
+    if (!parent_) verifyOrThrow(graph_);
     return std::move(graph_);
   }
 
@@ -142,12 +163,56 @@ class GraphImporter {
     throw UnsupportedError(msg);
   }
 
-  Value* lookup(const std::string& name, const ::onnx::NodeProto& node) {
+  // A value visible here: defined in this graph or an enclosing one.
+  Value* find(const std::string& name) const {
     auto it = values_.find(name);
-    if (it == values_.end())
+    if (it != values_.end()) return it->second;
+    return parent_ ? parent_->find(name) : nullptr;
+  }
+
+  Value* lookup(const std::string& name, const ::onnx::NodeProto& node) {
+    Value* v = find(name);
+    if (!v)
       throwUserError("{}: input '{}' is not produced by any earlier node, initializer or graph input",
                      describeNode(node, opset_), name);
-    return it->second;
+    return v;
+  }
+
+  // Types for a subgraph's inputs, for bodies that leave them out: Loop's
+  // body takes (iteration, condition, loop-carried values), Scan's body
+  // takes (states, one slice of each scan input).
+  static std::vector<std::optional<TensorType>> subgraphInputHints(const ::onnx::NodeProto& node,
+                                                                   const std::vector<Value*>& inputs) {
+    std::vector<std::optional<TensorType>> hints;
+    auto typeOf = [&](size_t i) -> std::optional<TensorType> {
+      return i < inputs.size() && inputs[i] ? std::optional<TensorType>(inputs[i]->type()) : std::nullopt;
+    };
+    if (node.op_type() == "Loop") {
+      hints.push_back(TensorType(DType::I64, Shape()));
+      hints.push_back(TensorType(DType::Bool, Shape()));
+      for (size_t i = 2; i < inputs.size(); ++i) hints.push_back(typeOf(i));
+    } else if (node.op_type() == "Scan") {
+      int64_t numScan = 0;
+      std::vector<int64_t> axes;
+      for (const auto& a : node.attribute()) {
+        if (a.name() == "num_scan_inputs") numScan = a.i();
+        if (a.name() == "scan_input_axes") axes.assign(a.ints().begin(), a.ints().end());
+      }
+      size_t numStates = inputs.size() >= size_t(std::max<int64_t>(numScan, 0)) ? inputs.size() - size_t(numScan) : 0;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        auto t = typeOf(i);
+        if (t && i >= numStates && t->shape) {
+          size_t j = i - numStates;
+          int64_t rank = int64_t(t->shape->rank());
+          int64_t axis = j < axes.size() ? axes[j] : 0;
+          if (axis < 0) axis += rank;
+          if (axis < 0 || axis >= rank) t = TensorType::unranked(t->dtype);
+          else t->shape->dims().erase(t->shape->dims().begin() + axis);
+        }
+        hints.push_back(t);
+      }
+    }
+    return hints;
   }
 
   void importConstant(const ::onnx::NodeProto& node) {
@@ -178,7 +243,11 @@ class GraphImporter {
       if (node.op_type() == "Constant") return importConstant(node);
       std::vector<Value*> inputs;
       for (const auto& name : node.input()) inputs.push_back(name.empty() ? nullptr : lookup(name, node));
-      NodeImporter ni(graph_, node, opset_, std::move(inputs), convertAttributes(node, modelDir_));
+      auto hints = subgraphInputHints(node, inputs);
+      SubgraphImport importSubgraph = [&](const ::onnx::GraphProto& g) {
+        return std::make_shared<Graph>(GraphImporter(g, opset_, modelDir_, options_, this, hints).run());
+      };
+      NodeImporter ni(graph_, node, opset_, std::move(inputs), convertAttributes(node, modelDir_, importSubgraph));
       (*importerTable().find(node.op_type(), opset_))(ni);
       const auto& outs = ni.boundOutputs();
       for (int i = 0; i < node.output_size(); ++i) {
@@ -209,10 +278,10 @@ class GraphImporter {
   void bindOutputs() {
     std::vector<Value*> outs;
     for (const auto& o : proto_.output()) {
-      Value* v = values_.count(o.name()) ? values_[o.name()] : nullptr;
+      Value* v = find(o.name());
       if (!v) throwUserError("graph output '{}' is not produced by any node", o.name());
       if (v->name() != o.name()) {
-        if (v->producer() && !graph_.findValue(o.name())) {
+        if (v->producer() && values_.count(o.name()) && !graph_.findValue(o.name())) {
           graph_.renameValue(v, o.name());
         } else {
           Node* n = graph_.addNode(OpKind::Identity, {v}, 1, {}, o.name(), {graph_.uniqueName(o.name())});
@@ -229,6 +298,8 @@ class GraphImporter {
   int opset_;
   fs::path modelDir_;
   const ImportOptions& options_;
+  const GraphImporter* parent_;
+  std::vector<std::optional<TensorType>> inputHints_;
   Graph graph_;
   std::unordered_map<std::string, Value*> values_;
 };

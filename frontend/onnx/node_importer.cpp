@@ -58,6 +58,7 @@ ImporterTable::ImporterTable() {
   addTensorImporters(*this);
   addNnImporters(*this);
   addIndexImporters(*this);
+  addControlImporters(*this);
 }
 
 void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {

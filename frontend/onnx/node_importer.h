@@ -100,6 +100,7 @@ void addReductionImporters(ImporterTable& table);
 void addTensorImporters(ImporterTable& table);
 void addNnImporters(ImporterTable& table);
 void addIndexImporters(ImporterTable& table);
+void addControlImporters(ImporterTable& table);
 
 inline constexpr int kMaxOpset = 21;
 
