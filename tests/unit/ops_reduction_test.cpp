@@ -346,7 +346,8 @@ TEST(SoftmaxCrossEntropy, EvaluatesLossAndLogProb) {
 
 namespace {
 
-// A one-node ONNX model with float inputs of the given static shapes.
+// A one-node ONNX model with float inputs of the given shapes (-1: the
+// symbolic dim "N").
 struct OnnxNode {
   std::string opType;
   int opset;
@@ -372,7 +373,11 @@ Graph importOneNode(const OnnxNode& spec) {
     in->set_name(name);
     auto* tensorType = in->mutable_type()->mutable_tensor_type();
     tensorType->set_elem_type(::onnx::TensorProto::FLOAT);
-    for (int64_t d : spec.inputShapes[i]) tensorType->mutable_shape()->add_dim()->set_dim_value(d);
+    for (int64_t d : spec.inputShapes[i]) {
+      auto* dim = tensorType->mutable_shape()->add_dim();
+      if (d < 0) dim->set_dim_param("N");
+      else dim->set_dim_value(d);
+    }
   }
   for (size_t i = 0; i < spec.numOutputs; ++i) {
     std::string name = "y" + std::to_string(i);
@@ -412,6 +417,14 @@ TEST(ReductionImport, OldSoftmaxCoercesTo2D) {
   Graph g = importOneNode({"Softmax", 11, {{1, 2, 2}}, 1, [](auto& n) { addInt(n, "axis", 1); }});
   auto out = interpret(g, {{"x0", floats({1, 2, 2}, {0, 0, 0, 0})}});
   expectValues(out.at(0), {1, 2, 2}, {0.25, 0.25, 0.25, 0.25});
+}
+
+TEST(ReductionImport, OldLogSoftmaxWithSymbolicBatchDim) {
+  // Opset 12, axis 1 on [N, 2, 1, 2]: log-softmax over the last three dims.
+  Graph g = importOneNode({"LogSoftmax", 12, {{-1, 2, 1, 2}}, 1, [](auto& n) { addInt(n, "axis", 1); }});
+  auto out = interpret(g, {{"x0", floats({2, 2, 1, 2}, {0, 0, 0, 0, 1, 1, 1, 1})}});
+  double l = -std::log(4.0);
+  expectValues(out.at(0), {2, 2, 1, 2}, {l, l, l, l, l, l, l, l});
 }
 
 TEST(ReductionImport, TopKAttributeBecomesInput) {
