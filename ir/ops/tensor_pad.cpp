@@ -43,7 +43,9 @@ AxisPads axisPads(size_t rank, const std::vector<int64_t>& pads, const std::opti
 }
 
 int64_t paddedExtent(int64_t extent, int64_t begin, int64_t end, size_t axis) {
-  int64_t out = extent + begin + end;
+  int64_t out = 0;
+  if (__builtin_add_overflow(extent, begin, &out) || __builtin_add_overflow(out, end, &out))
+    throwUserError("pads ({}, {}) on axis {} of extent {} overflow", begin, end, axis, extent);
   if (out < 0)
     throwUserError("pads ({}, {}) on axis {} of extent {} give a negative extent", begin, end, axis, extent);
   return out;

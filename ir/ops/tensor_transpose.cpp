@@ -51,7 +51,8 @@ const OpDef kTransposeDef{
 
 static int64_t blockSize(const Node& node) {
   int64_t b = node.attrInt("blocksize");
-  if (b < 1) throwUserError("blocksize must be at least 1, found {}", b);
+  // blocksize^2 must fit in int64 (a larger block cannot match any real tensor).
+  if (b < 1 || b > 3037000499) throwUserError("blocksize must be in [1, 3037000499], found {}", b);
   return b;
 }
 
