@@ -59,6 +59,7 @@ ImporterTable::ImporterTable() {
   addNnImporters(*this);
   addIndexImporters(*this);
   addControlImporters(*this);
+  addSignalImporters(*this);
 }
 
 void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {

@@ -101,6 +101,7 @@ void addTensorImporters(ImporterTable& table);
 void addNnImporters(ImporterTable& table);
 void addIndexImporters(ImporterTable& table);
 void addControlImporters(ImporterTable& table);
+void addSignalImporters(ImporterTable& table);
 
 inline constexpr int kMaxOpset = 21;
 

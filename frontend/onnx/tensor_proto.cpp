@@ -121,7 +121,7 @@ Tensor tensorFromProto(const ::onnx::TensorProto& proto, const fs::path& modelDi
     if (proto.raw_data().size() != t.byteSize())
       throwUserError("tensor '{}' has {} bytes of raw data but its shape [{}] of {} needs {}", proto.name(),
                      proto.raw_data().size(), fmt::join(shape, ","), ir::dtypeName(dtype), t.byteSize());
-    std::memcpy(t.rawData(), proto.raw_data().data(), t.byteSize());
+    if (t.byteSize() > 0) std::memcpy(t.rawData(), proto.raw_data().data(), t.byteSize());
   } else {
     switch (dtype) {
       case DType::F32:

@@ -1,0 +1,35 @@
+// Import handlers for signal ops: ONNX dtype enums become dtype names, and
+// DFT's axis attribute (before opset 20) becomes an input.
+#include "frontend/onnx/node_importer.h"
+#include "frontend/onnx/tensor_proto.h"
+#include "ir/op_def.h"
+
+namespace dlc::frontend::onnx {
+
+using namespace ir;
+
+// output_datatype: an ONNX TensorProto.DataType number in the model, a dtype
+// name in the IR (so that the IR does not depend on ONNX's numbering).
+static void importWithOutputDType(NodeImporter& ni, OpKind op) {
+  if (const AttrValue* v = ni.attrs().find("output_datatype"))
+    ni.attrs().set("output_datatype", std::string(dtypeName(dtypeFromOnnx(int(std::get<int64_t>(*v))))));
+  ni.emitSameAsOnnx(op);
+}
+
+void addSignalImporters(ImporterTable& table) {
+  table.add("HannWindow", 17, kMaxOpset, [](NodeImporter& ni) { importWithOutputDType(ni, OpKind::HannWindow); });
+  table.add("HammingWindow", 17, kMaxOpset, [](NodeImporter& ni) { importWithOutputDType(ni, OpKind::HammingWindow); });
+  table.add("BlackmanWindow", 17, kMaxOpset, [](NodeImporter& ni) { importWithOutputDType(ni, OpKind::BlackmanWindow); });
+  table.add("MelWeightMatrix", 17, kMaxOpset, [](NodeImporter& ni) { importWithOutputDType(ni, OpKind::MelWeightMatrix); });
+  table.add("DFT", 17, 19, [](NodeImporter& ni) {
+    int64_t axis = 1;  // DFT-17's default
+    if (const AttrValue* v = ni.attrs().find("axis")) axis = std::get<int64_t>(*v);
+    ni.attrs().erase("axis");
+    Value* axisInput = ni.constant(Tensor::scalar<int64_t>(axis), "axis");
+    ni.setOutputs({ni.emit1(OpKind::DFT, {ni.input(0), ni.input(1), axisInput}, ni.attrs())});
+  });
+  table.add("DFT", 20, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::DFT); });
+  table.add("STFT", 17, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::STFT); });
+}
+
+}  // namespace dlc::frontend::onnx
