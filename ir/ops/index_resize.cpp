@@ -363,14 +363,20 @@ const OpDef kResizeDef{
         auto geo = resolveGeometry(ctx.node(), in->extents(), roi, scales, sizes);
         for (size_t d = 0; d < dims.size(); ++d) dims[d] = Dim(geo[d].outSize);
       } else {
-        // Unresized axes keep their dims (symbolic ones included); so do
-        // axes with scale 1 or, under stretch, static sizes where known.
+        // Unresized axes keep their dims (symbolic ones included), as do
+        // axes with scale 1; static dims with a known scale, and sizes under
+        // stretch, give static dims.
         for (size_t d = 0; d < dims.size(); ++d)
           if (std::find(axes.begin(), axes.end(), d) == axes.end()) dims[d] = (*in)[d];
         bool stretch = ctx.node().attrString("keep_aspect_ratio_policy") == "stretch";
         for (size_t i = 0; i < axes.size(); ++i) {
-          if (scales && i < size_t(scales->numel()) && scales->getDouble(int64_t(i)) == 1.0)
-            dims[axes[i]] = (*in)[axes[i]];
+          const Dim& inDim = (*in)[axes[i]];
+          if (scales && i < size_t(scales->numel())) {
+            double s = scales->getDouble(int64_t(i));
+            if (s == 1.0) dims[axes[i]] = inDim;
+            else if (inDim.isStatic() && s > 0 && std::isfinite(s))
+              dims[axes[i]] = Dim(int64_t(std::floor(s * double(inDim.value()))));
+          }
           if (sizes && stretch && i < size_t(sizes->numel())) dims[axes[i]] = Dim(sizes->getInt(int64_t(i)));
         }
       }
