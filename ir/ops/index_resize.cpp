@@ -165,7 +165,7 @@ double sourceCoordinate(const ResizeOptions& o, const AxisGeometry& g, int64_t i
   double start = g.hasRoi ? g.roiStart : 0.0, end = g.hasRoi ? g.roiEnd : 1.0;
   double x = outF == 1 ? (end - start) * (in - 1) / 2 : y * (end - start) * (in - 1) / (outF - 1);
   x += start * (in - 1);
-  outside = x < 0 || x > in - 1;
+  outside = !(x >= 0 && x <= in - 1);  // NaN (from a NaN roi) counts as outside
   return x;
 }
 

@@ -12,7 +12,7 @@ namespace {
 // Reflects x into [lo, hi] by bouncing off the borders.
 double reflect(double x, double lo, double hi) {
   double range = hi - lo;
-  if (range <= 0) return lo;
+  if (range <= 0 || !std::isfinite(x)) return lo;
   if (x >= lo && x <= hi) return x;
   bool below = x < lo;
   double dx = below ? lo - x : x - hi;
@@ -58,11 +58,16 @@ std::vector<Tap> gridTaps(double g, int64_t size, GridMode mode, Padding padding
   double n = double(size);
   double x = alignCorners ? (g + 1) / 2 * (n - 1) : ((g + 1) * n - 1) / 2;
   double lo = alignCorners ? 0.0 : -0.5, hi = alignCorners ? n - 1 : n - 0.5;
+  // A NaN coordinate reads nothing (zero), whatever the padding.
+  if (std::isnan(x)) return {{-1, 0.0}};
   if (mode == GridMode::Nearest) x = std::nearbyint(x);
   if (x < lo || x > hi) {
     if (padding == Padding::Border) x = std::clamp(x, 0.0, n - 1);
     else if (padding == Padding::Reflection) x = reflect(x, lo, hi);
   }
+  // Far outside (zeros padding) every tap reads zero; clamping keeps the
+  // integer conversions below defined for huge coordinates.
+  x = std::clamp(x, -8.0, n + 8);
   auto pixel = [&](int64_t i) -> int64_t {
     if (padding == Padding::Zeros) return i >= 0 && i < size ? i : -1;
     if (padding == Padding::Border) return std::clamp<int64_t>(i, 0, size - 1);
@@ -234,11 +239,17 @@ const OpDef kRoiAlignDef{
           roiW = std::max(roiW, 1.0);
           roiH = std::max(roiH, 1.0);
         }
+        if (!std::isfinite(startH) || !std::isfinite(startW) || !std::isfinite(roiH) ||
+            !std::isfinite(roiW) || std::abs(startH) > 1e9 || std::abs(startW) > 1e9 ||
+            std::abs(roiH) > 1e9 || std::abs(roiW) > 1e9)
+          ctx.fail("roi {} has non-finite or huge coordinates", r);
         double binH = roiH / double(outH), binW = roiW / double(outW);
         int64_t gridH = samplingRatio > 0 ? samplingRatio : int64_t(std::ceil(roiH / double(outH)));
         int64_t gridW = samplingRatio > 0 ? samplingRatio : int64_t(std::ceil(roiW / double(outW)));
         gridH = std::max<int64_t>(gridH, 0);
         gridW = std::max<int64_t>(gridW, 0);
+        if (double(gridH) * double(gridW) * double(outH) * double(outW) > 1e8)
+          ctx.fail("roi {} needs {}x{} samples per bin; too many", r, gridH, gridW);
         double count = double(std::max<int64_t>(gridH * gridW, 1));
         // Bilinear sample positions and weights, shared by all channels.
         std::vector<Sample> samples;

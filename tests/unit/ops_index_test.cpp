@@ -3,6 +3,7 @@
 // inputs.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <variant>
 
 #include "ir/builder.h"
@@ -290,6 +291,17 @@ TEST(IndexGridSample, InfersAndSamplesBilinear) {
   EXPECT_THROW(inferOp(OpKind::GridSample, {TensorType(DType::F32, Shape({Dim(1), Dim(1), Dim(4), Dim(4)})),
                                             TensorType(DType::F32, Shape({Dim(1), Dim(2), Dim(2), Dim(3)}))}),
                dlc::UserError);
+}
+
+TEST(IndexGridSample, FarAndNaNCoordinatesReadZeroPadding) {
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  auto out = runOp(OpKind::GridSample, {f32({1, 1, 2, 2}, {1, 2, 3, 4}),
+                                        f32({1, 1, 3, 2}, {1e30f, 0, nan, 0, -1e30f, -1e30f})},
+                   attrs({{"mode", std::string("cubic")}}));
+  EXPECT_EQ(values(out[0]), (std::vector<double>{0, 0, 0}));
+  auto border = runOp(OpKind::GridSample, {f32({1, 1, 1, 2}, {1, 3}), f32({1, 1, 1, 2}, {1e30f, 0})},
+                      attrs({{"padding_mode", std::string("border")}}));
+  EXPECT_EQ(values(border[0]), (std::vector<double>{3}));
 }
 
 TEST(IndexRoiAlign, AveragesBins) {
