@@ -8,6 +8,18 @@ using ir::OpKind;
 
 namespace {
 
+// The attribute `name` as a T, or nullptr if absent; fails if it has another kind.
+template <typename T>
+const T* attrAs(NodeImporter& ni, const std::string& name) {
+  const AttrValue* v = ni.attrs().find(name);
+  if (!v) return nullptr;
+  const T* typed = std::get_if<T>(v);
+  if (!typed)
+    ni.fail("{}: attribute '{}' has kind {}, which {} does not take", ni.nodeName(), name,
+            ir::attrKindName(ir::attrKindOf(*v)), ni.opType());
+  return typed;
+}
+
 // Upsample (opsets 7-9) and Resize-10 resample with output = floor(in * scale)
 // and source coordinate = out / scale ("asymmetric"); nearest picks the
 // element at or left of that coordinate. They become a Resize with those
@@ -16,7 +28,7 @@ namespace {
 // upsampling, where both agree.)
 void emitLegacyResize(NodeImporter& ni, ir::Value* scales) {
   std::string mode = "nearest";
-  if (const AttrValue* m = ni.attrs().find("mode")) mode = std::get<std::string>(*m);
+  if (const auto* m = attrAs<std::string>(ni, "mode")) mode = *m;
   if (mode == "bilinear") mode = "linear";
   if (mode != "nearest" && mode != "linear")
     ni.fail("{}: expected mode nearest or linear, found '{}'", ni.nodeName(), mode);
@@ -36,11 +48,20 @@ void addIndexImporters(ImporterTable& table) {
     ni.emitSameAsOnnx(OpKind::ScatterElements);
   });
 
-  // Upsample-7 takes scales as an attribute; from opset 9 it is an input.
+  // Upsample-1 scales the last two dims of a 4-D input by height_scale and
+  // width_scale; Upsample-7 takes all scales as an attribute; from opset 9
+  // they are an input.
   table.add("Upsample", 1, 8, [](NodeImporter& ni) {
-    const AttrValue* s = ni.attrs().find("scales");
-    if (!s) ni.fail("{}: Upsample needs the 'scales' attribute", ni.nodeName());
-    std::vector<double> scales = std::get<std::vector<double>>(*s);
+    std::vector<double> scales;
+    if (const auto* s = attrAs<std::vector<double>>(ni, "scales")) {
+      scales = *s;
+    } else {
+      const auto* h = attrAs<double>(ni, "height_scale");
+      const auto* w = attrAs<double>(ni, "width_scale");
+      if (!h || !w)
+        ni.fail("{}: Upsample needs 'scales' (or 'height_scale' and 'width_scale')", ni.nodeName());
+      scales = {1.0, 1.0, *h, *w};
+    }
     ir::Tensor t(ir::DType::F32, {int64_t(scales.size())});
     for (size_t i = 0; i < scales.size(); ++i) t.setDouble(int64_t(i), scales[i]);
     emitLegacyResize(ni, ni.constant(std::move(t), "scales"));
@@ -55,8 +76,8 @@ void addIndexImporters(ImporterTable& table) {
   // GridSample-16 is 4-D only and names its modes bilinear / bicubic; opset
   // 20 (the IR form) calls them linear / cubic.
   table.add("GridSample", 16, 19, [](NodeImporter& ni) {
-    if (const AttrValue* m = ni.attrs().find("mode")) {
-      std::string mode = std::get<std::string>(*m);
+    if (const auto* m = attrAs<std::string>(ni, "mode")) {
+      std::string mode = *m;
       if (mode == "bilinear") ni.attrs().set("mode", std::string("linear"));
       else if (mode == "bicubic") ni.attrs().set("mode", std::string("cubic"));
       else if (mode != "nearest")
