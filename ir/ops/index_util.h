@@ -14,6 +14,7 @@ namespace dlc::ir::ops {
 // for negatives); throws UserError naming `what` if it is still out of range.
 inline int64_t wrapIndex(int64_t index, int64_t extent, const char* what = "index") {
   int64_t wrapped = index < 0 ? index + extent : index;
+  if (extent == 0) throwUserError("{} {} indexes an axis of extent 0 (no index is valid)", what, index);
   if (wrapped < 0 || wrapped >= extent)
     throwUserError("{} {} is out of range for an axis of extent {} (expected [{}, {}])", what, index,
                    extent, -extent, extent - 1);
