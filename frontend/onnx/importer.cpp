@@ -23,6 +23,21 @@ namespace {
 
 bool isDefaultDomain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
+// The opset versions a model imports: the default domain's, and others'.
+struct Opsets {
+  int defaultDomain = 0;  // 0: the model imports no version of it
+  std::map<std::string, int> others;
+
+  // The version of `domain` or -1 when the model does not import it.
+  int of(const std::string& domain) const {
+    if (isDefaultDomain(domain)) return defaultDomain;
+    auto it = others.find(domain);
+    return it == others.end() ? -1 : it->second;
+  }
+};
+
+const char* domainKey(const std::string& d) { return isDefaultDomain(d) ? "" : d.c_str(); }
+
 std::string describeNode(const ::onnx::NodeProto& n, int opset) {
   std::string name = n.name().empty() ? (n.output_size() ? n.output(0) : std::string("?")) : n.name();
   return fmt::format("node '{}' ({}, opset {})", name, n.op_type(), opset);
@@ -106,9 +121,9 @@ const ImporterTable& importerTable() {
 
 class GraphImporter {
  public:
-  GraphImporter(const ::onnx::GraphProto& g, int opset, fs::path modelDir, const ImportOptions& options,
+  GraphImporter(const ::onnx::GraphProto& g, const Opsets& opsets, fs::path modelDir, const ImportOptions& options,
                 const GraphImporter* parent = nullptr, std::vector<std::optional<TensorType>> inputHints = {})
-      : proto_(g), opset_(opset), modelDir_(std::move(modelDir)), options_(options), parent_(parent),
+      : proto_(g), opsets_(opsets), opset_(opsets.defaultDomain), modelDir_(std::move(modelDir)), options_(options), parent_(parent),
         inputHints_(std::move(inputHints)) {}
 
   Graph run() {
@@ -145,12 +160,18 @@ class GraphImporter {
     std::map<std::string, std::vector<std::string>> missing;  // "Op (domain, opset)" -> node names
     for (const auto& node : proto_.node()) {
       std::string key;
-      if (!isDefaultDomain(node.domain())) key = fmt::format("{} (domain '{}')", node.op_type(), node.domain());
-      else if (opset_ == 0)
+      int version = opsets_.of(node.domain());
+      if (version < 0)
+        throwUserError("node '{}' ({}) is in domain '{}', but the model imports no version of it", node.name(),
+                       node.op_type(), node.domain());
+      if (isDefaultDomain(node.domain()) && version == 0)
         throwUserError("node '{}' ({}) is in the default domain, but the model imports no version of it",
                        node.name(), node.op_type());
-      else if (node.op_type() != "Constant" && !importerTable().find(node.op_type(), opset_))
-        key = fmt::format("{} (opset {})", node.op_type(), opset_);
+      bool isConstant = isDefaultDomain(node.domain()) && node.op_type() == "Constant";
+      if (!isConstant && !importerTable().find(domainKey(node.domain()), node.op_type(), version)) {
+        key = isDefaultDomain(node.domain()) ? fmt::format("{} (opset {})", node.op_type(), version)
+                                             : fmt::format("{} (domain '{}' version {})", node.op_type(), node.domain(), version);
+      }
       if (!key.empty())
         missing[key].push_back(node.name().empty() ? (node.output_size() ? node.output(0) : "?") : node.name());
     }
@@ -174,7 +195,7 @@ class GraphImporter {
     Value* v = find(name);
     if (!v)
       throwUserError("{}: input '{}' is not produced by any earlier node, initializer or graph input",
-                     describeNode(node, opset_), name);
+                     describeNode(node, opsets_.of(node.domain())), name);
     return v;
   }
 
@@ -234,21 +255,22 @@ class GraphImporter {
   void define(const std::string& name, Value* v, const ::onnx::NodeProto& node) {
     if (name.empty()) return;
     if (values_.count(name))
-      throwUserError("{}: output '{}' is already defined (the graph is not in SSA form)", describeNode(node, opset_), name);
+      throwUserError("{}: output '{}' is already defined (the graph is not in SSA form)", describeNode(node, opsets_.of(node.domain())), name);
     values_[name] = v;
   }
 
   void importNode(const ::onnx::NodeProto& node) {
     try {
-      if (node.op_type() == "Constant") return importConstant(node);
+      if (isDefaultDomain(node.domain()) && node.op_type() == "Constant") return importConstant(node);
+      int version = opsets_.of(node.domain());
       std::vector<Value*> inputs;
       for (const auto& name : node.input()) inputs.push_back(name.empty() ? nullptr : lookup(name, node));
       auto hints = subgraphInputHints(node, inputs);
       SubgraphImport importSubgraph = [&](const ::onnx::GraphProto& g) {
-        return std::make_shared<Graph>(GraphImporter(g, opset_, modelDir_, options_, this, hints).run());
+        return std::make_shared<Graph>(GraphImporter(g, opsets_, modelDir_, options_, this, hints).run());
       };
-      NodeImporter ni(graph_, node, opset_, std::move(inputs), convertAttributes(node, modelDir_, importSubgraph));
-      (*importerTable().find(node.op_type(), opset_))(ni);
+      NodeImporter ni(graph_, node, version, std::move(inputs), convertAttributes(node, modelDir_, importSubgraph));
+      (*importerTable().find(domainKey(node.domain()), node.op_type(), version))(ni);
       const auto& outs = ni.boundOutputs();
       for (int i = 0; i < node.output_size(); ++i) {
         if (node.output(i).empty()) continue;
@@ -264,7 +286,7 @@ class GraphImporter {
   }
 
   std::string prefixed(const ::onnx::NodeProto& node, const std::string& msg) {
-    std::string prefix = describeNode(node, opset_);
+    std::string prefix = describeNode(node, opsets_.of(node.domain()));
     if (msg.rfind(prefix, 0) == 0) return msg;
     // Drop the IR node description that inference errors start with.
     std::string m = msg;
@@ -295,7 +317,8 @@ class GraphImporter {
   }
 
   const ::onnx::GraphProto& proto_;
-  int opset_;
+  const Opsets& opsets_;
+  int opset_;  // the default domain's
   fs::path modelDir_;
   const ImportOptions& options_;
   const GraphImporter* parent_;
@@ -314,8 +337,11 @@ ImportedModel importOnnxBytes(const std::string& bytes, const std::string& model
     throwUserError("the file is not a valid ONNX model (protobuf parsing failed)");
   if (!model.has_graph()) throwUserError("the model has no graph");
   int opset = -1;
-  for (const auto& o : model.opset_import())
+  Opsets opsets;
+  for (const auto& o : model.opset_import()) {
     if (isDefaultDomain(o.domain())) opset = int(o.version());
+    else opsets.others[o.domain()] = int(o.version());
+  }
   // IR version 2 models had no opset_import; a model that imports only other
   // domains gets opset 0, and any default-domain node in it is an error.
   if (opset < 0) opset = model.opset_import_size() == 0 ? 1 : 0;
@@ -325,7 +351,8 @@ ImportedModel importOnnxBytes(const std::string& bytes, const std::string& model
   ImportedModel result;
   result.opset = opset;
   result.producer = model.producer_name() + (model.producer_version().empty() ? "" : " " + model.producer_version());
-  result.graph = GraphImporter(model.graph(), opset, modelDir, options).run();
+  opsets.defaultDomain = opset;
+  result.graph = GraphImporter(model.graph(), opsets, modelDir, options).run();
   return result;
 }
 

@@ -60,22 +60,28 @@ ImporterTable::ImporterTable() {
   addIndexImporters(*this);
   addControlImporters(*this);
   addSignalImporters(*this);
+  addTrainingImporters(*this);
 }
 
 void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {
-  entries_.push_back({std::move(opType), sinceOpset, untilOpset, std::move(h)});
+  entries_.push_back({"", std::move(opType), sinceOpset, untilOpset, std::move(h)});
 }
 
-const ImportHandler* ImporterTable::find(const std::string& opType, int opset) const {
+void ImporterTable::addInDomain(std::string domain, std::string opType, int sinceOpset, int untilOpset,
+                                ImportHandler h) {
+  entries_.push_back({std::move(domain), std::move(opType), sinceOpset, untilOpset, std::move(h)});
+}
+
+const ImportHandler* ImporterTable::find(const std::string& domain, const std::string& opType, int opset) const {
   bool listed = false;
   for (const auto& e : entries_) {
-    if (e.opType != opType) continue;
+    if (e.opType != opType || e.domain != domain) continue;
     listed = true;
     if (opset >= e.sinceOpset && opset <= e.untilOpset) return &e.handler;
   }
   // Ops listed in the table are only supported in the listed opset ranges;
   // others import 1:1 when the IR has an op of the same name.
-  if (!listed && findOp(opType)) return &sameName_;
+  if (!listed && domain.empty() && findOp(opType)) return &sameName_;
   return nullptr;
 }
 

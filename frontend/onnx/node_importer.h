@@ -75,6 +75,7 @@ class NodeImporter {
 using ImportHandler = std::function<void(NodeImporter&)>;
 
 struct ImporterEntry {
+  std::string domain;  // "" for the default ONNX domain
   std::string opType;
   int sinceOpset;  // first opset this handler covers
   int untilOpset;  // last opset this handler covers (inclusive)
@@ -85,9 +86,13 @@ class ImporterTable {
  public:
   ImporterTable();  // fills the table from the per-family add*Importers below
   void add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h);
+  // An op of another domain (e.g. "ai.onnx.preview.training"), with that
+  // domain's opset versions.
+  void addInDomain(std::string domain, std::string opType, int sinceOpset, int untilOpset, ImportHandler h);
   // The handler for op_type at the model's opset, or nullptr if the op is
-  // neither in the table nor an IR op of the same name.
-  const ImportHandler* find(const std::string& opType, int opset) const;
+  // neither in the table nor (in the default domain) an IR op of the same name.
+  const ImportHandler* find(const std::string& opType, int opset) const { return find("", opType, opset); }
+  const ImportHandler* find(const std::string& domain, const std::string& opType, int opset) const;
 
  private:
   std::vector<ImporterEntry> entries_;
@@ -102,6 +107,7 @@ void addNnImporters(ImporterTable& table);
 void addIndexImporters(ImporterTable& table);
 void addControlImporters(ImporterTable& table);
 void addSignalImporters(ImporterTable& table);
+void addTrainingImporters(ImporterTable& table);
 
 inline constexpr int kMaxOpset = 21;
 
