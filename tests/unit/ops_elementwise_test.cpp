@@ -10,6 +10,8 @@
 #include "frontend/onnx/importer.h"
 #include "ir/builder.h"
 #include "ir/interpreter.h"
+#include "ir/parser.h"
+#include "ir/printer.h"
 #include "ir/ops/elementwise.h"
 
 using namespace dlc::ir;
@@ -369,6 +371,17 @@ TEST(ElementwiseCast, Converts) {
   expectNear(doubles(h), {0.0999755859375, 65504.0});
   Tensor bf = run(OpKind::Cast, {vec<float>({1.0f + 1.0f / 256.0f, 3.0f})}, ops::castAttrs(DType::BF16));
   expectNear(doubles(bf), {1.0, 3.0});  // round to nearest even
+}
+
+TEST(ElementwiseCast, TextFormRoundTrips) {
+  const char* text = R"(graph @t(%x: f32[2]) {
+  %y: i32[2] = Cast(%x) {to = "i32"}
+  return %y
+}
+)";
+  Graph g = parseGraph(text);
+  EXPECT_EQ(printGraph(g), text);
+  EXPECT_EQ(values<int32_t>(interpret(g, {{"x", vec<float>({3.5f, -0.5f})}})[0]), (std::vector<int32_t>{3, 0}));
 }
 
 TEST(ElementwiseCast, RejectsUnknownTarget) {
