@@ -1,4 +1,5 @@
-// Identity, Relu and the four arithmetic binary ops.
+// Identity, Relu and the four arithmetic binary ops. Integer add, sub and
+// mul wrap around (as numpy and onnxruntime do) rather than overflow.
 #include "ir/ops/elementwise.h"
 
 namespace dlc::ir {
@@ -13,7 +14,9 @@ const OpDef kIdentityDef{
 const OpDef kReluDef{
     .name = "Relu", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
     .infer = [](InferContext& ctx) { inferUnary(ctx, TypeSet::SignedNumeric); },
-    .eval = [](EvalContext& ctx) { evalUnaryDouble(ctx, [](double x) { return x > 0 ? x : 0.0; }); },
+    .eval = [](EvalContext& ctx) {
+      evalUnary(ctx, [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); });
+    },
 };
 
 // Integer division truncates toward zero (C semantics, as onnxruntime);
@@ -32,18 +35,18 @@ const OpDef kAddDef{
     .name = "Add", .minInputs = 2, .maxInputs = 2,
     .traits = kElementwise | kCommutative | kDifferentiable,
     .infer = [](InferContext& ctx) { inferBinary(ctx, TypeSet::Numeric); },
-    .eval = [](EvalContext& ctx) { evalBinary(ctx, [](auto a, auto b) { return a + b; }); },
+    .eval = [](EvalContext& ctx) { evalBinary(ctx, [](auto a, auto b) { return wrappingAdd(a, b); }); },
 };
 const OpDef kSubDef{
     .name = "Sub", .minInputs = 2, .maxInputs = 2, .traits = kElementwise | kDifferentiable,
     .infer = [](InferContext& ctx) { inferBinary(ctx, TypeSet::Numeric); },
-    .eval = [](EvalContext& ctx) { evalBinary(ctx, [](auto a, auto b) { return a - b; }); },
+    .eval = [](EvalContext& ctx) { evalBinary(ctx, [](auto a, auto b) { return wrappingSub(a, b); }); },
 };
 const OpDef kMulDef{
     .name = "Mul", .minInputs = 2, .maxInputs = 2,
     .traits = kElementwise | kCommutative | kDifferentiable,
     .infer = [](InferContext& ctx) { inferBinary(ctx, TypeSet::Numeric); },
-    .eval = [](EvalContext& ctx) { evalBinary(ctx, [](auto a, auto b) { return a * b; }); },
+    .eval = [](EvalContext& ctx) { evalBinary(ctx, [](auto a, auto b) { return wrappingMul(a, b); }); },
 };
 const OpDef kDivDef{
     .name = "Div", .minInputs = 2, .maxInputs = 2, .traits = kElementwise | kDifferentiable,
