@@ -68,7 +68,10 @@ std::vector<Activation> readActivations(const Node& node, CellKind kind, int64_t
   std::vector<std::string> names =
       node.hasAttr("activations") ? node.attrStrings("activations") : defaultActivations(kind);
   size_t per = activationsPerDirection(kind);
-  if (names.size() == per && directions == 2) names.insert(names.end(), names.begin(), names.end());
+  if (names.size() == per && directions == 2) {  // one set given: both directions use it
+    std::vector<std::string> once = names;
+    names.insert(names.end(), once.begin(), once.end());
+  }
   if (names.size() != per * size_t(directions))
     throwUserError("{}: expected {} activations, found {}", node.describe(), per * size_t(directions), names.size());
   std::vector<double> alphas = node.hasAttr("activation_alpha") ? node.attrFloats("activation_alpha") : std::vector<double>{};
