@@ -64,6 +64,26 @@ void requireFloatInput(const InferContext& ctx, size_t i, const char* what);
 // returns nullptr if it is unranked.
 const Shape* rankedAtLeast(const InferContext& ctx, size_t i, size_t minRank, const char* what);
 
+// MatMul (numpy semantics) shape of inputs a and b; nullopt if either is
+// unranked. Fails on mismatched inner dims.
+std::optional<Shape> matMulShape(const InferContext& ctx, size_t a, size_t b);
+// MatMul of two tensors of the same dtype (floats accumulate in double).
+Tensor matMulTensors(const Tensor& a, const Tensor& b);
+
+// Conv output shape from input x and weight w (and the node's window
+// attributes); nullopt if x is unranked.
+std::optional<Shape> convShape(const InferContext& ctx, size_t x, size_t w);
+// Direct convolution in double of x [N, C, spatial...] with w [M, C/group,
+// kernel...] and an optional bias [M], using the node's window attributes.
+// Returns the output values and sets yShape. Throws UserError on mismatch.
+std::vector<double> convolve(const Node& node, const std::vector<double>& x, const std::vector<int64_t>& xShape,
+                             const std::vector<double>& w, const std::vector<int64_t>& wShape, const double* bias,
+                             std::vector<int64_t>& yShape);
+
+// A tensor's elements as doubles, and back (rounding to nearest for integers).
+std::vector<double> toDoubles(const Tensor& t);
+Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& v);
+
 // "[1,2,3]" for error messages.
 std::string extentsStr(const std::vector<int64_t>& v);
 
