@@ -260,3 +260,72 @@ TEST(NnRecurrent, RejectsUnknownDirectionAndShortSequenceLens) {
                                  Tensor::fromVector<int32_t>({1}, {5})}),
                dlc::UserError);
 }
+
+TEST(NnQuant, QuantizeAndDequantizePerAxis) {
+  Tensor x = floats({2, 2}, {1.0f, 2.5f, -3.0f, 300.0f});
+  Tensor scale = floats({2}, {1.0f, 2.0f});
+  Tensor zp = Tensor::fromVector<uint8_t>({2}, {10, 0});
+  auto q = run(OpKind::QuantizeLinear, {x, scale, zp}, attrs({{"axis", int64_t(0)}}));
+  EXPECT_EQ(q[0].dtype(), DType::U8);
+  EXPECT_EQ(q[0].toInts(), (Ints{11, 12, 0, 150}));  // 2.5 rounds to even; -1.5 -> -2 saturates to 0
+  auto d = run(OpKind::DequantizeLinear, {q[0], scale, zp}, attrs({{"axis", int64_t(0)}}));
+  expectNear(values(d[0]), {1, 2, 0, 300});  // the saturated -3 comes back as 0
+}
+
+TEST(NnQuant, InfersTypesAndRejectsBadScaleShape) {
+  GraphBuilder b;
+  Value* x = b.input("x", f32({Dim::symbol("N"), 3}));
+  Value* s = b.constant("s", Tensor::scalar<float>(0.5f));
+  Value* zp = b.constant("zp", Tensor::scalar<int8_t>(0));
+  EXPECT_EQ(b.op(OpKind::QuantizeLinear, {x, s, zp})->type().str(), "i8[N,3]");
+  EXPECT_EQ(b.op(OpKind::QuantizeLinear, {x, s})->type().str(), "u8[N,3]");
+  auto dq = b.opN(OpKind::DynamicQuantizeLinear, {x}, 3);
+  EXPECT_EQ(dq[0]->type().str(), "u8[N,3]");
+  EXPECT_EQ(dq[1]->type().str(), "f32[]");
+  EXPECT_THROW(run(OpKind::QuantizeLinear, {floats({2, 2}, {1, 2, 3, 4}), floats({3}, {1, 1, 1})}), dlc::UserError);
+}
+
+TEST(NnQuant, DynamicQuantizeCoversZero) {
+  auto out = run(OpKind::DynamicQuantizeLinear, {floats({3}, {0.0f, 2.55f, 1.0f})}, {}, 3);
+  EXPECT_NEAR(out[1].getDouble(0), 0.01, 1e-7);
+  EXPECT_EQ(out[2].getInt(0), 0);
+  EXPECT_EQ(out[0].toInts(), (Ints{0, 255, 100}));
+}
+
+TEST(NnQuant, IntegerMatMulAndConvSubtractZeroPoints) {
+  Tensor a = Tensor::fromVector<uint8_t>({1, 2}, {3, 5});
+  Tensor bm = Tensor::fromVector<uint8_t>({2, 1}, {2, 4});
+  auto mm = run(OpKind::MatMulInteger, {a, bm, Tensor::scalar<uint8_t>(1), Tensor::scalar<uint8_t>(2)});
+  EXPECT_EQ(mm[0].dtype(), DType::I32);
+  EXPECT_EQ(mm[0].toInts(), (Ints{8}));  // (3-1)*(2-2) + (5-1)*(4-2)
+  Tensor x = Tensor::fromVector<uint8_t>({1, 1, 2, 2}, {1, 2, 3, 4});
+  Tensor w = Tensor::fromVector<uint8_t>({1, 1, 2, 2}, {1, 1, 1, 1});
+  auto conv = run(OpKind::ConvInteger, {x, w, Tensor::scalar<uint8_t>(1)});
+  EXPECT_EQ(conv[0].toInts(), (Ints{6}));
+  GraphBuilder b;
+  Value* xf = b.input("xf", f32({1, 1, 2, 2}));
+  EXPECT_THROW(b.op(OpKind::ConvInteger, {xf, b.constant("w", w)}), dlc::UserError);
+}
+
+TEST(NnQuant, QLinearMatMulRequantizes) {
+  auto out = run(OpKind::QLinearMatMul,
+                 {Tensor::fromVector<uint8_t>({1, 2}, {2, 4}), Tensor::scalar<float>(0.5f), Tensor::scalar<uint8_t>(0),
+                  Tensor::fromVector<uint8_t>({2, 1}, {1, 3}), Tensor::scalar<float>(1.0f), Tensor::scalar<uint8_t>(1),
+                  Tensor::scalar<float>(0.25f), Tensor::scalar<uint8_t>(5)});
+  EXPECT_EQ(out[0].toInts(), (Ints{21}));  // (2*0 + 4*2) * 0.5 / 0.25 + 5
+}
+
+TEST(NnDet, ComputesBatchedDeterminants) {
+  auto out = run(OpKind::Det, {floats({2, 2, 2}, {1, 2, 3, 4, 2, 0, 0, 3})});
+  EXPECT_EQ(out[0].shape(), (Ints{2}));
+  expectNear(values(out[0]), {-2, 6});
+  expectNear(values(run(OpKind::Det, {floats({3, 3}, {0, 1, 0, 0, 0, 1, 1, 0, 0})})[0]), {1});
+}
+
+TEST(NnDet, InfersBatchAndRejectsNonSquare) {
+  GraphBuilder b;
+  Value* x = b.input("x", f32({Dim::symbol("N"), 3, 3}));
+  EXPECT_EQ(b.op(OpKind::Det, {x})->type().str(), "f32[N]");
+  Value* bad = b.input("bad", f32({2, 3}));
+  EXPECT_THROW(b.op(OpKind::Det, {bad}), dlc::UserError);
+}
