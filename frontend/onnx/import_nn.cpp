@@ -26,6 +26,16 @@ void addNnImporters(ImporterTable& table) {
   });
   table.add("Gemm", 7, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::Gemm); });
 
+  // Recurrent ops before opset 7 had `output_sequence`, which only said
+  // whether Y was wanted; the node's output list says that now.
+  for (auto [name, op] : {std::pair{"RNN", OpKind::RNN}, std::pair{"GRU", OpKind::GRU}, std::pair{"LSTM", OpKind::LSTM}}) {
+    table.add(name, 1, 6, [op](NodeImporter& ni) {
+      ni.attrs().erase("output_sequence");
+      ni.emitSameAsOnnx(op);
+    });
+    table.add(name, 7, kMaxOpset, [op](NodeImporter& ni) { ni.emitSameAsOnnx(op); });
+  }
+
   table.add("LpPool", 1, 1, [](NodeImporter& ni) { importFloatP(ni, OpKind::LpPool); });
   table.add("LpPool", 2, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::LpPool); });
   table.add("GlobalLpPool", 1, 1, [](NodeImporter& ni) { importFloatP(ni, OpKind::GlobalLpPool); });

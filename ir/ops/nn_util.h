@@ -56,8 +56,6 @@ struct Window3 {
 Window3 makeWindow3(const std::vector<int64_t>& in, const std::vector<int64_t>& out, const WindowAttrs& w,
                     const std::vector<int64_t>& padBegin, const std::vector<int64_t>& padEnd);
 
-// Whether the dtype is one of the floating-point types.
-inline bool isFloatType(DType t) { return isFloat(t); }
 // Fails unless input i is a floating-point tensor.
 void requireFloatInput(const InferContext& ctx, size_t i, const char* what);
 // Fails unless input i is ranked with rank >= minRank (returns its shape), or
