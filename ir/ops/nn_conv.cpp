@@ -27,7 +27,7 @@ Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<do
     auto p = out.data<T>();
     for (size_t i = 0; i < v.size(); ++i) {
       if constexpr (kIsFloatStorage<T>) p[i] = fromCompute<T>(static_cast<ComputeType<T>>(v[i]));
-      else p[i] = static_cast<T>(std::nearbyint(v[i]));
+      else p[i] = saturatingCast<T>(v[i]);
     }
   });
   return out;

@@ -189,7 +189,7 @@ void evalEinsum(EvalContext& ctx) {
       int l = labels[i][d];
       auto [it, fresh] = extent.emplace(l, x.dim(d));
       if (fresh || it->second == x.dim(d)) continue;
-      if (l >= kEllipsisBase && (it->second == 1 || x.dim(d) == 1)) it->second = std::max(it->second, x.dim(d));
+      if (l >= kEllipsisBase && (it->second == 1 || x.dim(d) == 1)) it->second = it->second == 1 ? x.dim(d) : it->second;
       else ctx.fail("Einsum '{}': a subscript has extents {} and {}", eqText, it->second, x.dim(d));
     }
   }
@@ -223,7 +223,7 @@ void evalEinsum(EvalContext& ctx) {
     if constexpr (std::is_same_v<T, bool>) {
       ctx.fail("Einsum does not support bool tensors");
     } else {
-      using Acc = std::conditional_t<kIsFloatStorage<T>, double, ComputeType<T>>;
+      using Acc = AccumulatorType<T>;
       std::vector<const T*> data;
       for (size_t i = 0; i < ctx.numInputs(); ++i) data.push_back(ctx.input(i).data<T>().data());
       auto po = out.data<T>();
@@ -243,7 +243,7 @@ void evalEinsum(EvalContext& ctx) {
             idx[d] = 0;
           }
         }
-        po[o] = fromCompute<T>(static_cast<ComputeType<T>>(acc));
+        po[o] = fromAccumulator<T>(acc);
       }
     }
   });

@@ -65,7 +65,7 @@ static void evalGemm(EvalContext& ctx) {
     if constexpr (std::is_same_v<T, bool>) {
       ctx.fail("Gemm does not support bool tensors");
     } else {
-      using Acc = std::conditional_t<kIsFloatStorage<T>, double, ComputeType<T>>;
+      using Acc = AccumulatorType<T>;
       auto pa = a.data<T>();
       auto pb = b.data<T>();
       auto po = out.data<T>();
@@ -81,12 +81,12 @@ static void evalGemm(EvalContext& ctx) {
           for (int64_t j = 0; j < n; ++j) row[j] += av * Acc(toCompute(brow[j * bStrideN]));
         }
         for (int64_t j = 0; j < n; ++j) {
-          double v = double(row[j]) * alpha;
+          double v = accumulatorToDouble<T>(row[j]) * alpha;
           if (pc) v += beta * double(toCompute(pc[i * cStrideM + j * cStrideN]));
           if constexpr (kIsFloatStorage<T>) po[i * n + j] = fromCompute<T>(static_cast<ComputeType<T>>(v));
           else if (alpha == 1.0 && (!c || beta == 1.0))  // exact integer arithmetic in the common case
-            po[i * n + j] = T(row[j] + (pc ? pc[i * cStrideM + j * cStrideN] : T(0)));
-          else po[i * n + j] = static_cast<T>(v);
+            po[i * n + j] = fromAccumulator<T>(row[j] + (pc ? Acc(pc[i * cStrideM + j * cStrideN]) : Acc(0)));
+          else po[i * n + j] = saturatingCast<T>(v);
         }
       }
     }

@@ -48,7 +48,7 @@ Tensor matMulTensors(const Tensor& a, const Tensor& b) {
   std::vector<int64_t> strideB = broadcastStrides(batchB, batch);
   dispatchDType(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    using Acc = std::conditional_t<kIsFloatStorage<T>, double, ComputeType<T>>;
+    using Acc = AccumulatorType<T>;
     auto pa = a.data<T>();
     auto pb = b.data<T>();
     auto po = out.data<T>();
@@ -61,7 +61,7 @@ Tensor matMulTensors(const Tensor& a, const Tensor& b) {
         for (int64_t j = 0; j < n; ++j) {
           Acc acc{};
           for (int64_t p = 0; p < k; ++p) acc += Acc(toCompute(A[i * k + p])) * Acc(toCompute(B[p * n + j]));
-          O[i * n + j] = fromCompute<T>(static_cast<ComputeType<T>>(acc));
+          O[i * n + j] = fromAccumulator<T>(acc);
         }
     });
   });

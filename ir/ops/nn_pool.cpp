@@ -151,7 +151,7 @@ void evalPool(EvalContext& ctx, PoolKind kind) {
               result = 0.0;  // a window entirely in the padding (only possible with large pads)
             }
             if constexpr (kIsFloatStorage<T>) py[outIndex] = fromCompute<T>(static_cast<ComputeType<T>>(result));
-            else py[outIndex] = static_cast<T>(result);
+            else py[outIndex] = saturatingCast<T>(result);
             if (wantIndices) {
               int64_t local = best;
               if (columnMajor && best >= 0) {
@@ -259,6 +259,7 @@ void evalMaxUnpool(EvalContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& idx = ctx.input(1);
   if (x.rank() < 3) ctx.fail("X must have rank >= 3, found {}", extentsStr(x.shape()));
+  if (idx.dtype() != DType::I64) ctx.fail("I must be i64, found {}", dtypeName(idx.dtype()));
   if (idx.shape() != x.shape())
     ctx.fail("I must have the shape of X {}, found {}", extentsStr(x.shape()), extentsStr(idx.shape()));
   std::vector<int64_t> inferred = unpoolInferredShape(ctx.node(), x.shape());

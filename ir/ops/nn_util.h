@@ -4,6 +4,8 @@
 #pragma once
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -81,6 +83,38 @@ std::vector<double> convolve(const Node& node, const std::vector<double>& x, con
 // A tensor's elements as doubles, and back (rounding to nearest for integers).
 std::vector<double> toDoubles(const Tensor& t);
 Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& v);
+
+// The type products are summed in: double for floating-point storage, else
+// uint64_t, which wraps modulo 2^64 (two's complement on the way back to a
+// signed type) instead of the undefined behaviour of signed overflow.
+template <typename T>
+using AccumulatorType = std::conditional_t<kIsFloatStorage<T>, double, uint64_t>;
+// An accumulated value as a double, reading wrapped integers as signed for signed T.
+template <typename T>
+double accumulatorToDouble(AccumulatorType<T> a) {
+  if constexpr (kIsFloatStorage<T>) return a;
+  else if constexpr (std::is_signed_v<T>) return double(int64_t(a));
+  else return double(a);
+}
+// An accumulated value stored as T (integers wrap).
+template <typename T>
+T fromAccumulator(AccumulatorType<T> a) {
+  if constexpr (kIsFloatStorage<T>) return fromCompute<T>(static_cast<ComputeType<T>>(a));
+  else if constexpr (std::is_same_v<T, bool>) return a != 0;
+  else return static_cast<T>(a);
+}
+
+// Converts a double to an integer type, rounding to nearest and saturating at
+// the type's limits (NaN gives 0): never undefined behaviour.
+template <typename T>
+T saturatingCast(double v) {
+  static_assert(std::is_integral_v<T>);
+  if (std::isnan(v)) return T(0);
+  v = std::nearbyint(v);
+  if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
 
 // "[1,2,3]" for error messages.
 std::string extentsStr(const std::vector<int64_t>& v);

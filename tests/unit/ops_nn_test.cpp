@@ -329,3 +329,12 @@ TEST(NnDet, InfersBatchAndRejectsNonSquare) {
   Value* bad = b.input("bad", f32({2, 3}));
   EXPECT_THROW(b.op(OpKind::Det, {bad}), dlc::UserError);
 }
+
+TEST(NnMatMul, IntegerProductsAreExactAndSigned) {
+  auto mm = run(OpKind::MatMul, {Tensor::fromVector<int32_t>({1, 2}, {2, -3}), Tensor::fromVector<int32_t>({2, 1}, {4, 5})});
+  EXPECT_EQ(mm[0].toInts(), (Ints{-7}));
+  auto gemm = run(OpKind::Gemm, {Tensor::fromVector<int64_t>({1, 2}, {2, -3}), Tensor::fromVector<int64_t>({2, 1}, {4, 5}),
+                                 Tensor::scalar<int64_t>(-1)},
+                  attrs({{"alpha", 2.0}}));
+  EXPECT_EQ(gemm[0].toInts(), (Ints{-15}));
+}
