@@ -166,6 +166,10 @@ void inferConvTranspose(InferContext& ctx) {
   if (kernel && in.size() == spatial) {
     WindowAttrs w = readWindowAttrs(ctx.node(), spatial, *kernel);
     for (const TransposeDim& d : convTransposeDims(ctx.node(), w, in)) dims.push_back(d.output);
+  } else if (ctx.node().hasAttr("output_shape") && ctx.node().attrInts("output_shape").size() >= spatial) {
+    // The requested output extents hold whatever the input extents are.
+    const std::vector<int64_t>& requested = ctx.node().attrInts("output_shape");
+    for (size_t i = requested.size() - spatial; i < requested.size(); ++i) dims.push_back(requested[i]);
   } else {
     dims.resize(xs->rank(), Dim::unknown());
   }

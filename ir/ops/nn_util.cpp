@@ -71,7 +71,15 @@ std::vector<Dim> windowOutputDims(const WindowAttrs& w, const Shape& inShape) {
   std::vector<Dim> dims;
   for (size_t i = 0; i < w.kernel.size(); ++i) {
     const Dim& d = inShape[i + 2];
-    dims.push_back(d.isStatic() ? Dim(windowDim(w, i, d.value()).output) : Dim::unknown());
+    if (d.isStatic()) {
+      dims.push_back(windowDim(w, i, d.value()).output);
+      continue;
+    }
+    // A stride-1 window that keeps the extent (SAME padding, or a 1-wide
+    // kernel without pads) keeps a symbolic dim too.
+    bool same = w.autoPad == "SAME_UPPER" || w.autoPad == "SAME_LOWER";
+    bool pointwise = w.kernel[i] == 1 && (w.autoPad != "NOTSET" || (w.pads[i] == 0 && w.pads[i + w.kernel.size()] == 0));
+    dims.push_back(w.strides[i] == 1 && (same || pointwise) ? d : Dim::unknown());
   }
   return dims;
 }

@@ -85,6 +85,10 @@ TEST(NnConv, InfersPaddedAndStridedShapes) {
   EXPECT_EQ(b.op(OpKind::Conv, {x, w}, attrs({{"auto_pad", std::string("SAME_UPPER")}, {"strides", Ints{2, 2}}}))
                 ->type().str(),
             "f32[N,2,3,3]");
+  // Symbolic spatial dims survive windows that keep the extent.
+  Value* xs = b.input("xs", f32({Dim::symbol("N"), 1, Dim::symbol("H"), 5}));
+  EXPECT_EQ(b.op(OpKind::Conv, {xs, w}, attrs({{"auto_pad", std::string("SAME_LOWER")}}))->type().str(), "f32[N,2,H,5]");
+  EXPECT_EQ(b.op(OpKind::Conv, {xs, w}, attrs({{"pads", Ints{1, 1, 1, 1}}}))->type().str(), "f32[N,2,?,5]");
 }
 
 TEST(NnConv, ComputesWithBias) {
