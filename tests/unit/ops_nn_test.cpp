@@ -2,8 +2,11 @@
 // reference kernels on small hand-computed values, and clear errors.
 #include <gtest/gtest.h>
 
+#include <onnx/onnx_pb.h>
+
 #include <cmath>
 
+#include "frontend/onnx/importer.h"
 #include "ir/builder.h"
 #include "ir/interpreter.h"
 #include "support/error.h"
@@ -341,4 +344,70 @@ TEST(NnMatMul, IntegerProductsAreExactAndSigned) {
                                  Tensor::scalar<int64_t>(-1)},
                   attrs({{"alpha", 2.0}}));
   EXPECT_EQ(gemm[0].toInts(), (Ints{-15}));
+}
+
+// ---- ONNX import of older opset forms ----
+
+namespace {
+
+// A one-node model with float inputs of the given shapes.
+std::string oneNodeModel(int opset, const ::onnx::NodeProto& node, const std::vector<std::pair<std::string, Ints>>& inputs) {
+  ::onnx::ModelProto model;
+  model.set_ir_version(7);
+  auto* op = model.add_opset_import();
+  op->set_domain("");
+  op->set_version(opset);
+  auto* g = model.mutable_graph();
+  g->set_name("t");
+  *g->add_node() = node;
+  for (const auto& [name, shape] : inputs) {
+    auto* in = g->add_input();
+    in->set_name(name);
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(::onnx::TensorProto::FLOAT);
+    for (int64_t d : shape) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  g->add_output()->set_name(node.output(0));
+  return model.SerializeAsString();
+}
+
+::onnx::NodeProto onnxNode(const std::string& type, std::vector<std::string> ins, std::vector<std::string> outs) {
+  ::onnx::NodeProto n;
+  n.set_op_type(type);
+  for (const auto& i : ins) n.add_input(i);
+  for (const auto& o : outs) n.add_output(o);
+  return n;
+}
+
+}  // namespace
+
+TEST(NnImport, OldOpsetFormsConvert) {
+  using dlc::frontend::onnx::importOnnxBytes;
+  ::onnx::NodeProto lp = onnxNode("LpPool", {"x"}, {"y"});
+  auto* p = lp.add_attribute();
+  p->set_name("p");
+  p->set_type(::onnx::AttributeProto::FLOAT);
+  p->set_f(2.0f);
+  auto* k = lp.add_attribute();
+  k->set_name("kernel_shape");
+  k->set_type(::onnx::AttributeProto::INTS);
+  k->add_ints(2);
+  auto lpModel = importOnnxBytes(oneNodeModel(1, lp, {{"x", {1, 1, 4}}}), ".");
+  EXPECT_EQ(lpModel.graph.outputs()[0]->type().str(), "f32[1,1,3]");
+
+  ::onnx::NodeProto gemm = onnxNode("Gemm", {"a", "b", "c"}, {"y"});
+  auto* bc = gemm.add_attribute();
+  bc->set_name("broadcast");
+  bc->set_type(::onnx::AttributeProto::INT);
+  bc->set_i(1);
+  auto gemmModel = importOnnxBytes(oneNodeModel(6, gemm, {{"a", {2, 3}}, {"b", {3, 4}}, {"c", {4}}}), ".");
+  EXPECT_EQ(gemmModel.graph.outputs()[0]->type().str(), "f32[2,4]");
+
+  ::onnx::NodeProto rnn = onnxNode("RNN", {"x", "w", "r"}, {"y"});
+  auto* os = rnn.add_attribute();
+  os->set_name("output_sequence");
+  os->set_type(::onnx::AttributeProto::INT);
+  os->set_i(1);
+  auto rnnModel = importOnnxBytes(oneNodeModel(1, rnn, {{"x", {5, 2, 3}}, {"w", {1, 4, 3}}, {"r", {1, 4, 4}}}), ".");
+  EXPECT_EQ(rnnModel.graph.outputs()[0]->type().str(), "f32[5,1,2,4]");
 }
