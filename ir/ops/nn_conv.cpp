@@ -8,33 +8,6 @@
 namespace dlc::ir {
 using namespace ops;
 
-namespace ops {
-
-std::vector<double> toDoubles(const Tensor& t) {
-  std::vector<double> v(size_t(t.numel()));
-  dispatchDType(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    auto p = t.data<T>();
-    for (size_t i = 0; i < v.size(); ++i) v[i] = double(toCompute(p[i]));
-  });
-  return v;
-}
-
-Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& v) {
-  Tensor out(dtype, std::move(shape));
-  dispatchDType(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    auto p = out.data<T>();
-    for (size_t i = 0; i < v.size(); ++i) {
-      if constexpr (kIsFloatStorage<T>) p[i] = fromCompute<T>(static_cast<ComputeType<T>>(v[i]));
-      else p[i] = saturatingCast<T>(v[i]);
-    }
-  });
-  return out;
-}
-
-}  // namespace ops
-
 namespace {
 
 std::vector<AttrSpec> convAttrs(bool transpose) {
