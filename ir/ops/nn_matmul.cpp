@@ -1,16 +1,16 @@
 // MatMul with numpy semantics: 1-D operands are promoted and the promoted
 // dim removed; leading (batch) dims broadcast.
-#include "ir/ops/op_util.h"
+#include "ir/ops/nn_util.h"
 
 namespace dlc::ir {
 using namespace ops;
 
-static void inferMatMul(InferContext& ctx) {
-  const TensorType& a = ctx.inputType(0);
-  const TensorType& b = ctx.inputType(1);
-  if (a.dtype != b.dtype)
-    ctx.fail("operands have different dtypes {} and {}", dtypeName(a.dtype), dtypeName(b.dtype));
-  if (!a.shape || !b.shape) return ctx.setOutput(0, TensorType::unranked(a.dtype));
+namespace ops {
+
+std::optional<Shape> matMulShape(const InferContext& ctx, size_t ia, size_t ib) {
+  const TensorType& a = ctx.inputType(ia);
+  const TensorType& b = ctx.inputType(ib);
+  if (!a.shape || !b.shape) return std::nullopt;
   Shape sa = *a.shape, sb = *b.shape;
   if (sa.rank() == 0 || sb.rank() == 0) ctx.fail("MatMul operands must have rank >= 1");
   bool vecA = sa.rank() == 1, vecB = sb.rank() == 1;
@@ -25,21 +25,19 @@ static void inferMatMul(InferContext& ctx) {
   std::vector<Dim> dims = broadcastShapes(batchA, batchB).dims();
   if (!vecA) dims.push_back(sa[sa.rank() - 2]);
   if (!vecB) dims.push_back(sb[sb.rank() - 1]);
-  ctx.setOutput(0, TensorType(a.dtype, Shape(dims)));
+  return Shape(dims);
 }
 
-static void evalMatMul(EvalContext& ctx) {
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  if (a.dtype() != b.dtype()) ctx.fail("operands have different dtypes");
-  if (a.rank() == 0 || b.rank() == 0) ctx.fail("MatMul operands must have rank >= 1");
+Tensor matMulTensors(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype()) throwUserError("MatMul operands have different dtypes");
+  if (a.rank() == 0 || b.rank() == 0) throwUserError("MatMul operands must have rank >= 1");
   std::vector<int64_t> sa = a.shape(), sb = b.shape();
   bool vecA = sa.size() == 1, vecB = sb.size() == 1;
   if (vecA) sa.insert(sa.begin(), 1);
   if (vecB) sb.push_back(1);
   int64_t m = sa[sa.size() - 2], k = sa.back(), n = sb.back();
   if (sb[sb.size() - 2] != k)
-    ctx.fail("inner dimensions differ: [{}] x [{}]", fmt::join(a.shape(), ","), fmt::join(b.shape(), ","));
+    throwUserError("inner dimensions differ: {} x {}", extentsStr(a.shape()), extentsStr(b.shape()));
   std::vector<int64_t> batchA(sa.begin(), sa.end() - 2), batchB(sb.begin(), sb.end() - 2);
   std::vector<int64_t> batch = broadcastExtents(batchA, batchB);
   std::vector<int64_t> fullShape = batch;
@@ -50,7 +48,7 @@ static void evalMatMul(EvalContext& ctx) {
   std::vector<int64_t> strideB = broadcastStrides(batchB, batch);
   dispatchDType(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    using Acc = std::conditional_t<kIsFloatStorage<T>, double, ComputeType<T>>;
+    using Acc = AccumulatorType<T>;
     auto pa = a.data<T>();
     auto pb = b.data<T>();
     auto po = out.data<T>();
@@ -63,20 +61,29 @@ static void evalMatMul(EvalContext& ctx) {
         for (int64_t j = 0; j < n; ++j) {
           Acc acc{};
           for (int64_t p = 0; p < k; ++p) acc += Acc(toCompute(A[i * k + p])) * Acc(toCompute(B[p * n + j]));
-          O[i * n + j] = fromCompute<T>(static_cast<ComputeType<T>>(acc));
+          O[i * n + j] = fromAccumulator<T>(acc);
         }
     });
   });
   std::vector<int64_t> outShape = batch;
   if (!vecA) outShape.push_back(m);
   if (!vecB) outShape.push_back(n);
-  ctx.setOutput(0, out.reshaped(outShape));
+  return out.reshaped(outShape);
+}
+
+}  // namespace ops
+
+static void inferMatMul(InferContext& ctx) {
+  DType a = ctx.inputDType(0), b = ctx.inputDType(1);
+  if (a != b) ctx.fail("operands have different dtypes {} and {}", dtypeName(a), dtypeName(b));
+  auto shape = matMulShape(ctx, 0, 1);
+  ctx.setOutput(0, shape ? TensorType(a, *shape) : TensorType::unranked(a));
 }
 
 const OpDef kMatMulDef{
     .name = "MatMul", .minInputs = 2, .maxInputs = 2, .traits = kDifferentiable,
     .infer = inferMatMul,
-    .eval = evalMatMul,
+    .eval = [](EvalContext& ctx) { ctx.setOutput(0, matMulTensors(ctx.input(0), ctx.input(1))); },
 };
 
 }  // namespace dlc::ir
