@@ -72,7 +72,7 @@ void evalConv(EvalContext& ctx) {
   std::vector<int64_t> yShape;
   std::vector<double> yd = convolve(ctx.node(), toDoubles(x), x.shape(), toDoubles(w), w.shape(),
                                     bias ? bd.data() : nullptr, yShape);
-  ctx.setOutput(0, fromDoubles(x.dtype(), yShape, yd));
+  ctx.setOutput(0, fromDoubles(x.dtype(), yShape, yd, true));
 }
 
 // ConvTranspose geometry for one spatial dim: output extent and begin pad.
@@ -210,7 +210,7 @@ void evalConvTranspose(EvalContext& ctx) {
     }
   std::vector<int64_t> yShape = {batch, outChannels};
   yShape.insert(yShape.end(), out.begin(), out.end());
-  ctx.setOutput(0, fromDoubles(x.dtype(), yShape, yd));
+  ctx.setOutput(0, fromDoubles(x.dtype(), yShape, yd, true));
 }
 
 }  // namespace

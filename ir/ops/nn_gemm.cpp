@@ -86,7 +86,7 @@ static void evalGemm(EvalContext& ctx) {
           if constexpr (kIsFloatStorage<T>) po[i * n + j] = fromCompute<T>(static_cast<ComputeType<T>>(v));
           else if (alpha == 1.0 && (!c || beta == 1.0))  // exact integer arithmetic in the common case
             po[i * n + j] = fromAccumulator<T>(row[j] + (pc ? Acc(pc[i * cStrideM + j * cStrideN]) : Acc(0)));
-          else po[i * n + j] = saturatingCast<T>(v);
+          else po[i * n + j] = saturatingRound<T>(v);
         }
       }
     }

@@ -151,7 +151,7 @@ void evalPool(EvalContext& ctx, PoolKind kind) {
               result = 0.0;  // a window entirely in the padding (only possible with large pads)
             }
             if constexpr (kIsFloatStorage<T>) py[outIndex] = fromCompute<T>(static_cast<ComputeType<T>>(result));
-            else py[outIndex] = saturatingCast<T>(result);
+            else py[outIndex] = saturatingRound<T>(result);
             if (wantIndices) {
               int64_t local = best;
               if (columnMajor && best >= 0) {

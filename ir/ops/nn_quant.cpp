@@ -238,7 +238,7 @@ void evalMatMulInteger(EvalContext& ctx) {
   const Tensor* azp = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
   const Tensor* bzp = ctx.numInputs() > 3 && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
   Tensor prod = integerMatMul(ctx.input(0), azp, ctx.input(1), bzp);
-  ctx.setOutput(0, fromDoubles(DType::I32, prod.shape(), toDoubles(prod)));
+  ctx.setOutput(0, fromDoubles(DType::I32, prod.shape(), toDoubles(prod), true));
 }
 
 double scalarParam(const EvalContext& ctx, size_t i, const char* what) {
@@ -266,7 +266,7 @@ void evalQLinearMatMul(EvalContext& ctx) {
   auto [lo, hi] = quantRange(yzp.dtype());
   std::vector<double> v = toDoubles(acc);
   for (double& e : v) e = std::clamp(std::nearbyint(e * double(multiplier) + zeroPoint), lo, hi);
-  ctx.setOutput(0, fromDoubles(yzp.dtype(), acc.shape(), v));
+  ctx.setOutput(0, fromDoubles(yzp.dtype(), acc.shape(), v, true));
 }
 
 void inferConvInteger(InferContext& ctx) {
@@ -292,7 +292,7 @@ void evalConvInteger(EvalContext& ctx) {
   const Tensor* wzp = ctx.numInputs() > 3 && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
   std::vector<int64_t> yShape;
   std::vector<double> y = integerConv(ctx, ctx.input(0), xzp, ctx.input(1), wzp, nullptr, yShape);
-  ctx.setOutput(0, fromDoubles(DType::I32, yShape, y));
+  ctx.setOutput(0, fromDoubles(DType::I32, yShape, y, true));
 }
 
 void inferQLinearConv(InferContext& ctx) {
@@ -334,7 +334,7 @@ void evalQLinearConv(EvalContext& ctx) {
     float multiplier = xScale * float(wScale.getDouble(wScale.numel() == 1 ? 0 : oc)) / yScale;
     acc[i] = std::nearbyint(std::clamp(acc[i] * double(multiplier) + zeroPoint, lo, hi));
   }
-  ctx.setOutput(0, fromDoubles(yzp.dtype(), yShape, acc));
+  ctx.setOutput(0, fromDoubles(yzp.dtype(), yShape, acc, true));
 }
 
 std::vector<AttrSpec> convLikeAttrs() {

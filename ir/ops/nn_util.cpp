@@ -103,29 +103,6 @@ Window3 makeWindow3(const std::vector<int64_t>& in, const std::vector<int64_t>& 
   return g;
 }
 
-std::vector<double> toDoubles(const Tensor& t) {
-  std::vector<double> v(size_t(t.numel()));
-  dispatchDType(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    auto p = t.data<T>();
-    for (size_t i = 0; i < v.size(); ++i) v[i] = double(toCompute(p[i]));
-  });
-  return v;
-}
-
-Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& v) {
-  Tensor out(dtype, std::move(shape));
-  dispatchDType(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    auto p = out.data<T>();
-    for (size_t i = 0; i < v.size(); ++i) {
-      if constexpr (kIsFloatStorage<T>) p[i] = fromCompute<T>(static_cast<ComputeType<T>>(v[i]));
-      else p[i] = saturatingCast<T>(v[i]);
-    }
-  });
-  return out;
-}
-
 void requireFloatInput(const InferContext& ctx, size_t i, const char* what) {
   DType t = ctx.inputDType(i);
   if (!isFloat(t)) ctx.fail("{} must be a floating-point tensor, found {}", what, dtypeName(t));

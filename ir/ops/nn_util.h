@@ -81,8 +81,6 @@ std::vector<double> convolve(const Node& node, const std::vector<double>& x, con
                              std::vector<int64_t>& yShape);
 
 // A tensor's elements as doubles, and back (rounding to nearest for integers).
-std::vector<double> toDoubles(const Tensor& t);
-Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& v);
 
 // The type products are summed in: double for floating-point storage, else
 // uint64_t, which wraps modulo 2^64 (two's complement on the way back to a
@@ -104,17 +102,6 @@ T fromAccumulator(AccumulatorType<T> a) {
   else return static_cast<T>(a);
 }
 
-// Converts a double to an integer type, rounding to nearest and saturating at
-// the type's limits (NaN gives 0): never undefined behaviour.
-template <typename T>
-T saturatingCast(double v) {
-  static_assert(std::is_integral_v<T>);
-  if (std::isnan(v)) return T(0);
-  v = std::nearbyint(v);
-  if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
-  if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-  return static_cast<T>(v);
-}
 
 // "[1,2,3]" for error messages.
 std::string extentsStr(const std::vector<int64_t>& v);

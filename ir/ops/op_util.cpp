@@ -65,6 +65,31 @@ int64_t normalizeAxis(int64_t axis, int64_t rank, const char* what) {
   return axis < 0 ? axis + r : axis;
 }
 
+std::vector<double> toDoubles(const Tensor& t) {
+  std::vector<double> out(static_cast<size_t>(t.numel()));
+  dispatchDType(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    auto p = t.data<T>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = double(toCompute(p[i]));
+  });
+  return out;
+}
+
+Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& values, bool roundToNearest) {
+  Tensor out(dtype, std::move(shape));
+  DLC_CHECK(size_t(out.numel()) == values.size(), "{} values for {} elements", values.size(), out.numel());
+  dispatchDType(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto p = out.data<T>();
+    for (size_t i = 0; i < values.size(); ++i) {
+      if constexpr (kIsFloatStorage<T>) p[i] = fromCompute<T>(static_cast<ComputeType<T>>(values[i]));
+      else if constexpr (std::is_same_v<T, bool>) p[i] = values[i] != 0;
+      else p[i] = roundToNearest ? saturatingRound<T>(values[i]) : saturatingTruncate<T>(values[i]);
+    }
+  });
+  return out;
+}
+
 std::optional<std::vector<int64_t>> constantInts(const InferContext& ctx, size_t i) {
   const Tensor* t = ctx.constantInput(i);
   if (!t) return std::nullopt;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -99,6 +100,28 @@ inline int64_t offsetOf(const std::vector<int64_t>& idx, const std::vector<int64
 // Reads a constant 1-D (or scalar) integer input as a vector, or nullopt if
 // the input is not a constant.
 std::optional<std::vector<int64_t>> constantInts(const InferContext& ctx, size_t i);
+
+// Converts a double to an integer type, saturating at the type's limits (NaN
+// gives 0), so out-of-range results are defined: truncating toward zero (C's
+// conversion) or rounding to nearest even (quantisation).
+template <typename T>
+T saturatingTruncate(double v) {
+  static_assert(std::is_integral_v<T>);
+  if (std::isnan(v)) return T(0);
+  if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
+  if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
+template <typename T>
+T saturatingRound(double v) {
+  return saturatingTruncate<T>(std::isnan(v) ? v : std::nearbyint(v));
+}
+
+// All elements of a tensor as doubles (any dtype), and back. Integer results
+// saturate; `roundToNearest` rounds them instead of truncating.
+std::vector<double> toDoubles(const Tensor& t);
+Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& values,
+                   bool roundToNearest = false);
 
 // Output type with the same dtype and shape as input i (unranked stays unranked).
 inline TensorType sameAsInput(const InferContext& ctx, size_t i) { return ctx.inputType(i); }

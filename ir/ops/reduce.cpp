@@ -166,7 +166,7 @@ static T reduceIntegers(const EvalContext& ctx, ReduceKind kind, std::span<const
     case ReduceKind::LogSum:
     case ReduceKind::LogSumExp: {
       std::vector<double> d(v.begin(), v.end());
-      return saturatingCast<T>(reduceDoubles(kind, d));
+      return saturatingTruncate<T>(reduceDoubles(kind, d));
     }
   }
   return T(0);

@@ -16,32 +16,6 @@ AxisSplit splitAtAxis(const std::vector<int64_t>& shape, int64_t axis) {
   return {productOf(shape, 0, a), shape[a], productOf(shape, a + 1, shape.size())};
 }
 
-std::vector<double> toDoubles(const Tensor& t) {
-  std::vector<double> out(size_t(t.numel()));
-  dispatchDType(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    auto p = t.data<T>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = double(toCompute(p[i]));
-  });
-  return out;
-}
-
-Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& values) {
-  Tensor out(dtype, std::move(shape));
-  if (size_t(out.numel()) != values.size())
-    throw InternalError(fmt::format("fromDoubles: {} values for {} elements", values.size(), out.numel()));
-  dispatchDType(dtype, [&](auto tag) {
-    using T = decltype(tag);
-    auto p = out.data<T>();
-    for (size_t i = 0; i < values.size(); ++i) {
-      if constexpr (kIsFloatStorage<T>) p[i] = fromCompute<T>(static_cast<ComputeType<T>>(values[i]));
-      else if constexpr (std::is_same_v<T, bool>) p[i] = values[i] != 0;
-      else p[i] = saturatingCast<T>(values[i]);
-    }
-  });
-  return out;
-}
-
 void requireFloat(const InferContext& ctx, size_t input, const char* what) {
   DType t = ctx.inputDType(input);
   if (!isFloat(t)) ctx.fail("{} has dtype {}, expected a floating-point type", what, dtypeName(t));

@@ -24,19 +24,7 @@ AxisSplit splitAtAxis(const std::vector<int64_t>& shape, int64_t axis);
 // Product of extents [begin, end).
 int64_t productOf(const std::vector<int64_t>& shape, size_t begin, size_t end);
 
-// All elements of a tensor as doubles (any dtype), and back.
-std::vector<double> toDoubles(const Tensor& t);
-Tensor fromDoubles(DType dtype, std::vector<int64_t> shape, const std::vector<double>& values);
 
-// Converts a double to an integer type, saturating at its range (NaN gives 0),
-// so that out-of-range results are well defined.
-template <typename T>
-T saturatingCast(double v) {
-  if (std::isnan(v)) return T(0);
-  if (v <= double(std::numeric_limits<T>::lowest())) return std::numeric_limits<T>::lowest();
-  if (v >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-  return T(v);
-}
 
 // Inference-time checks that fail with "<what> has dtype X, expected ...".
 void requireFloat(const InferContext& ctx, size_t input, const char* what);
