@@ -8,6 +8,8 @@ void inferNode(Node& node) {
   InferContext ctx(node);
   try {
     node.def().infer(ctx);
+  } catch (const UnsupportedError& e) {
+    throw UnsupportedError(fmt::format("{}: {}", node.describe(), e.what()));
   } catch (const UserError& e) {
     throwUserError("{}: {}", node.describe(), e.what());
   }

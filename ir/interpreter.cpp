@@ -62,6 +62,8 @@ std::vector<Tensor> runNode(const Node& node, const std::vector<const Tensor*>& 
   EvalContext ctx(node, inputs, outputs, &runner);
   try {
     node.def().eval(ctx);
+  } catch (const UnsupportedError& e) {
+    throw UnsupportedError(fmt::format("{}: {}", node.describe(), e.what()));
   } catch (const UserError& e) {
     throwUserError("{}: {}", node.describe(), e.what());
   }
