@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "support/error.h"
+
 namespace dlc::ir {
 
 enum class DType : uint8_t {
@@ -79,5 +81,28 @@ template <> constexpr DType dtypeOf<uint16_t>() { return DType::U16; }
 template <> constexpr DType dtypeOf<uint32_t>() { return DType::U32; }
 template <> constexpr DType dtypeOf<uint64_t>() { return DType::U64; }
 template <> constexpr DType dtypeOf<bool>() { return DType::Bool; }
+
+// Calls fn(T{}) with T the storage type of `dtype`. Half and bfloat16 are
+// passed as their storage structs; use toCompute/fromCompute to do arithmetic.
+template <typename Fn>
+decltype(auto) dispatchDType(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::F32: return fn(float{});
+    case DType::F64: return fn(double{});
+    case DType::F16: return fn(Half{});
+    case DType::BF16: return fn(BFloat16{});
+    case DType::I8: return fn(int8_t{});
+    case DType::I16: return fn(int16_t{});
+    case DType::I32: return fn(int32_t{});
+    case DType::I64: return fn(int64_t{});
+    case DType::U8: return fn(uint8_t{});
+    case DType::U16: return fn(uint16_t{});
+    case DType::U32: return fn(uint32_t{});
+    case DType::U64: return fn(uint64_t{});
+    case DType::Bool: return fn(bool{});
+    case DType::Undefined: break;
+  }
+  throw UserError("operation on a tensor of undefined dtype");
+}
 
 }  // namespace dlc::ir

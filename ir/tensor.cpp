@@ -50,32 +50,10 @@ void Tensor::checkSize(const Tensor& t, size_t n) {
   DLC_CHECK(size_t(t.numel()) == n, "{} values given for a tensor of {} elements", n, t.numel());
 }
 
-namespace {
-template <typename Fn>
-auto visitElement(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::F32: return fn(float{});
-    case DType::F64: return fn(double{});
-    case DType::F16: return fn(Half{});
-    case DType::BF16: return fn(BFloat16{});
-    case DType::I8: return fn(int8_t{});
-    case DType::I16: return fn(int16_t{});
-    case DType::I32: return fn(int32_t{});
-    case DType::I64: return fn(int64_t{});
-    case DType::U8: return fn(uint8_t{});
-    case DType::U16: return fn(uint16_t{});
-    case DType::U32: return fn(uint32_t{});
-    case DType::U64: return fn(uint64_t{});
-    case DType::Bool: return fn(bool{});
-    case DType::Undefined: break;
-  }
-  DLC_CHECK(false, "undefined dtype");
-}
-}  // namespace
 
 double Tensor::getDouble(int64_t i) const {
   const std::byte* p = rawData();
-  return visitElement(dtype_, [&](auto tag) -> double {
+  return dispatchDType(dtype_, [&](auto tag) -> double {
     using T = decltype(tag);
     T v;
     std::memcpy(&v, p + i * sizeof(T), sizeof(T));
@@ -87,7 +65,7 @@ double Tensor::getDouble(int64_t i) const {
 
 int64_t Tensor::getInt(int64_t i) const {
   const std::byte* p = rawData();
-  return visitElement(dtype_, [&](auto tag) -> int64_t {
+  return dispatchDType(dtype_, [&](auto tag) -> int64_t {
     using T = decltype(tag);
     T v;
     std::memcpy(&v, p + i * sizeof(T), sizeof(T));
@@ -99,7 +77,7 @@ int64_t Tensor::getInt(int64_t i) const {
 
 void Tensor::setDouble(int64_t i, double x) {
   std::byte* p = rawData();
-  visitElement(dtype_, [&](auto tag) {
+  dispatchDType(dtype_, [&](auto tag) {
     using T = decltype(tag);
     T v;
     if constexpr (std::is_same_v<T, Half>) v.bits = floatToHalf(float(x));
@@ -113,7 +91,7 @@ void Tensor::setDouble(int64_t i, double x) {
 
 void Tensor::setInt(int64_t i, int64_t x) {
   std::byte* p = rawData();
-  visitElement(dtype_, [&](auto tag) {
+  dispatchDType(dtype_, [&](auto tag) {
     using T = decltype(tag);
     T v;
     if constexpr (std::is_same_v<T, Half>) v.bits = floatToHalf(float(x));

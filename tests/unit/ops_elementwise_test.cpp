@@ -2,6 +2,8 @@
 // symbolic dims), reference kernels on small hand-computed values, errors
 // for bad inputs, and the ONNX import handlers for older opsets.
 #include <gtest/gtest.h>
+
+#include "tests/unit/op_test_util.h"
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
@@ -15,6 +17,8 @@
 #include "ir/ops/elementwise.h"
 
 using namespace dlc::ir;
+
+using namespace dlc::ir::testing;
 
 namespace {
 
@@ -42,27 +46,6 @@ std::string infer1(OpKind op, const std::vector<TensorType>& inputTypes, Attribu
   return infer(op, inputTypes, std::move(attrs))[0];
 }
 
-// Runs one `op` node on concrete inputs (nullopt: an absent operand).
-std::vector<Tensor> runN(OpKind op, const std::vector<std::optional<Tensor>>& inputs, Attributes attrs = {},
-                         size_t numOutputs = 1) {
-  GraphBuilder b;
-  std::vector<Value*> operands;
-  NamedTensors feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i]) {
-      operands.push_back(nullptr);
-      continue;
-    }
-    std::string name = "in" + std::to_string(i);
-    operands.push_back(b.input(name, inputs[i]->type()));
-    feeds[name] = *inputs[i];
-  }
-  for (Value* v : b.opN(op, operands, numOutputs, std::move(attrs))) b.output(v);
-  return interpret(b.finish(), feeds);
-}
-Tensor run(OpKind op, const std::vector<std::optional<Tensor>>& inputs, Attributes attrs = {}) {
-  return runN(op, inputs, std::move(attrs))[0];
-}
 
 template <typename T>
 std::vector<T> values(const Tensor& t) {
@@ -82,11 +65,6 @@ void expectNear(const std::vector<double>& actual, const std::vector<double>& ex
   }
 }
 
-Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
-  Attributes a;
-  for (const auto& [k, v] : list) a.set(k, v);
-  return a;
-}
 
 template <typename T>
 Tensor vec(const std::vector<T>& v) {
@@ -110,20 +88,20 @@ TEST(ElementwiseBasic, InfersBroadcastWithSymbols) {
 }
 
 TEST(ElementwiseBasic, IntegerArithmeticWraps) {
-  EXPECT_EQ(values<uint8_t>(run(OpKind::Add, {vec<uint8_t>({250, 1}), vec<uint8_t>({10, 2})})),
+  EXPECT_EQ(values<uint8_t>(runOp1(OpKind::Add, {vec<uint8_t>({250, 1}), vec<uint8_t>({10, 2})})),
             (std::vector<uint8_t>{4, 3}));
-  EXPECT_EQ(values<uint8_t>(run(OpKind::Sub, {vec<uint8_t>({1}), vec<uint8_t>({2})})), (std::vector<uint8_t>{255}));
-  EXPECT_EQ(values<int32_t>(run(OpKind::Add, {vec<int32_t>({INT32_MAX}), vec<int32_t>({1})})),
+  EXPECT_EQ(values<uint8_t>(runOp1(OpKind::Sub, {vec<uint8_t>({1}), vec<uint8_t>({2})})), (std::vector<uint8_t>{255}));
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Add, {vec<int32_t>({INT32_MAX}), vec<int32_t>({1})})),
             (std::vector<int32_t>{INT32_MIN}));
-  EXPECT_EQ(values<uint16_t>(run(OpKind::Mul, {vec<uint16_t>({65535}), vec<uint16_t>({65535})})),
+  EXPECT_EQ(values<uint16_t>(runOp1(OpKind::Mul, {vec<uint16_t>({65535}), vec<uint16_t>({65535})})),
             (std::vector<uint16_t>{1}));
-  EXPECT_EQ(values<int32_t>(run(OpKind::Div, {vec<int32_t>({7, -7}), vec<int32_t>({2, 2})})),
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Div, {vec<int32_t>({7, -7}), vec<int32_t>({2, 2})})),
             (std::vector<int32_t>{3, -3}));
-  EXPECT_EQ(values<int8_t>(run(OpKind::Relu, {vec<int8_t>({-3, 0, 5})})), (std::vector<int8_t>{0, 0, 5}));
+  EXPECT_EQ(values<int8_t>(runOp1(OpKind::Relu, {vec<int8_t>({-3, 0, 5})})), (std::vector<int8_t>{0, 0, 5}));
 }
 
 TEST(ElementwiseBasic, RejectsBadOperands) {
-  EXPECT_THROW(run(OpKind::Div, {vec<int32_t>({1}), vec<int32_t>({0})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::Div, {vec<int32_t>({1}), vec<int32_t>({0})}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Add, {kF32N3, TensorType(DType::I64, shapeOf({3}))}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Add, {TensorType(DType::F32, shapeOf({2})), TensorType(DType::F32, shapeOf({3}))}),
                dlc::UserError);
@@ -138,18 +116,18 @@ TEST(ElementwiseMath, InfersSameType) {
 }
 
 TEST(ElementwiseMath, Evaluates) {
-  expectNear(doubles(run(OpKind::Exp, {vec<float>({0.0f, 1.0f})})), {1.0, std::exp(1.0)});
-  expectNear(doubles(run(OpKind::Sqrt, {vec<double>({4.0, 2.0})})), {2.0, std::sqrt(2.0)}, 1e-12);
-  expectNear(doubles(run(OpKind::Reciprocal, {vec<float>({4.0f, -0.5f})})), {0.25, -2.0});
-  expectNear(doubles(run(OpKind::Acosh, {vec<float>({1.0f})})), {0.0});
+  expectNear(doubles(runOp1(OpKind::Exp, {vec<float>({0.0f, 1.0f})})), {1.0, std::exp(1.0)});
+  expectNear(doubles(runOp1(OpKind::Sqrt, {vec<double>({4.0, 2.0})})), {2.0, std::sqrt(2.0)}, 1e-12);
+  expectNear(doubles(runOp1(OpKind::Reciprocal, {vec<float>({4.0f, -0.5f})})), {0.25, -2.0});
+  expectNear(doubles(runOp1(OpKind::Acosh, {vec<float>({1.0f})})), {0.0});
   // Halves round to even.
-  expectNear(doubles(run(OpKind::Round, {vec<float>({0.5f, 1.5f, 2.5f, -2.5f, 2.6f})})), {0, 2, 2, -2, 3});
-  expectNear(doubles(run(OpKind::Floor, {vec<float>({-1.5f, 1.5f})})), {-2, 1});
-  expectNear(doubles(run(OpKind::Sign, {vec<float>({-3.0f, 0.0f, 2.0f, float(kNaN)})})), {-1, 0, 1, kNaN});
-  EXPECT_EQ(values<int8_t>(run(OpKind::Abs, {vec<int8_t>({-5, 7, -128})})), (std::vector<int8_t>{5, 7, -128}));
-  EXPECT_EQ(values<int64_t>(run(OpKind::Neg, {vec<int64_t>({5, INT64_MIN})})),
+  expectNear(doubles(runOp1(OpKind::Round, {vec<float>({0.5f, 1.5f, 2.5f, -2.5f, 2.6f})})), {0, 2, 2, -2, 3});
+  expectNear(doubles(runOp1(OpKind::Floor, {vec<float>({-1.5f, 1.5f})})), {-2, 1});
+  expectNear(doubles(runOp1(OpKind::Sign, {vec<float>({-3.0f, 0.0f, 2.0f, float(kNaN)})})), {-1, 0, 1, kNaN});
+  EXPECT_EQ(values<int8_t>(runOp1(OpKind::Abs, {vec<int8_t>({-5, 7, -128})})), (std::vector<int8_t>{5, 7, -128}));
+  EXPECT_EQ(values<int64_t>(runOp1(OpKind::Neg, {vec<int64_t>({5, INT64_MIN})})),
             (std::vector<int64_t>{-5, INT64_MIN}));
-  expectNear(doubles(run(OpKind::Neg, {Tensor::fromVector<Half>({1}, {Half{floatToHalf(1.5f)}})})), {-1.5});
+  expectNear(doubles(runOp1(OpKind::Neg, {Tensor::fromVector<Half>({1}, {Half{floatToHalf(1.5f)}})})), {-1.5});
 }
 
 TEST(ElementwiseMath, RejectsWrongDType) {
@@ -167,32 +145,32 @@ TEST(ElementwiseActivation, InfersSameType) {
 
 TEST(ElementwiseActivation, Evaluates) {
   Tensor x = vec<float>({-2.0f, 0.0f, 3.0f});
-  expectNear(doubles(run(OpKind::Sigmoid, {vec<float>({0.0f, -1000.0f, 1000.0f})})), {0.5, 0.0, 1.0});
-  expectNear(doubles(run(OpKind::LeakyRelu, {x}, attrs({{"alpha", 0.1}}))), {-0.2, 0.0, 3.0});
-  expectNear(doubles(run(OpKind::HardSigmoid, {x})), {0.1, 0.5, 1.0});
-  expectNear(doubles(run(OpKind::HardSwish, {x})), {-2.0 * (1.0 / 6.0), 0.0, 3.0});
-  expectNear(doubles(run(OpKind::Elu, {x}, attrs({{"alpha", 2.0}}))), {2.0 * (std::exp(-2.0) - 1), 0.0, 3.0});
-  expectNear(doubles(run(OpKind::Selu, {x})),
+  expectNear(doubles(runOp1(OpKind::Sigmoid, {vec<float>({0.0f, -1000.0f, 1000.0f})})), {0.5, 0.0, 1.0});
+  expectNear(doubles(runOp1(OpKind::LeakyRelu, {x}, attrs({{"alpha", 0.1}}))), {-0.2, 0.0, 3.0});
+  expectNear(doubles(runOp1(OpKind::HardSigmoid, {x})), {0.1, 0.5, 1.0});
+  expectNear(doubles(runOp1(OpKind::HardSwish, {x})), {-2.0 * (1.0 / 6.0), 0.0, 3.0});
+  expectNear(doubles(runOp1(OpKind::Elu, {x}, attrs({{"alpha", 2.0}}))), {2.0 * (std::exp(-2.0) - 1), 0.0, 3.0});
+  expectNear(doubles(runOp1(OpKind::Selu, {x})),
              {1.0507009873554805 * 1.6732632423543772 * (std::exp(-2.0) - 1), 0.0, 1.0507009873554805 * 3});
-  expectNear(doubles(run(OpKind::Celu, {x}, attrs({{"alpha", 2.0}}))), {2.0 * (std::exp(-1.0) - 1), 0.0, 3.0});
-  expectNear(doubles(run(OpKind::Softplus, {vec<float>({0.0f, 100.0f, -100.0f})})), {std::log(2.0), 100.0, 0.0});
-  expectNear(doubles(run(OpKind::Softsign, {x})), {-2.0 / 3.0, 0.0, 0.75});
-  expectNear(doubles(run(OpKind::ThresholdedRelu, {x}, attrs({{"alpha", 2.0}}))), {0.0, 0.0, 3.0});
-  expectNear(doubles(run(OpKind::Shrink, {x}, attrs({{"lambd", 1.0}, {"bias", 0.5}}))), {-1.5, 0.0, 2.5});
-  EXPECT_EQ(values<int32_t>(run(OpKind::Shrink, {vec<int32_t>({-3, 0, 3})}, attrs({{"lambd", 1.0}, {"bias", 1.0}}))),
+  expectNear(doubles(runOp1(OpKind::Celu, {x}, attrs({{"alpha", 2.0}}))), {2.0 * (std::exp(-1.0) - 1), 0.0, 3.0});
+  expectNear(doubles(runOp1(OpKind::Softplus, {vec<float>({0.0f, 100.0f, -100.0f})})), {std::log(2.0), 100.0, 0.0});
+  expectNear(doubles(runOp1(OpKind::Softsign, {x})), {-2.0 / 3.0, 0.0, 0.75});
+  expectNear(doubles(runOp1(OpKind::ThresholdedRelu, {x}, attrs({{"alpha", 2.0}}))), {0.0, 0.0, 3.0});
+  expectNear(doubles(runOp1(OpKind::Shrink, {x}, attrs({{"lambd", 1.0}, {"bias", 0.5}}))), {-1.5, 0.0, 2.5});
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Shrink, {vec<int32_t>({-3, 0, 3})}, attrs({{"lambd", 1.0}, {"bias", 1.0}}))),
             (std::vector<int32_t>{-2, 0, 2}));
-  expectNear(doubles(run(OpKind::Gelu, {vec<float>({1.0f})})), {0.8413447460685429});
-  expectNear(doubles(run(OpKind::Gelu, {vec<float>({1.0f})}, attrs({{"approximate", std::string("tanh")}}))),
+  expectNear(doubles(runOp1(OpKind::Gelu, {vec<float>({1.0f})})), {0.8413447460685429});
+  expectNear(doubles(runOp1(OpKind::Gelu, {vec<float>({1.0f})}, attrs({{"approximate", std::string("tanh")}}))),
              {0.8411919906082768});
-  expectNear(doubles(run(OpKind::Mish, {vec<float>({1.0f})})), {0.8650983882673103});
+  expectNear(doubles(runOp1(OpKind::Mish, {vec<float>({1.0f})})), {0.8650983882673103});
   Tensor x2 = Tensor::fromVector<float>({2, 2}, {-1.0f, -1.0f, 2.0f, -4.0f});
-  expectNear(doubles(run(OpKind::PRelu, {x2, vec<float>({0.5f, 0.25f})})), {-0.5, -0.25, 2.0, -1.0});
+  expectNear(doubles(runOp1(OpKind::PRelu, {x2, vec<float>({0.5f, 0.25f})})), {-0.5, -0.25, 2.0, -1.0});
 }
 
 TEST(ElementwiseActivation, RejectsBadInputs) {
   EXPECT_THROW(infer1(OpKind::Gelu, {kF32N3}, attrs({{"approximate", std::string("fast")}})), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Celu, {kF32N3}, attrs({{"alpha", 0.0}})), dlc::UserError);
-  EXPECT_THROW(run(OpKind::PRelu, {vec<float>({1.0f}), vec<float>({0.5f, 0.25f})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::PRelu, {vec<float>({1.0f}), vec<float>({0.5f, 0.25f})}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Sigmoid, {TensorType(DType::I32, shapeOf({2}))}), dlc::UserError);
 }
 
@@ -211,20 +189,20 @@ TEST(ElementwiseLogic, InfersBoolResults) {
 TEST(ElementwiseLogic, Evaluates) {
   Tensor a = vec<int32_t>({1, 2, 3});
   Tensor b = Tensor::scalar<int32_t>(2);
-  EXPECT_EQ(values<bool>(run(OpKind::Greater, {a, b})), (std::vector<bool>{false, false, true}));
-  EXPECT_EQ(values<bool>(run(OpKind::LessOrEqual, {a, b})), (std::vector<bool>{true, true, false}));
-  EXPECT_EQ(values<bool>(run(OpKind::GreaterOrEqual, {a, b})), (std::vector<bool>{false, true, true}));
-  EXPECT_EQ(values<bool>(run(OpKind::Equal, {a, b})), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::Greater, {a, b})), (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::LessOrEqual, {a, b})), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::GreaterOrEqual, {a, b})), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::Equal, {a, b})), (std::vector<bool>{false, true, false}));
   Tensor p = vec<bool>({true, true, false, false});
   Tensor q = vec<bool>({true, false, true, false});
-  EXPECT_EQ(values<bool>(run(OpKind::And, {p, q})), (std::vector<bool>{true, false, false, false}));
-  EXPECT_EQ(values<bool>(run(OpKind::Or, {p, q})), (std::vector<bool>{true, true, true, false}));
-  EXPECT_EQ(values<bool>(run(OpKind::Xor, {p, q})), (std::vector<bool>{false, true, true, false}));
-  EXPECT_EQ(values<bool>(run(OpKind::Not, {p})), (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::And, {p, q})), (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::Or, {p, q})), (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::Xor, {p, q})), (std::vector<bool>{false, true, true, false}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::Not, {p})), (std::vector<bool>{false, false, true, true}));
   Tensor f = vec<float>({1.0f, float(kNaN), float(kInf), float(-kInf)});
-  EXPECT_EQ(values<bool>(run(OpKind::IsNaN, {f})), (std::vector<bool>{false, true, false, false}));
-  EXPECT_EQ(values<bool>(run(OpKind::IsInf, {f})), (std::vector<bool>{false, false, true, true}));
-  EXPECT_EQ(values<bool>(run(OpKind::IsInf, {f}, attrs({{"detect_negative", int64_t(0)}}))),
+  EXPECT_EQ(values<bool>(runOp1(OpKind::IsNaN, {f})), (std::vector<bool>{false, true, false, false}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::IsInf, {f})), (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(values<bool>(runOp1(OpKind::IsInf, {f}, attrs({{"detect_negative", int64_t(0)}}))),
             (std::vector<bool>{false, false, true, false}));
 }
 
@@ -243,16 +221,16 @@ TEST(ElementwiseBitwise, InfersAndEvaluates) {
             "u16[N]");
   Tensor x = vec<uint16_t>({16, 4, 1});
   Tensor s = vec<uint16_t>({1, 2, 16});
-  EXPECT_EQ(values<uint16_t>(run(OpKind::BitShift, {x, s}, attrs({{"direction", std::string("RIGHT")}}))),
+  EXPECT_EQ(values<uint16_t>(runOp1(OpKind::BitShift, {x, s}, attrs({{"direction", std::string("RIGHT")}}))),
             (std::vector<uint16_t>{8, 1, 0}));
-  EXPECT_EQ(values<uint16_t>(run(OpKind::BitShift, {vec<uint16_t>({0xffff}), vec<uint16_t>({15})},
+  EXPECT_EQ(values<uint16_t>(runOp1(OpKind::BitShift, {vec<uint16_t>({0xffff}), vec<uint16_t>({15})},
                                  attrs({{"direction", std::string("LEFT")}}))),
             (std::vector<uint16_t>{0x8000}));
-  EXPECT_EQ(values<int32_t>(run(OpKind::BitwiseAnd, {vec<int32_t>({12, -1}), vec<int32_t>({10, 7})})),
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::BitwiseAnd, {vec<int32_t>({12, -1}), vec<int32_t>({10, 7})})),
             (std::vector<int32_t>{8, 7}));
-  EXPECT_EQ(values<uint8_t>(run(OpKind::BitwiseOr, {vec<uint8_t>({12}), vec<uint8_t>({3})})), (std::vector<uint8_t>{15}));
-  EXPECT_EQ(values<uint8_t>(run(OpKind::BitwiseXor, {vec<uint8_t>({12}), vec<uint8_t>({10})})), (std::vector<uint8_t>{6}));
-  EXPECT_EQ(values<int8_t>(run(OpKind::BitwiseNot, {vec<int8_t>({0, 5})})), (std::vector<int8_t>{-1, -6}));
+  EXPECT_EQ(values<uint8_t>(runOp1(OpKind::BitwiseOr, {vec<uint8_t>({12}), vec<uint8_t>({3})})), (std::vector<uint8_t>{15}));
+  EXPECT_EQ(values<uint8_t>(runOp1(OpKind::BitwiseXor, {vec<uint8_t>({12}), vec<uint8_t>({10})})), (std::vector<uint8_t>{6}));
+  EXPECT_EQ(values<int8_t>(runOp1(OpKind::BitwiseNot, {vec<int8_t>({0, 5})})), (std::vector<int8_t>{-1, -6}));
 }
 
 TEST(ElementwiseBitwise, RejectsBadInputs) {
@@ -269,12 +247,12 @@ TEST(ElementwiseArith, PowMixesDTypes) {
   EXPECT_EQ(infer1(OpKind::Pow, {kF32N3, TensorType(DType::I64, shapeOf({}))}), "f32[N,3]");
   EXPECT_EQ(infer1(OpKind::Pow, {TensorType(DType::I32, shapeOf({2})), TensorType(DType::F32, shapeOf({Dim::symbol("M"), 1}))}),
             "i32[M,2]");
-  expectNear(doubles(run(OpKind::Pow, {vec<float>({2.0f, 3.0f}), vec<int64_t>({3, -1})})), {8.0, 1.0 / 3.0});
-  EXPECT_EQ(values<int32_t>(run(OpKind::Pow, {vec<int32_t>({2, 3}), vec<float>({0.5f, 2.0f})})),
+  expectNear(doubles(runOp1(OpKind::Pow, {vec<float>({2.0f, 3.0f}), vec<int64_t>({3, -1})})), {8.0, 1.0 / 3.0});
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Pow, {vec<int32_t>({2, 3}), vec<float>({0.5f, 2.0f})})),
             (std::vector<int32_t>{1, 9}));
-  EXPECT_EQ(values<int64_t>(run(OpKind::Pow, {vec<int64_t>({3, 2, -1, 2}), vec<int64_t>({39, 62, -3, -1})})),
+  EXPECT_EQ(values<int64_t>(runOp1(OpKind::Pow, {vec<int64_t>({3, 2, -1, 2}), vec<int64_t>({39, 62, -3, -1})})),
             (std::vector<int64_t>{4052555153018976267, int64_t(1) << 62, -1, 0}));
-  EXPECT_THROW(run(OpKind::Pow, {vec<int32_t>({0}), vec<int32_t>({-1})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::Pow, {vec<int32_t>({0}), vec<int32_t>({-1})}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Pow, {TensorType(DType::Bool, shapeOf({2})), kF32N3}), dlc::UserError);
 }
 
@@ -282,15 +260,15 @@ TEST(ElementwiseArith, ModFollowsSignConventions) {
   EXPECT_EQ(infer1(OpKind::Mod, {kF32N3, kF32N3}, attrs({{"fmod", int64_t(1)}})), "f32[N,3]");
   Tensor a = vec<int32_t>({-7, 7, -7, 7});
   Tensor b = vec<int32_t>({3, -3, -3, 3});
-  EXPECT_EQ(values<int32_t>(run(OpKind::Mod, {a, b})), (std::vector<int32_t>{2, -2, -1, 1}));
-  EXPECT_EQ(values<int32_t>(run(OpKind::Mod, {a, b}, attrs({{"fmod", int64_t(1)}}))),
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Mod, {a, b})), (std::vector<int32_t>{2, -2, -1, 1}));
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Mod, {a, b}, attrs({{"fmod", int64_t(1)}}))),
             (std::vector<int32_t>{-1, 1, -1, 1}));
-  expectNear(doubles(run(OpKind::Mod, {vec<float>({-7.5f, 7.5f}), vec<float>({2.0f, -2.0f})}, attrs({{"fmod", int64_t(1)}}))),
+  expectNear(doubles(runOp1(OpKind::Mod, {vec<float>({-7.5f, 7.5f}), vec<float>({2.0f, -2.0f})}, attrs({{"fmod", int64_t(1)}}))),
              {-1.5, 1.5});
-  expectNear(doubles(run(OpKind::Mod, {vec<float>({-7.5f}), vec<float>({2.0f})})), {0.5});
-  EXPECT_EQ(values<int64_t>(run(OpKind::Mod, {vec<int64_t>({INT64_MIN}), vec<int64_t>({-1})})),
+  expectNear(doubles(runOp1(OpKind::Mod, {vec<float>({-7.5f}), vec<float>({2.0f})})), {0.5});
+  EXPECT_EQ(values<int64_t>(runOp1(OpKind::Mod, {vec<int64_t>({INT64_MIN}), vec<int64_t>({-1})})),
             (std::vector<int64_t>{0}));
-  EXPECT_THROW(run(OpKind::Mod, {vec<int32_t>({1}), vec<int32_t>({0})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::Mod, {vec<int32_t>({1}), vec<int32_t>({0})}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Mod, {kF32N3, kF32N3}, attrs({{"fmod", int64_t(2)}})), dlc::UserError);
 }
 
@@ -307,12 +285,12 @@ TEST(ElementwiseVariadic, Evaluates) {
   Tensor a = vec<float>({1.0f, 5.0f, float(kNaN)});
   Tensor b = Tensor::scalar<float>(3.0f);
   Tensor c = vec<float>({2.0f, 0.0f, 1.0f});
-  expectNear(doubles(run(OpKind::Max, {a, b, c})), {3.0, 5.0, kNaN});
-  expectNear(doubles(run(OpKind::Min, {a, b, c})), {1.0, 0.0, kNaN});
-  expectNear(doubles(run(OpKind::Sum, {a, b, c})), {6.0, 8.0, kNaN});
-  expectNear(doubles(run(OpKind::Mean, {vec<float>({1.0f, 2.0f}), vec<float>({3.0f, 6.0f})})), {2.0, 4.0});
-  expectNear(doubles(run(OpKind::Max, {c})), {2.0, 0.0, 1.0});
-  EXPECT_EQ(values<uint32_t>(run(OpKind::Min, {vec<uint32_t>({7, 4000000000u}), vec<uint32_t>({9, 3})})),
+  expectNear(doubles(runOp1(OpKind::Max, {a, b, c})), {3.0, 5.0, kNaN});
+  expectNear(doubles(runOp1(OpKind::Min, {a, b, c})), {1.0, 0.0, kNaN});
+  expectNear(doubles(runOp1(OpKind::Sum, {a, b, c})), {6.0, 8.0, kNaN});
+  expectNear(doubles(runOp1(OpKind::Mean, {vec<float>({1.0f, 2.0f}), vec<float>({3.0f, 6.0f})})), {2.0, 4.0});
+  expectNear(doubles(runOp1(OpKind::Max, {c})), {2.0, 0.0, 1.0});
+  EXPECT_EQ(values<uint32_t>(runOp1(OpKind::Min, {vec<uint32_t>({7, 4000000000u}), vec<uint32_t>({9, 3})})),
             (std::vector<uint32_t>{7, 3}));
 }
 
@@ -330,7 +308,7 @@ TEST(ElementwiseSelect, Where) {
   Tensor cond = Tensor::fromVector<bool>({2, 1}, {true, false});
   Tensor x = vec<int64_t>({1, 2});
   Tensor y = Tensor::scalar<int64_t>(-1);
-  EXPECT_EQ(values<int64_t>(run(OpKind::Where, {cond, x, y})), (std::vector<int64_t>{1, 2, -1, -1}));
+  EXPECT_EQ(values<int64_t>(runOp1(OpKind::Where, {cond, x, y})), (std::vector<int64_t>{1, 2, -1, -1}));
   EXPECT_THROW(infer1(OpKind::Where, {kF32N3, kF32N3, kF32N3}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Where, {TensorType(DType::Bool, shapeOf({3})), kF32N3,
                                       TensorType(DType::F64, shapeOf({3}))}),
@@ -340,14 +318,14 @@ TEST(ElementwiseSelect, Where) {
 TEST(ElementwiseSelect, Clip) {
   EXPECT_EQ(infer1(OpKind::Clip, {kF32N3, TensorType(DType::F32, shapeOf({}))}), "f32[N,3]");
   Tensor x = vec<float>({-2.0f, 0.5f, 3.0f});
-  expectNear(doubles(run(OpKind::Clip, {x, Tensor::scalar<float>(-1.0f), Tensor::scalar<float>(1.0f)})), {-1.0, 0.5, 1.0});
-  expectNear(doubles(run(OpKind::Clip, {x, std::nullopt, Tensor::scalar<float>(0.0f)})), {-2.0, 0.0, 0.0});
-  expectNear(doubles(run(OpKind::Clip, {x})), {-2.0, 0.5, 3.0});
-  EXPECT_EQ(values<int8_t>(run(OpKind::Clip, {vec<int8_t>({-100, 5, 100}), Tensor::scalar<int8_t>(-10)})),
+  expectNear(doubles(runOp1(OpKind::Clip, {x, Tensor::scalar<float>(-1.0f), Tensor::scalar<float>(1.0f)})), {-1.0, 0.5, 1.0});
+  expectNear(doubles(runOp1(OpKind::Clip, {x, std::nullopt, Tensor::scalar<float>(0.0f)})), {-2.0, 0.0, 0.0});
+  expectNear(doubles(runOp1(OpKind::Clip, {x})), {-2.0, 0.5, 3.0});
+  EXPECT_EQ(values<int8_t>(runOp1(OpKind::Clip, {vec<int8_t>({-100, 5, 100}), Tensor::scalar<int8_t>(-10)})),
             (std::vector<int8_t>{-10, 5, 100}));
   EXPECT_THROW(infer1(OpKind::Clip, {kF32N3, TensorType(DType::F32, shapeOf({2}))}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Clip, {kF32N3, TensorType(DType::F64, shapeOf({}))}), dlc::UserError);
-  EXPECT_THROW(run(OpKind::Clip, {x, vec<float>({0.0f, 1.0f})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::Clip, {x, vec<float>({0.0f, 1.0f})}), dlc::UserError);
 }
 
 // ---- Cast ------------------------------------------------------------------
@@ -359,17 +337,17 @@ TEST(ElementwiseCast, InfersTargetDType) {
 
 TEST(ElementwiseCast, Converts) {
   Tensor f = vec<float>({-2.7f, 2.7f, float(kNaN), 1e20f, -1e20f, 0.0f});
-  EXPECT_EQ(values<int32_t>(run(OpKind::Cast, {f}, ops::castAttrs(DType::I32))),
+  EXPECT_EQ(values<int32_t>(runOp1(OpKind::Cast, {f}, ops::castAttrs(DType::I32))),
             (std::vector<int32_t>{-2, 2, 0, INT32_MAX, INT32_MIN, 0}));
-  EXPECT_EQ(values<bool>(run(OpKind::Cast, {f}, ops::castAttrs(DType::Bool))),
+  EXPECT_EQ(values<bool>(runOp1(OpKind::Cast, {f}, ops::castAttrs(DType::Bool))),
             (std::vector<bool>{true, true, true, true, true, false}));
-  expectNear(doubles(run(OpKind::Cast, {vec<bool>({true, false})}, ops::castAttrs(DType::F64))), {1.0, 0.0});
-  EXPECT_EQ(values<uint8_t>(run(OpKind::Cast, {vec<int64_t>({256 + 7, -1})}, ops::castAttrs(DType::U8))),
+  expectNear(doubles(runOp1(OpKind::Cast, {vec<bool>({true, false})}, ops::castAttrs(DType::F64))), {1.0, 0.0});
+  EXPECT_EQ(values<uint8_t>(runOp1(OpKind::Cast, {vec<int64_t>({256 + 7, -1})}, ops::castAttrs(DType::U8))),
             (std::vector<uint8_t>{7, 255}));
-  Tensor h = run(OpKind::Cast, {vec<double>({0.1, 65504.0})}, ops::castAttrs(DType::F16));
+  Tensor h = runOp1(OpKind::Cast, {vec<double>({0.1, 65504.0})}, ops::castAttrs(DType::F16));
   EXPECT_EQ(h.dtype(), DType::F16);
   expectNear(doubles(h), {0.0999755859375, 65504.0});
-  Tensor bf = run(OpKind::Cast, {vec<float>({1.0f + 1.0f / 256.0f, 3.0f})}, ops::castAttrs(DType::BF16));
+  Tensor bf = runOp1(OpKind::Cast, {vec<float>({1.0f + 1.0f / 256.0f, 3.0f})}, ops::castAttrs(DType::BF16));
   expectNear(doubles(bf), {1.0, 3.0});  // round to nearest even
 }
 
@@ -395,18 +373,18 @@ TEST(ElementwiseCast, RejectsUnknownTarget) {
 TEST(ElementwiseDropout, InferenceIsIdentity) {
   EXPECT_EQ(infer(OpKind::Dropout, {kF32N3}, {}, 2), (std::vector<std::string>{"f32[N,3]", "bool[N,3]"}));
   Tensor x = vec<float>({1.0f, -2.0f});
-  auto out = runN(OpKind::Dropout, {x, Tensor::scalar<float>(0.3f)}, {}, 2);
+  auto out = runOp(OpKind::Dropout, {x, Tensor::scalar<float>(0.3f)}, {}, 2);
   expectNear(doubles(out[0]), {1.0, -2.0});
   EXPECT_EQ(values<bool>(out[1]), (std::vector<bool>{true, true}));
   // Training with ratio 0 keeps everything.
-  out = runN(OpKind::Dropout, {x, Tensor::scalar<float>(0.0f), Tensor::scalar<bool>(true)}, {}, 2);
+  out = runOp(OpKind::Dropout, {x, Tensor::scalar<float>(0.0f), Tensor::scalar<bool>(true)}, {}, 2);
   expectNear(doubles(out[0]), {1.0, -2.0});
 }
 
 TEST(ElementwiseDropout, RejectsTrainingAndBadRatio) {
-  EXPECT_THROW(runN(OpKind::Dropout, {vec<float>({1.0f}), Tensor::scalar<float>(0.5f), Tensor::scalar<bool>(true)}),
+  EXPECT_THROW(runOp(OpKind::Dropout, {vec<float>({1.0f}), Tensor::scalar<float>(0.5f), Tensor::scalar<bool>(true)}),
                dlc::UserError);
-  EXPECT_THROW(run(OpKind::Dropout, {vec<float>({1.0f}), Tensor::scalar<float>(1.5f)}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::Dropout, {vec<float>({1.0f}), Tensor::scalar<float>(1.5f)}), dlc::UserError);
   EXPECT_THROW(infer1(OpKind::Dropout, {TensorType(DType::I32, shapeOf({2}))}), dlc::UserError);
 }
 

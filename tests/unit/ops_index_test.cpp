@@ -3,6 +3,8 @@
 // inputs.
 #include <gtest/gtest.h>
 
+#include "tests/unit/op_test_util.h"
+
 #include <limits>
 #include <variant>
 
@@ -11,6 +13,8 @@
 #include "support/error.h"
 
 using namespace dlc::ir;
+
+using namespace dlc::ir::testing;
 
 namespace {
 
@@ -22,11 +26,6 @@ using Operand = std::variant<TensorType, Tensor, Absent>;
 Tensor f32(std::vector<int64_t> shape, std::vector<float> v) { return Tensor::fromVector<float>(std::move(shape), v); }
 Tensor i64(std::vector<int64_t> shape, std::vector<int64_t> v) { return Tensor::fromVector<int64_t>(std::move(shape), v); }
 
-Attributes attrs(std::initializer_list<std::pair<std::string, AttrValue>> list) {
-  Attributes a;
-  for (const auto& [name, value] : list) a.set(name, value);
-  return a;
-}
 
 // Builds a graph with one `op` node; returns its output types.
 std::vector<TensorType> inferOp(OpKind op, const std::vector<Operand>& operands, Attributes a = {},
@@ -44,25 +43,6 @@ std::vector<TensorType> inferOp(OpKind op, const std::vector<Operand>& operands,
   return types;
 }
 
-// Runs one `op` node on tensors passed as graph inputs (so that the kernel,
-// not inference, sees the values); nullopt marks an absent input.
-std::vector<Tensor> runOp(OpKind op, const std::vector<std::optional<Tensor>>& args, Attributes a = {},
-                          size_t numOutputs = 1) {
-  GraphBuilder b;
-  std::vector<Value*> inputs;
-  NamedTensors feeds;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (!args[i]) {
-      inputs.push_back(nullptr);
-      continue;
-    }
-    std::string name = "in" + std::to_string(i);
-    inputs.push_back(b.input(name, args[i]->type()));
-    feeds[name] = *args[i];
-  }
-  for (Value* v : b.opN(op, inputs, numOutputs, std::move(a))) b.output(v);
-  return interpret(b.finish(), feeds);
-}
 
 std::vector<double> values(const Tensor& t) {
   std::vector<double> v;

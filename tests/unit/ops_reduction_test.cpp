@@ -2,6 +2,8 @@
 // reference kernels on small hand-computed values, input validation, and
 // the importers of older ONNX opsets.
 #include <gtest/gtest.h>
+
+#include "tests/unit/op_test_util.h"
 #include <onnx/onnx_pb.h>
 
 #include <cmath>
@@ -14,17 +16,14 @@
 
 using namespace dlc::ir;
 
+using namespace dlc::ir::testing;
+
 namespace {
 
 const Dim N = Dim::symbol("N");
 
 TensorType f32(std::vector<Dim> dims) { return TensorType(DType::F32, Shape(std::move(dims))); }
 
-Attributes attrs(std::initializer_list<std::pair<const char*, AttrValue>> list) {
-  Attributes a;
-  for (const auto& [name, value] : list) a.set(name, value);
-  return a;
-}
 
 Tensor floats(std::vector<int64_t> shape, std::vector<float> values) {
   return Tensor::fromVector<float>(std::move(shape), values);
@@ -33,28 +32,6 @@ Tensor ints(std::vector<int64_t> values) {
   return Tensor::fromVector<int64_t>({int64_t(values.size())}, values);
 }
 
-// Runs one op on concrete inputs (a nullopt input is an absent optional
-// input) and returns all its results.
-std::vector<Tensor> run(OpKind op, const std::vector<std::optional<Tensor>>& inputs, Attributes a = {},
-                        size_t numOutputs = 1) {
-  GraphBuilder b("t");
-  NamedTensors feeds;
-  std::vector<Value*> operands;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    if (!inputs[i]) {
-      operands.push_back(nullptr);
-      continue;
-    }
-    std::string name = "in" + std::to_string(i);
-    operands.push_back(b.input(name, inputs[i]->type()));
-    feeds[name] = *inputs[i];
-  }
-  for (Value* v : b.opN(op, operands, numOutputs, std::move(a))) b.output(v);
-  return interpret(b.finish(), feeds);
-}
-Tensor run1(OpKind op, const std::vector<std::optional<Tensor>>& inputs, Attributes a = {}) {
-  return run(op, inputs, std::move(a)).at(0);
-}
 
 void expectValues(const Tensor& t, std::vector<int64_t> shape, std::vector<double> expected, double tol = 1e-5) {
   ASSERT_EQ(t.shape(), shape);
@@ -82,26 +59,26 @@ TEST(Reduce, EvaluatesEachKind) {
   Tensor x = floats({2, 2}, {1, -2, 3, -4});
   Tensor axis1 = ints({1});
   Attributes drop = attrs({{"keepdims", int64_t(0)}});
-  expectValues(run1(OpKind::ReduceSum, {x, axis1}, drop), {2}, {-1, -1});
-  expectValues(run1(OpKind::ReduceMean, {x, ints({0})}, drop), {2}, {2, -3});
-  expectValues(run1(OpKind::ReduceMax, {x}), {1, 1}, {3});
-  expectValues(run1(OpKind::ReduceMin, {x, axis1}, drop), {2}, {-2, -4});
-  expectValues(run1(OpKind::ReduceProd, {x}, drop), {}, {24});
-  expectValues(run1(OpKind::ReduceL1, {x}, drop), {}, {10});
-  expectValues(run1(OpKind::ReduceL2, {floats({2}, {3, 4})}, drop), {}, {5});
-  expectValues(run1(OpKind::ReduceSumSquare, {x, axis1}, drop), {2}, {5, 25});
-  expectValues(run1(OpKind::ReduceLogSum, {floats({2}, {1, 2})}, drop), {}, {std::log(3.0)});
+  expectValues(runOp1(OpKind::ReduceSum, {x, axis1}, drop), {2}, {-1, -1});
+  expectValues(runOp1(OpKind::ReduceMean, {x, ints({0})}, drop), {2}, {2, -3});
+  expectValues(runOp1(OpKind::ReduceMax, {x}), {1, 1}, {3});
+  expectValues(runOp1(OpKind::ReduceMin, {x, axis1}, drop), {2}, {-2, -4});
+  expectValues(runOp1(OpKind::ReduceProd, {x}, drop), {}, {24});
+  expectValues(runOp1(OpKind::ReduceL1, {x}, drop), {}, {10});
+  expectValues(runOp1(OpKind::ReduceL2, {floats({2}, {3, 4})}, drop), {}, {5});
+  expectValues(runOp1(OpKind::ReduceSumSquare, {x, axis1}, drop), {2}, {5, 25});
+  expectValues(runOp1(OpKind::ReduceLogSum, {floats({2}, {1, 2})}, drop), {}, {std::log(3.0)});
   // Large inputs must not overflow exp.
-  expectValues(run1(OpKind::ReduceLogSumExp, {floats({2}, {1000, 1000})}, drop), {}, {1000 + std::log(2.0)}, 1e-3);
+  expectValues(runOp1(OpKind::ReduceLogSumExp, {floats({2}, {1000, 1000})}, drop), {}, {1000 + std::log(2.0)}, 1e-3);
 }
 
 TEST(Reduce, IntegerSumWrapsAndEmptyAxesCanBeANoop) {
   Tensor x = Tensor::fromVector<int8_t>({2}, {100, 100});
-  Tensor sum = run1(OpKind::ReduceSum, {x}, attrs({{"keepdims", int64_t(0)}}));
+  Tensor sum = runOp1(OpKind::ReduceSum, {x}, attrs({{"keepdims", int64_t(0)}}));
   EXPECT_EQ(sum.dtype(), DType::I8);
   EXPECT_EQ(sum.getInt(0), -56);  // 200 mod 256, as two's complement
   Tensor y = floats({2}, {1, 2});
-  expectValues(run1(OpKind::ReduceSum, {y, ints({})}, attrs({{"noop_with_empty_axes", int64_t(1)}})), {2}, {1, 2});
+  expectValues(runOp1(OpKind::ReduceSum, {y, ints({})}, attrs({{"noop_with_empty_axes", int64_t(1)}})), {2}, {1, 2});
 }
 
 TEST(Reduce, RejectsBadAxesAndTypes) {
@@ -110,7 +87,7 @@ TEST(Reduce, RejectsBadAxesAndTypes) {
   EXPECT_THROW(b.op(OpKind::ReduceSum, {x, b.constant("axes", ints({2}))}), dlc::UserError);
   Value* flags = b.input("flags", TensorType(DType::Bool, Shape({Dim(3)})));
   EXPECT_THROW(b.op(OpKind::ReduceSum, {flags}), dlc::UserError);
-  EXPECT_THROW(run1(OpKind::ReduceMean, {floats({2}, {1, 2}), ints({1})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::ReduceMean, {floats({2}, {1, 2}), ints({1})}), dlc::UserError);
 }
 
 // ---------------------------------------------------------------- ArgMax / ArgMin
@@ -127,10 +104,10 @@ TEST(ArgMaxMin, InfersI64Result) {
 
 TEST(ArgMaxMin, PicksFirstOrLastOfTies) {
   Tensor x = floats({2, 3}, {1, 5, 5, 7, 2, 7});
-  expectValues(run1(OpKind::ArgMax, {x}, attrs({{"axis", int64_t(1)}})), {2, 1}, {1, 0});
-  expectValues(run1(OpKind::ArgMax, {x}, attrs({{"axis", int64_t(1)}, {"select_last_index", int64_t(1)}})), {2, 1},
+  expectValues(runOp1(OpKind::ArgMax, {x}, attrs({{"axis", int64_t(1)}})), {2, 1}, {1, 0});
+  expectValues(runOp1(OpKind::ArgMax, {x}, attrs({{"axis", int64_t(1)}, {"select_last_index", int64_t(1)}})), {2, 1},
                {2, 2});
-  expectValues(run1(OpKind::ArgMin, {x}, attrs({{"keepdims", int64_t(0)}})), {3}, {0, 1, 0});
+  expectValues(runOp1(OpKind::ArgMin, {x}, attrs({{"keepdims", int64_t(0)}})), {3}, {0, 1, 0});
 }
 
 // ---------------------------------------------------------------- Softmax family
@@ -146,11 +123,11 @@ TEST(Softmax, InfersSameTypeAndRejectsIntegers) {
 
 TEST(Softmax, EvaluatesSoftmaxLogSoftmaxHardmax) {
   Tensor x = floats({3}, {1, 2, 3});
-  expectValues(run1(OpKind::Softmax, {x}), {3}, {0.09003057, 0.24472847, 0.66524096});
-  expectValues(run1(OpKind::LogSoftmax, {x}), {3}, {-2.40760596, -1.40760596, -0.40760596});
-  expectValues(run1(OpKind::Hardmax, {floats({2, 3}, {1, 3, 3, 2, 0, 1})}), {2, 3}, {0, 1, 0, 1, 0, 0});
+  expectValues(runOp1(OpKind::Softmax, {x}), {3}, {0.09003057, 0.24472847, 0.66524096});
+  expectValues(runOp1(OpKind::LogSoftmax, {x}), {3}, {-2.40760596, -1.40760596, -0.40760596});
+  expectValues(runOp1(OpKind::Hardmax, {floats({2, 3}, {1, 3, 3, 2, 0, 1})}), {2, 3}, {0, 1, 0, 1, 0, 0});
   // Along axis 0 of a 2x2 matrix, with values that would overflow exp unshifted.
-  expectValues(run1(OpKind::Softmax, {floats({2, 2}, {1000, 0, 1000, 0})}, attrs({{"axis", int64_t(0)}})), {2, 2},
+  expectValues(runOp1(OpKind::Softmax, {floats({2, 2}, {1000, 0, 1000, 0})}, attrs({{"axis", int64_t(0)}})), {2, 2},
                {0.5, 0.5, 0.5, 0.5});
 }
 
@@ -159,10 +136,10 @@ TEST(Softmax, EvaluatesSoftmaxLogSoftmaxHardmax) {
 TEST(CumSum, EvaluatesExclusiveAndReverse) {
   Tensor x = floats({4}, {1, 2, 3, 4});
   Tensor axis = Tensor::scalar<int32_t>(0);
-  expectValues(run1(OpKind::CumSum, {x, axis}), {4}, {1, 3, 6, 10});
-  expectValues(run1(OpKind::CumSum, {x, axis}, attrs({{"exclusive", int64_t(1)}})), {4}, {0, 1, 3, 6});
-  expectValues(run1(OpKind::CumSum, {x, axis}, attrs({{"reverse", int64_t(1)}})), {4}, {10, 9, 7, 4});
-  expectValues(run1(OpKind::CumSum, {x, axis}, attrs({{"reverse", int64_t(1)}, {"exclusive", int64_t(1)}})), {4},
+  expectValues(runOp1(OpKind::CumSum, {x, axis}), {4}, {1, 3, 6, 10});
+  expectValues(runOp1(OpKind::CumSum, {x, axis}, attrs({{"exclusive", int64_t(1)}})), {4}, {0, 1, 3, 6});
+  expectValues(runOp1(OpKind::CumSum, {x, axis}, attrs({{"reverse", int64_t(1)}})), {4}, {10, 9, 7, 4});
+  expectValues(runOp1(OpKind::CumSum, {x, axis}, attrs({{"reverse", int64_t(1)}, {"exclusive", int64_t(1)}})), {4},
                {9, 7, 4, 0});
 }
 
@@ -186,13 +163,13 @@ TEST(TopK, InfersFromConstantK) {
 
 TEST(TopK, EvaluatesLargestAndSmallestWithStableTies) {
   Tensor x = floats({1, 4}, {1, 4, 2, 4});
-  auto largest = run(OpKind::TopK, {x, ints({2})}, {}, 2);
+  auto largest = runOp(OpKind::TopK, {x, ints({2})}, {}, 2);
   expectValues(largest[0], {1, 2}, {4, 4});
   expectValues(largest[1], {1, 2}, {1, 3});
-  auto smallest = run(OpKind::TopK, {x, ints({2})}, attrs({{"largest", int64_t(0)}}), 2);
+  auto smallest = runOp(OpKind::TopK, {x, ints({2})}, attrs({{"largest", int64_t(0)}}), 2);
   expectValues(smallest[0], {1, 2}, {1, 2});
   expectValues(smallest[1], {1, 2}, {0, 2});
-  EXPECT_THROW(run(OpKind::TopK, {x, ints({5})}, {}, 2), dlc::UserError);
+  EXPECT_THROW(runOp(OpKind::TopK, {x, ints({5})}, {}, 2), dlc::UserError);
 }
 
 // ---------------------------------------------------------------- BatchNormalization / InstanceNormalization
@@ -213,9 +190,9 @@ TEST(BatchNorm, EvaluatesInferenceAndTrainingMode) {
   Tensor x = floats({1, 2, 2}, {1, 3, 2, 4});
   Tensor scale = floats({2}, {1, 2}), bias = floats({2}, {0, 1});
   Tensor mean = floats({2}, {2, 3}), var = floats({2}, {1, 4});
-  expectValues(run1(OpKind::BatchNormalization, {x, scale, bias, mean, var}, attrs({{"epsilon", 0.0}})), {1, 2, 2},
+  expectValues(runOp1(OpKind::BatchNormalization, {x, scale, bias, mean, var}, attrs({{"epsilon", 0.0}})), {1, 2, 2},
                {-1, 1, 0, 2});
-  auto train = run(OpKind::BatchNormalization, {x, scale, bias, floats({2}, {0, 0}), floats({2}, {1, 1})},
+  auto train = runOp(OpKind::BatchNormalization, {x, scale, bias, floats({2}, {0, 0}), floats({2}, {1, 1})},
                    attrs({{"epsilon", 0.0}, {"training_mode", int64_t(1)}}), 3);
   expectValues(train[0], {1, 2, 2}, {-1, 1, -1, 3});  // batch mean (2, 3), variance (1, 1)
   expectValues(train[1], {2}, {0.2, 0.3});            // 0.9 * 0 + 0.1 * batch mean
@@ -229,9 +206,9 @@ TEST(InstanceNorm, InfersAndEvaluates) {
   EXPECT_EQ(b.op(OpKind::InstanceNormalization, {xs, p, p})->type(), f32({N, Dim(1), Dim(4)}));
   Tensor x = floats({1, 1, 4}, {1, 2, 3, 4});
   double s = std::sqrt(1.25);  // population std of 1..4
-  expectValues(run1(OpKind::InstanceNormalization, {x, floats({1}, {2}), floats({1}, {1})}, attrs({{"epsilon", 0.0}})),
+  expectValues(runOp1(OpKind::InstanceNormalization, {x, floats({1}, {2}), floats({1}, {1})}, attrs({{"epsilon", 0.0}})),
                {1, 1, 4}, {1 - 3 / s, 1 - 1 / s, 1 + 1 / s, 1 + 3 / s});
-  EXPECT_THROW(run1(OpKind::InstanceNormalization, {x, floats({2}, {1, 1}), floats({1}, {0})}), dlc::UserError);
+  EXPECT_THROW(runOp1(OpKind::InstanceNormalization, {x, floats({2}, {1, 1}), floats({1}, {0})}), dlc::UserError);
 }
 
 // ---------------------------------------------------------------- LayerNormalization / GroupNormalization
@@ -250,20 +227,20 @@ TEST(LayerNorm, InfersStatisticsShapes) {
 
 TEST(LayerNorm, EvaluatesWithMeanAndInvStdDev) {
   Tensor x = floats({2, 2}, {1, 3, 2, 6});
-  auto outs = run(OpKind::LayerNormalization, {x, floats({2}, {1, 2}), floats({2}, {0, 1})},
+  auto outs = runOp(OpKind::LayerNormalization, {x, floats({2}, {1, 2}), floats({2}, {0, 1})},
                   attrs({{"epsilon", 0.0}}), 3);
   expectValues(outs[0], {2, 2}, {-1, 3, -1, 3});
   expectValues(outs[1], {2, 1}, {2, 4});
   expectValues(outs[2], {2, 1}, {1, 0.5});
   // Without the optional bias.
-  expectValues(run1(OpKind::LayerNormalization, {x, floats({2}, {1, 1})}, attrs({{"epsilon", 0.0}})), {2, 2},
+  expectValues(runOp1(OpKind::LayerNormalization, {x, floats({2}, {1, 1})}, attrs({{"epsilon", 0.0}})), {2, 2},
                {-1, 1, -1, 1});
 }
 
 TEST(GroupNorm, EvaluatesPerGroupAndChecksDivisibility) {
   Tensor x = floats({1, 4, 1}, {1, 3, 10, 20});
   Tensor ones = floats({4}, {1, 1, 1, 1}), zeros = floats({4}, {0, 0, 0, 0});
-  expectValues(run1(OpKind::GroupNormalization, {x, ones, zeros}, attrs({{"num_groups", int64_t(2)}, {"epsilon", 0.0}})),
+  expectValues(runOp1(OpKind::GroupNormalization, {x, ones, zeros}, attrs({{"num_groups", int64_t(2)}, {"epsilon", 0.0}})),
                {1, 4, 1}, {-1, 1, -1, 1});
   GraphBuilder b;
   Value* xs = b.input("x", f32({N, Dim(4), Dim(5)}));
@@ -278,7 +255,7 @@ TEST(GroupNorm, EvaluatesPerGroupAndChecksDivisibility) {
 TEST(Lrn, EvaluatesChannelWindow) {
   // size 2: channel c sums squares of channels c and c+1; alpha/size = 1.
   Tensor x = floats({1, 2, 1, 1}, {1, 2});
-  expectValues(run1(OpKind::LRN, {x}, attrs({{"size", int64_t(2)}, {"alpha", 2.0}, {"beta", 1.0}, {"bias", 1.0}})),
+  expectValues(runOp1(OpKind::LRN, {x}, attrs({{"size", int64_t(2)}, {"alpha", 2.0}, {"beta", 1.0}, {"bias", 1.0}})),
                {1, 2, 1, 1}, {1.0 / 6, 2.0 / 5});
   GraphBuilder b;
   Value* xs = b.input("x", f32({N, Dim(3), Dim(4), Dim(4)}));
@@ -288,7 +265,7 @@ TEST(Lrn, EvaluatesChannelWindow) {
 
 TEST(Mvn, NormalisesOverAxes) {
   Tensor x = floats({1, 1, 1, 2}, {1, 3});
-  expectValues(run1(OpKind::MeanVarianceNormalization, {x}, attrs({{"axes", std::vector<int64_t>{3}}})), {1, 1, 1, 2},
+  expectValues(runOp1(OpKind::MeanVarianceNormalization, {x}, attrs({{"axes", std::vector<int64_t>{3}}})), {1, 1, 1, 2},
                {-1, 1});
   GraphBuilder b;
   Value* xs = b.input("x", f32({N, Dim(2)}));
@@ -317,19 +294,19 @@ TEST(NllLoss, EvaluatesWeightsReductionsAndIgnoreIndex) {
   Tensor target = ints({0, 1});
   Tensor weight = floats({2}, {1, 3});
   Attributes none = attrs({{"reduction", std::string("none")}});
-  expectValues(run1(OpKind::NegativeLogLikelihoodLoss, {x, target}, none), {2}, {1, 4});
-  expectValues(run1(OpKind::NegativeLogLikelihoodLoss, {x, target}), {}, {2.5});
-  expectValues(run1(OpKind::NegativeLogLikelihoodLoss, {x, target, weight}, none), {2}, {1, 12});
-  expectValues(run1(OpKind::NegativeLogLikelihoodLoss, {x, target, weight}), {}, {13.0 / 4});
-  expectValues(run1(OpKind::NegativeLogLikelihoodLoss, {x, target, weight}, attrs({{"reduction", std::string("sum")}})),
+  expectValues(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, target}, none), {2}, {1, 4});
+  expectValues(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, target}), {}, {2.5});
+  expectValues(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, target, weight}, none), {2}, {1, 12});
+  expectValues(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, target, weight}), {}, {13.0 / 4});
+  expectValues(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, target, weight}, attrs({{"reduction", std::string("sum")}})),
                {}, {13});
-  expectValues(run1(OpKind::NegativeLogLikelihoodLoss, {x, target}, attrs({{"ignore_index", int64_t(1)}})), {}, {1});
-  EXPECT_THROW(run1(OpKind::NegativeLogLikelihoodLoss, {x, ints({0, 5})}), dlc::UserError);
+  expectValues(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, target}, attrs({{"ignore_index", int64_t(1)}})), {}, {1});
+  EXPECT_THROW(runOp1(OpKind::NegativeLogLikelihoodLoss, {x, ints({0, 5})}), dlc::UserError);
 }
 
 TEST(SoftmaxCrossEntropy, EvaluatesLossAndLogProb) {
   Tensor scores = floats({1, 2}, {0, 0});
-  auto outs = run(OpKind::SoftmaxCrossEntropyLoss, {scores, ints({1})}, {}, 2);
+  auto outs = runOp(OpKind::SoftmaxCrossEntropyLoss, {scores, ints({1})}, {}, 2);
   expectValues(outs[0], {}, {std::log(2.0)});
   expectValues(outs[1], {1, 2}, {-std::log(2.0), -std::log(2.0)});
   GraphBuilder b;

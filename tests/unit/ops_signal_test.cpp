@@ -1,6 +1,8 @@
 // Signal ops: windows, DFT (forward, inverse, one-sided), STFT.
 #include <gtest/gtest.h>
 
+#include "tests/unit/op_test_util.h"
+
 #include <cmath>
 
 #include "ir/builder.h"
@@ -10,29 +12,19 @@
 using namespace dlc;
 using namespace dlc::ir;
 
+using namespace dlc::ir::testing;
+
 namespace {
-Tensor runOne(OpKind op, std::vector<Tensor> inputs, Attributes attrs = {}) {
-  GraphBuilder b;
-  std::vector<Value*> values;
-  NamedTensors named;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    std::string name = "in" + std::to_string(i);
-    values.push_back(b.input(name, inputs[i].type()));
-    named[name] = inputs[i];
-  }
-  b.output(b.op(op, values, std::move(attrs)));
-  return interpret(b.finish(), named)[0];
-}
 }  // namespace
 
 TEST(Signal, HannWindowPeriodicAndSymmetric) {
-  Tensor periodic = runOne(OpKind::HannWindow, {Tensor::scalar<int64_t>(4)});
+  Tensor periodic = runOp1(OpKind::HannWindow, {Tensor::scalar<int64_t>(4)});
   EXPECT_EQ(periodic.shape(), (std::vector<int64_t>{4}));
   EXPECT_NEAR(periodic.getDouble(1), 0.5, 1e-7);  // sin^2(pi/4)
   EXPECT_NEAR(periodic.getDouble(2), 1.0, 1e-7);
   Attributes symmetric;
   symmetric.set("periodic", int64_t(0));
-  Tensor sym = runOne(OpKind::HannWindow, {Tensor::scalar<int64_t>(5)}, symmetric);
+  Tensor sym = runOp1(OpKind::HannWindow, {Tensor::scalar<int64_t>(5)}, symmetric);
   EXPECT_NEAR(sym.getDouble(4), 0.0, 1e-7);
   EXPECT_NEAR(sym.getDouble(2), 1.0, 1e-7);
 }
@@ -40,29 +32,29 @@ TEST(Signal, HannWindowPeriodicAndSymmetric) {
 TEST(Signal, DftOfAnImpulseIsFlatAndInverseRestoresIt) {
   // [batch 1, length 4, real]: an impulse at n = 1.
   Tensor x = Tensor::fromVector<float>({1, 4, 1}, {0, 1, 0, 0});
-  Tensor spectrum = runOne(OpKind::DFT, {x});
+  Tensor spectrum = runOp1(OpKind::DFT, {x});
   ASSERT_EQ(spectrum.shape(), (std::vector<int64_t>{1, 4, 2}));
   // X[k] = exp(-2 pi i k / 4): X[1] = -i.
   EXPECT_NEAR(spectrum.getDouble(2), 0.0, 1e-6);
   EXPECT_NEAR(spectrum.getDouble(3), -1.0, 1e-6);
   Attributes inverse;
   inverse.set("inverse", int64_t(1));
-  Tensor back = runOne(OpKind::DFT, {spectrum}, inverse);
+  Tensor back = runOp1(OpKind::DFT, {spectrum}, inverse);
   EXPECT_NEAR(back.getDouble(2), 1.0, 1e-6);  // real part at n = 1
   EXPECT_NEAR(back.getDouble(3), 0.0, 1e-6);
   Attributes onesided;
   onesided.set("onesided", int64_t(1));
-  EXPECT_EQ(runOne(OpKind::DFT, {x}, onesided).shape(), (std::vector<int64_t>{1, 3, 2}));
+  EXPECT_EQ(runOp1(OpKind::DFT, {x}, onesided).shape(), (std::vector<int64_t>{1, 3, 2}));
 }
 
 TEST(Signal, DftRejectsASignalWithoutAComplexDim) {
-  EXPECT_THROW(runOne(OpKind::DFT, {Tensor::fromVector<float>({1, 4, 3}, std::vector<float>(12, 0))}), UserError);
+  EXPECT_THROW(runOp1(OpKind::DFT, {Tensor::fromVector<float>({1, 4, 3}, std::vector<float>(12, 0))}), UserError);
 }
 
 TEST(Signal, StftFramesTheSignal) {
   std::vector<float> signal(8);
   for (int i = 0; i < 8; ++i) signal[size_t(i)] = float(i);
-  Tensor out = runOne(OpKind::STFT, {Tensor::fromVector<float>({1, 8, 1}, signal), Tensor::scalar<int64_t>(2),
+  Tensor out = runOp1(OpKind::STFT, {Tensor::fromVector<float>({1, 8, 1}, signal), Tensor::scalar<int64_t>(2),
                                      Tensor::fromVector<float>({4}, {1, 1, 1, 1})});
   // frames = 1 + (8 - 4) / 2 = 3, one-sided bins = 4 / 2 + 1 = 3.
   ASSERT_EQ(out.shape(), (std::vector<int64_t>{1, 3, 3, 2}));
