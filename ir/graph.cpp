@@ -138,6 +138,36 @@ void Graph::renameValue(Value* v, const std::string& newName) {
   byName_[newName] = v;
 }
 
+// Replaces operand `old` by `replacement` in the nodes of `g` and of the
+// graphs nested in it.
+static void replaceOperands(const std::vector<std::unique_ptr<Node>>& nodes, Value* old, Value* replacement) {
+  for (const auto& n : nodes) {
+    for (size_t i = 0; i < n->inputs().size(); ++i)
+      if (n->input(i) == old) n->setInput(i, replacement);
+    for (const auto& [name, attr] : n->attrs().all())
+      if (auto* g = std::get_if<std::shared_ptr<Graph>>(&attr)) (*g)->replaceAllUsesWith(old, replacement);
+  }
+}
+
+void Graph::replaceAllUsesWith(Value* old, Value* replacement) {
+  DLC_CHECK(old != replacement, "replacing '{}' by itself", old->name());
+  replaceOperands(nodes_, old, replacement);
+  bool wasOutput = false, replacementIsInterface = replacement->isGraphInput();
+  for (Value* v : outputs_) {
+    wasOutput |= v == old;
+    replacementIsInterface |= v == replacement;
+  }
+  if (!wasOutput) return;
+  for (Value*& v : outputs_)
+    if (v == old) v = replacement;
+  if (!replacementIsInterface && byName_.count(old->name()) && byName_.at(old->name()) == old &&
+      byName_.count(replacement->name())) {
+    std::string name = old->name();
+    renameValue(old, uniqueName(name + ".replaced"));
+    renameValue(replacement, name);
+  }
+}
+
 std::vector<const Value*> Graph::outerUses() const {
   std::unordered_set<const Value*> own;
   for (const auto& v : values_) own.insert(v.get());

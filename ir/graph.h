@@ -123,6 +123,11 @@ class Graph {
   Value* findValue(const std::string& name) const;
   // Renames a value; the new name must be unused.
   void renameValue(Value* v, const std::string& newName);
+  // Makes every reader of `old` (node operands here and in subgraphs, and
+  // the graph outputs) read `replacement` instead. When `old` is a graph
+  // output, `replacement` takes over its name so that the graph's interface
+  // keeps its names (unless `replacement` is itself an input or output).
+  void replaceAllUsesWith(Value* old, Value* replacement);
 
   // Removes nodes whose results are unused and are not graph outputs.
   size_t removeDeadNodes();

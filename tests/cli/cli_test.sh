@@ -63,6 +63,11 @@ expect 1 "input 'x' has shape \[3,4,5\], expected \[4,5\]|expected" -- \
   --input "y=$node/test_add/test_data_set_0/input_0.pb"
 expect 1 "unknown target 'tpu'" -- "$dlc" run "$node/test_add/model.onnx" --target tpu
 
+# run on a real exported model, optimised, printing the IR after a pass.
+expect 0 "// IR after constant-folding" -- "$dlc" run "$(dirname "$0")/../models/bert_tiny/model.onnx" \
+  --optimize --print-after constant-folding
+expect 1 "unknown pass 'nope'" -- "$dlc" run "$node/test_add/model.onnx" --print-after nope
+
 # conformance on one folder, with --json.
 expect 0 "1 passed, 0 failed" -- "$dlc" conformance "$node/test_add"
 expect 0 '"passed": 1, "failed": 0, "unsupported": 0' -- "$dlc" conformance "$node/test_add" --json

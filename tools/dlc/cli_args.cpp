@@ -1,6 +1,9 @@
 #include "tools/dlc/cli_args.h"
 
+#include <sstream>
+
 #include "support/error.h"
+#include "tools/dlc/targets.h"
 
 namespace dlc::tools {
 
@@ -71,6 +74,18 @@ int64_t CliArgs::integer(const std::string& name, int64_t fallback) const {
   } catch (const std::exception&) {
     throwUserError("--{} expects an integer, got '{}'", name, *v);
   }
+}
+
+CompileOptions compileOptions(const CliArgs& args) {
+  CompileOptions options;
+  options.optimize = args.flag("optimize");
+  for (const auto& spec : args.values("print-after")) {
+    std::stringstream ss(spec);
+    std::string name;
+    while (std::getline(ss, name, ','))
+      if (!name.empty()) options.printAfter.insert(name);
+  }
+  return options;
 }
 
 }  // namespace dlc::tools

@@ -29,4 +29,8 @@ class CliArgs {
   std::multimap<std::string, std::string> values_;
 };
 
+struct CompileOptions;
+// --optimize and --print-after=P1,P2 as compile options.
+CompileOptions compileOptions(const CliArgs& args);
+
 }  // namespace dlc::tools

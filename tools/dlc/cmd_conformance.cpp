@@ -8,6 +8,7 @@
 #include "tools/dlc/cli_args.h"
 #include "tools/dlc/commands.h"
 #include "tools/dlc/conformance.h"
+#include "tools/dlc/targets.h"
 
 namespace dlc::tools {
 
@@ -26,6 +27,7 @@ options:
   --expect FILE   exit 1 if any test named in FILE (one per line, # comments)
                   does not pass: a regression check
   --quiet         print only failures and the summary
+  --optimize      run the optimisation passes before each test
 )";
 
 std::string jsonEscape(const std::string& s) {
@@ -59,7 +61,7 @@ static std::set<std::string> readExpectList(const std::string& path) {
 }
 
 int cmdConformance(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect"}, {"json", "help", "quiet"});
+  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect"}, {"json", "help", "quiet", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -78,7 +80,7 @@ int cmdConformance(const std::vector<std::string>& argv) {
   std::vector<ConformanceResult> results;
   size_t counts[3] = {0, 0, 0};
   for (const auto& d : dirs) {
-    ConformanceResult r = runConformanceTest(d, target, tol);
+    ConformanceResult r = runConformanceTest(d, target, tol, compileOptions(args));
     ++counts[int(r.status)];
     if (!json && (!quiet || r.status == TestStatus::Fail)) {
       std::string detail = r.detail.substr(0, 300);

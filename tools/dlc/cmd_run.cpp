@@ -29,6 +29,8 @@ options:
   --seed S            seed for random inputs (default 0)
   --output-dir DIR    write each output to DIR/<output name>.npy
   --target T          where to run: ref (default)
+  --optimize          run the optimisation passes first (constant folding, CSE, DCE)
+  --print-after P     print the IR after pass P (comma-separated, or "all")
 )";
 
 static ir::Tensor loadTensorFile(const std::string& path) {
@@ -59,7 +61,7 @@ static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::strin
 }
 
 int cmdRun(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target"}, {"help"});
+  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after"}, {"help", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -88,12 +90,14 @@ int cmdRun(const std::vector<std::string>& argv) {
   for (const auto* v : g.inputs())
     if (!inputs.count(v->name())) inputs[v->name()] = randomTensor(*v, dims, rng);
 
-  auto exe = compileForTarget(g, args.value("target").value_or("ref"));
+  std::vector<std::string> outputNames;
+  for (const auto* v : g.outputs()) outputNames.push_back(v->name());
+  auto exe = compileForTarget(std::move(model.graph), args.value("target").value_or("ref"), compileOptions(args));
   auto outputs = exe->run(inputs);
   auto outDir = args.value("output-dir");
   if (outDir) std::filesystem::create_directories(*outDir);
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const std::string& name = g.outputs()[i]->name();
+    const std::string& name = outputNames[i];
     fmt::print("{}: {}\n", name, outputs[i].summary());
     if (outDir) {
       std::string safe = name;

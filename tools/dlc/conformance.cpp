@@ -55,12 +55,19 @@ static std::vector<fs::path> numberedFiles(const fs::path& dir, const std::strin
   return out;
 }
 
-ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol) {
+ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol,
+                                     const CompileOptions& options) {
   auto start = std::chrono::steady_clock::now();
-  ConformanceResult result{fs::path(dir).filename().string(), TestStatus::Pass, "", 0};
+  fs::path folder = fs::path(dir).lexically_normal();
+  if (folder.filename().empty()) folder = folder.parent_path();  // "dir/" names dir
+  ConformanceResult result{folder.filename().string(), TestStatus::Pass, "", 0};
   try {
     auto model = frontend::onnx::importOnnxFile((fs::path(dir) / "model.onnx").string());
-    auto program = compileForTarget(model.graph, target);
+    // Files are matched to the graph inputs by the name stored in the file,
+    // falling back to position.
+    std::vector<std::pair<std::string, ir::DType>> graphInputs;
+    for (const auto* v : model.graph.inputs()) graphInputs.emplace_back(v->name(), v->dtype());
+    auto program = compileForTarget(std::move(model.graph), target, options);
     std::vector<fs::path> sets;
     for (const auto& e : fs::directory_iterator(dir))
       if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
@@ -69,19 +76,16 @@ ConformanceResult runConformanceTest(const std::string& dir, const std::string& 
     for (const auto& set : sets) {
       ir::NamedTensors inputs;
       auto inputFiles = numberedFiles(set, "input");
-      const auto& graphInputs = model.graph.inputs();
-      // Files are matched to the graph inputs by the name stored in the file,
-      // falling back to position.
       for (size_t k = 0; k < inputFiles.size(); ++k) {
         std::string name;
         ir::Tensor t = frontend::onnx::readTensorProtoFile(inputFiles[k].string(), &name);
-        bool known = std::any_of(graphInputs.begin(), graphInputs.end(), [&](auto* v) { return v->name() == name; });
-        if (!known) {
+        auto known = std::find_if(graphInputs.begin(), graphInputs.end(), [&](const auto& in) { return in.first == name; });
+        if (known == graphInputs.end()) {
           if (k >= graphInputs.size()) throwUserError("{} has more inputs than the model", set.filename().string());
-          name = graphInputs[k]->name();
+          known = graphInputs.begin() + long(k);
+          name = known->first;
         }
-        const ir::Value* declared = model.graph.findValue(name);
-        inputs[name] = asDeclaredBf16(std::move(t), declared ? declared->dtype() : ir::DType::Undefined);
+        inputs[name] = asDeclaredBf16(std::move(t), known->second);
       }
       auto outputs = program->run(inputs);
       auto expectedFiles = numberedFiles(set, "output");

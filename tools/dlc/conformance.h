@@ -22,6 +22,8 @@ struct ConformanceResult {
 // Folders under `path` that hold a test (or `path` itself if it is one), sorted.
 std::vector<std::string> findConformanceTests(const std::string& path);
 
-ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol);
+struct CompileOptions;
+ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol,
+                                     const CompileOptions& options);
 
 }  // namespace dlc::tools

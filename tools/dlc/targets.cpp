@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "passes/pass.h"
 #include "support/error.h"
 
 namespace dlc::tools {
@@ -9,12 +12,12 @@ namespace dlc::tools {
 namespace {
 class InterpreterExecutable : public Executable {
  public:
-  explicit InterpreterExecutable(const ir::Graph& g) : graph_(g) {}
+  explicit InterpreterExecutable(ir::Graph g) : graph_(std::move(g)) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return ir::interpret(graph_, inputs); }
   std::string describe() const override { return "ref: every op runs its reference kernel in the interpreter"; }
 
  private:
-  const ir::Graph& graph_;
+  ir::Graph graph_;
 };
 }  // namespace
 
@@ -23,8 +26,15 @@ const std::vector<std::string>& availableTargets() {
   return targets;
 }
 
-std::unique_ptr<Executable> compileForTarget(const ir::Graph& graph, const std::string& target) {
-  if (target == "ref") return std::make_unique<InterpreterExecutable>(graph);
+std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string& target, const CompileOptions& options) {
+  if (std::find(availableTargets().begin(), availableTargets().end(), target) == availableTargets().end())
+    throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
+  if (options.optimize || !options.printAfter.empty()) {
+    passes::PassManager pm = options.optimize ? passes::defaultPipeline() : passes::PassManager();
+    pm.printAfter(options.printAfter, [](const std::string& ir) { fmt::print("{}\n", ir); });
+    pm.run(graph);
+  }
+  if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph));
   throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,15 @@ class Executable {
   virtual std::string describe() const = 0;
 };
 
-// Throws UserError for an unknown target name.
-std::unique_ptr<Executable> compileForTarget(const ir::Graph& graph, const std::string& target);
+struct CompileOptions {
+  bool optimize = false;                // run the default pass pipeline first
+  std::set<std::string> printAfter;     // passes whose output IR to print ("all")
+};
+
+// Compiles `graph` (consumed: passes rewrite it) for a target. Throws
+// UserError for an unknown target name.
+std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string& target,
+                                             const CompileOptions& options = {});
 const std::vector<std::string>& availableTargets();
 
 }  // namespace dlc::tools

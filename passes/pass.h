@@ -1,0 +1,59 @@
+// Passes rewrite an IR graph in place. One pass, one file, one signature:
+//   bool run(ir::Graph&, const PassContext&)   returns whether it changed the graph.
+// The pipeline is data (passes/pipeline.cpp), run by the PassManager, which
+// verifies the graph after each pass and can print it.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace dlc::passes {
+
+struct PassContext {
+  // Constant folding leaves results larger than this many elements alone
+  // (folding them would bloat the model rather than speed it up).
+  int64_t maxFoldedElements = int64_t(1) << 20;
+};
+
+using PassFn = bool (*)(ir::Graph&, const PassContext&);
+
+struct PassInfo {
+  const char* name;
+  PassFn run;
+  const char* summary;
+};
+
+// The passes, each defined in its own file.
+bool eliminateDeadCode(ir::Graph& graph, const PassContext& ctx);    // dead_code.cpp
+bool foldConstants(ir::Graph& graph, const PassContext& ctx);        // constant_folding.cpp
+bool eliminateCommonSubexpressions(ir::Graph& graph, const PassContext& ctx);  // cse.cpp
+
+// Every pass by name; nullptr for an unknown name.
+const PassInfo* findPass(const std::string& name);
+const std::vector<PassInfo>& allPasses();
+
+class PassManager {
+ public:
+  explicit PassManager(PassContext ctx = {}) : ctx_(ctx) {}
+  void add(const PassInfo& pass) { passes_.push_back(&pass); }
+  // Prints the graph after each pass named here ("all" for every pass).
+  void printAfter(std::set<std::string> names, std::function<void(const std::string&)> sink);
+  // Runs the passes in order, verifying after each; throws InternalError
+  // naming the pass if one leaves the graph invalid. Returns whether any changed it.
+  bool run(ir::Graph& graph) const;
+
+ private:
+  PassContext ctx_;
+  std::vector<const PassInfo*> passes_;
+  std::set<std::string> printAfter_;
+  std::function<void(const std::string&)> sink_;
+};
+
+// The default inference pipeline (passes/pipeline.cpp).
+PassManager defaultPipeline(PassContext ctx = {});
+
+}  // namespace dlc::passes
