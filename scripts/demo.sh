@@ -11,5 +11,5 @@ echo
 echo "== dlc run (input from test_data_set_0, outputs to $build/demo_out)"
 "$dlc" run "$model_dir/model.onnx" --input "input=$model_dir/test_data_set_0/input_0.pb" --output-dir "$build/demo_out"
 echo
-echo "== dlc conformance: compare with onnxruntime's outputs"
+echo "== dlc conformance: compare with PyTorch's outputs (the exporter)"
 "$dlc" conformance "$model_dir"
