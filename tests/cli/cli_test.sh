@@ -30,7 +30,9 @@ expect() {
 expect 0 "usage: dlc" -- "$dlc" --help
 expect 1 "usage: dlc" -- "$dlc"
 expect 1 "unknown command 'frobnicate'" -- "$dlc" frobnicate
-for cmd in inspect run conformance; do
+expect 0 "LLVM 19\.[0-9.]+ \(linked statically\)" -- "$dlc" version
+if ldd "$dlc" | grep -qi llvm; then echo "FAIL: dlc links a shared libLLVM"; failures=$((failures + 1)); else passes=$((passes + 1)); fi
+for cmd in inspect run conformance version; do
   expect 0 "usage: dlc $cmd" -- "$dlc" $cmd --help
 done
 expect 1 "unknown option --bogus" -- "$dlc" inspect --bogus x.onnx

@@ -11,6 +11,7 @@ namespace dlc::tools {
 int cmdInspect(const std::vector<std::string>& args);
 int cmdRun(const std::vector<std::string>& args);
 int cmdConformance(const std::vector<std::string>& args);
+int cmdVersion(const std::vector<std::string>& args);
 
 std::string jsonEscape(const std::string& s);
 

@@ -18,6 +18,7 @@ commands:
   inspect MODEL.onnx       inputs, outputs, op histogram, parameters, IR
   run MODEL.onnx           run a model on inputs from files or random data
   conformance PATH...      run tests in the ONNX backend-test layout
+  version                  dlc's version, its LLVM, the host CPU and its features
 
 Run `dlc <command> --help` for a command's options.
 Exit codes: 0 success, 1 user error (bad model, input or option), 2 internal error.
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return dlc::tools::cmdInspect(args);
     if (command == "run") return dlc::tools::cmdRun(args);
     if (command == "conformance") return dlc::tools::cmdConformance(args);
+    if (command == "version" || command == "--version") return dlc::tools::cmdVersion(args);
     fmt::print(stderr, "dlc: unknown command '{}'\n\n{}", command, kUsage);
     return 1;
   } catch (const dlc::InternalError& e) {
