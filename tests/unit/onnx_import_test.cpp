@@ -175,3 +175,30 @@ TEST(OnnxImport, RefusesOpsetsNewerThanSupported) {
   std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(addModel(99), dir.path / "m.onnx")); });
   EXPECT_NE(err.find("opset 99"), std::string::npos) << err;
 }
+
+// Malformed models that give a node fewer operands or results than its op
+// takes: a UserError naming the node, not a crash in inference (found by
+// ASan/UBSan on mutated node-test models).
+TEST(OnnxImport, RefusesNodesWithTooFewOperandsOrResults) {
+  TempDir dir;
+  auto absent = addModel();
+  absent.mutable_graph()->mutable_node(0)->set_input(0, "");  // Add with operand 0 absent
+  std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(absent, dir.path / "m.onnx")); });
+  EXPECT_NE(err.find("node 'add_node' (Add, opset 13)"), std::string::npos) << err;
+  EXPECT_NE(err.find("required operand 0 is absent"), std::string::npos) << err;
+
+  auto noOutputs = addModel();
+  auto* n = noOutputs.mutable_graph()->add_node();
+  n->set_op_type("Sum");
+  n->set_name("sum_node");
+  n->add_input("x");
+  n->add_input("out");
+  err = errorOf([&] { frontend::onnx::importOnnxFile(save(noOutputs, dir.path / "m2.onnx")); });
+  EXPECT_NE(err.find("node 'sum_node' (Sum, opset 13)"), std::string::npos) << err;
+  EXPECT_NE(err.find("has 0 results, expected 1..1"), std::string::npos) << err;
+
+  auto oneOperand = addModel();
+  oneOperand.mutable_graph()->mutable_node(0)->mutable_input()->RemoveLast();  // Add(x)
+  err = errorOf([&] { frontend::onnx::importOnnxFile(save(oneOperand, dir.path / "m3.onnx")); });
+  EXPECT_NE(err.find("has 1 operands, expected 2..2"), std::string::npos) << err;
+}
