@@ -202,3 +202,19 @@ TEST(OnnxImport, RefusesNodesWithTooFewOperandsOrResults) {
   err = errorOf([&] { frontend::onnx::importOnnxFile(save(oneOperand, dir.path / "m3.onnx")); });
   EXPECT_NE(err.find("has 1 operands, expected 2..2"), std::string::npos) << err;
 }
+
+// A node that lists one output name twice: a UserError, not an internal
+// error from the IR's unique-name check (found on mutated node-test models).
+TEST(OnnxImport, RefusesANodeThatNamesAnOutputTwice) {
+  TempDir dir;
+  auto m = addModel();
+  m.mutable_graph()->mutable_node(0)->add_output("out");  // Add -> (out, out)
+  std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(m, dir.path / "m.onnx")); });
+  EXPECT_NE(err.find("node 'add_node' (Add, opset 13): output 'out' is listed twice"), std::string::npos) << err;
+
+  auto redefined = addModel();
+  redefined.mutable_graph()->mutable_node(0)->set_output(0, "x");  // Add -> x, x being the graph input
+  err = errorOf([&] { frontend::onnx::importOnnxFile(save(redefined, dir.path / "m2.onnx")); });
+  EXPECT_NE(err.find("output 'x' is already defined"), std::string::npos) << err;
+}
+
