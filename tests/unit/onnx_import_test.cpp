@@ -218,3 +218,35 @@ TEST(OnnxImport, RefusesANodeThatNamesAnOutputTwice) {
   EXPECT_NE(err.find("output 'x' is already defined"), std::string::npos) << err;
 }
 
+// An attribute of the wrong kind read by an import handler (DFT-17's axis
+// given as a float): a UserError, not std::bad_variant_access.
+TEST(OnnxImport, RefusesAnAttributeOfTheWrongKindInAnImportHandler) {
+  TempDir dir;
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("dft");
+  auto* x = g->add_input();
+  x->set_name("x");
+  auto* tt = x->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int d : {1, 4, 1}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  auto* n = g->add_node();
+  n->set_op_type("DFT");
+  n->set_name("dft_node");
+  n->add_input("x");
+  n->add_output("y");
+  auto* axis = n->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::FLOAT);
+  axis->set_f(1.0f);
+  g->add_output()->set_name("y");
+  std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(m, dir.path / "m.onnx")); });
+  EXPECT_NE(err.find("node 'dft_node' (DFT, opset 17): attribute 'axis' must be int, found float"), std::string::npos)
+      << err;
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(1);
+  auto model = frontend::onnx::importOnnxFile(save(m, dir.path / "m2.onnx"));
+  EXPECT_EQ(model.graph.outputs()[0]->type().str(), "f32[1,4,2]");
+}
