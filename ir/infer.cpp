@@ -1,10 +1,15 @@
 #include "ir/infer.h"
 
 #include "ir/op_def.h"
+#include "ir/verifier.h"
 
 namespace dlc::ir {
 
 void inferNode(Node& node) {
+  // Inference functions index operands and results by position; a node built
+  // from a malformed model may have too few of either.
+  auto problems = arityProblems(node);
+  if (!problems.empty()) throwUserError("{}", fmt::join(problems, "; "));
   InferContext ctx(node);
   try {
     node.def().infer(ctx);

@@ -1,10 +1,28 @@
 #include "ir/verifier.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "ir/op_def.h"
 
 namespace dlc::ir {
+
+std::vector<std::string> arityProblems(const Node& n) {
+  std::vector<std::string> problems;
+  const OpDef& def = n.def();
+  std::string who = n.describe();
+  int numIn = int(n.inputs().size());
+  if (numIn < def.minInputs || numIn > def.maxInputs)
+    problems.push_back(fmt::format("{}: has {} operands, expected {}..{}", who, numIn, def.minInputs,
+                                   def.maxInputs == kVariadic ? std::string("n") : std::to_string(def.maxInputs)));
+  for (int i = 0; i < std::min(numIn, def.minInputs); ++i)
+    if (n.input(size_t(i)) == nullptr) problems.push_back(fmt::format("{}: required operand {} is absent", who, i));
+  int numOut = int(n.outputs().size());
+  if (numOut < def.minOutputs || numOut > def.maxOutputs)
+    problems.push_back(fmt::format("{}: has {} results, expected {}..{}", who, numOut, def.minOutputs,
+                                   def.maxOutputs == kVariadic ? std::string("n") : std::to_string(def.maxOutputs)));
+  return problems;
+}
 
 namespace {
 
@@ -16,24 +34,12 @@ void verifyScope(const Graph& graph, std::unordered_set<const Value*> defined, s
   for (const Node* n : graph.nodes()) {
     const OpDef& def = n->def();
     std::string who = n->describe();
-    int numIn = int(n->inputs().size());
-    if (numIn < def.minInputs || numIn > def.maxInputs)
-      problems.push_back(fmt::format("{}: has {} operands, expected {}..{}", who, numIn,
-                                     def.minInputs, def.maxInputs == kVariadic ? std::string("n")
-                                                                               : std::to_string(def.maxInputs)));
-    for (int i = 0; i < numIn; ++i) {
-      const Value* v = n->input(size_t(i));
-      if (v == nullptr) {
-        if (i < def.minInputs) problems.push_back(fmt::format("{}: required operand {} is absent", who, i));
-        continue;
-      }
-      if (!defined.count(v))
+    for (auto& p : arityProblems(*n)) problems.push_back(std::move(p));
+    for (size_t i = 0; i < n->inputs().size(); ++i) {
+      const Value* v = n->input(i);
+      if (v != nullptr && !defined.count(v))
         problems.push_back(fmt::format("{}: operand {} ('{}') is used before it is defined", who, i, v->name()));
     }
-    int numOut = int(n->outputs().size());
-    if (numOut < def.minOutputs || numOut > def.maxOutputs)
-      problems.push_back(fmt::format("{}: has {} results, expected {}..{}", who, numOut,
-                                     def.minOutputs, def.maxOutputs));
     for (const auto& [name, value] : n->attrs().all()) {
       const AttrSpec* spec = def.findAttr(name);
       if (!spec) problems.push_back(fmt::format("{}: unknown attribute '{}'", who, name));

@@ -8,18 +8,6 @@ using ir::OpKind;
 
 namespace {
 
-// The attribute `name` as a T, or nullptr if absent; fails if it has another kind.
-template <typename T>
-const T* attrAs(NodeImporter& ni, const std::string& name) {
-  const AttrValue* v = ni.attrs().find(name);
-  if (!v) return nullptr;
-  const T* typed = std::get_if<T>(v);
-  if (!typed)
-    ni.fail("{}: attribute '{}' has kind {}, which {} does not take", ni.nodeName(), name,
-            ir::attrKindName(ir::attrKindOf(*v)), ni.opType());
-  return typed;
-}
-
 // Upsample (opsets 7-9) and Resize-10 resample with output = floor(in * scale)
 // and source coordinate = out / scale ("asymmetric"); nearest picks the
 // element at or left of that coordinate. They become a Resize with those
@@ -28,7 +16,7 @@ const T* attrAs(NodeImporter& ni, const std::string& name) {
 // upsampling, where both agree.)
 void emitLegacyResize(NodeImporter& ni, ir::Value* scales) {
   std::string mode = "nearest";
-  if (const auto* m = attrAs<std::string>(ni, "mode")) mode = *m;
+  if (const auto* m = ni.attrAs<std::string>("mode")) mode = *m;
   if (mode == "bilinear") mode = "linear";
   if (mode != "nearest" && mode != "linear")
     ni.fail("{}: expected mode nearest or linear, found '{}'", ni.nodeName(), mode);
@@ -53,11 +41,11 @@ void addIndexImporters(ImporterTable& table) {
   // they are an input.
   table.add("Upsample", 1, 8, [](NodeImporter& ni) {
     std::vector<double> scales;
-    if (const auto* s = attrAs<std::vector<double>>(ni, "scales")) {
+    if (const auto* s = ni.attrAs<std::vector<double>>("scales")) {
       scales = *s;
     } else {
-      const auto* h = attrAs<double>(ni, "height_scale");
-      const auto* w = attrAs<double>(ni, "width_scale");
+      const auto* h = ni.attrAs<double>("height_scale");
+      const auto* w = ni.attrAs<double>("width_scale");
       if (!h || !w)
         ni.fail("{}: Upsample needs 'scales' (or 'height_scale' and 'width_scale')", ni.nodeName());
       scales = {1.0, 1.0, *h, *w};
@@ -76,7 +64,7 @@ void addIndexImporters(ImporterTable& table) {
   // GridSample-16 is 4-D only and names its modes bilinear / bicubic; opset
   // 20 (the IR form) calls them linear / cubic.
   table.add("GridSample", 16, 19, [](NodeImporter& ni) {
-    if (const auto* m = attrAs<std::string>(ni, "mode")) {
+    if (const auto* m = ni.attrAs<std::string>("mode")) {
       std::string mode = *m;
       if (mode == "bilinear") ni.attrs().set("mode", std::string("linear"));
       else if (mode == "bicubic") ni.attrs().set("mode", std::string("cubic"));

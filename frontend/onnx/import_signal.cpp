@@ -11,8 +11,8 @@ using namespace ir;
 // output_datatype: an ONNX TensorProto.DataType number in the model, a dtype
 // name in the IR (so that the IR does not depend on ONNX's numbering).
 static void importWithOutputDType(NodeImporter& ni, OpKind op) {
-  if (const AttrValue* v = ni.attrs().find("output_datatype"))
-    ni.attrs().set("output_datatype", std::string(dtypeName(dtypeFromOnnx(int(std::get<int64_t>(*v))))));
+  if (const int64_t* v = ni.attrAs<int64_t>("output_datatype"))
+    ni.attrs().set("output_datatype", std::string(dtypeName(dtypeFromOnnx(int(*v)))));
   ni.emitSameAsOnnx(op);
 }
 
@@ -23,7 +23,7 @@ void addSignalImporters(ImporterTable& table) {
   table.add("MelWeightMatrix", 17, kMaxOpset, [](NodeImporter& ni) { importWithOutputDType(ni, OpKind::MelWeightMatrix); });
   table.add("DFT", 17, 19, [](NodeImporter& ni) {
     int64_t axis = 1;  // DFT-17's default
-    if (const AttrValue* v = ni.attrs().find("axis")) axis = std::get<int64_t>(*v);
+    if (const int64_t* v = ni.attrAs<int64_t>("axis")) axis = *v;
     ni.attrs().erase("axis");
     Value* axisInput = ni.constant(Tensor::scalar<int64_t>(axis), "axis");
     ni.setOutputs({ni.emit1(OpKind::DFT, {ni.input(0), ni.input(1), axisInput}, ni.attrs())});

@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <fstream>
@@ -259,8 +260,22 @@ class GraphImporter {
     values_[name] = v;
   }
 
+  // ONNX graphs are in SSA form: each output a node names is new. Checked
+  // before the node is imported, as IR value names must be unique too.
+  void checkOutputsAreNew(const ::onnx::NodeProto& node) {
+    const auto& outs = node.output();
+    for (int i = 0; i < outs.size(); ++i) {
+      const std::string& name = outs[i];
+      if (name.empty()) continue;
+      if (std::find(outs.begin(), outs.begin() + i, name) != outs.begin() + i)
+        throwUserError("output '{}' is listed twice", name);
+      if (values_.count(name)) throwUserError("output '{}' is already defined (the graph is not in SSA form)", name);
+    }
+  }
+
   void importNode(const ::onnx::NodeProto& node) {
     try {
+      checkOutputsAreNew(node);
       if (isDefaultDomain(node.domain()) && node.op_type() == "Constant") return importConstant(node);
       int version = opsets_.of(node.domain());
       std::vector<Value*> inputs;

@@ -2,6 +2,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
+
 #include "ir/infer.h"
 
 namespace dlc::frontend::onnx {
@@ -31,7 +33,10 @@ Node* NodeImporter::emit(OpKind op, std::vector<Value*> inputs, Attributes attrs
   std::vector<std::string> names;
   for (size_t i = 0; i < numOutputs; ++i) {
     std::string want = i < outputNames.size() ? outputNames[i] : "";
-    names.push_back(graph_.uniqueName(want.empty() ? name_ + "/" + std::string(opName(op)) : want));
+    std::string name = graph_.uniqueName(want.empty() ? name_ + "/" + std::string(opName(op)) : want);
+    // uniqueName only knows the graph's values, not the names picked here.
+    while (std::find(names.begin(), names.end(), name) != names.end()) name = graph_.uniqueName(name + "_");
+    names.push_back(std::move(name));
   }
   Node* n = graph_.addNode(op, std::move(inputs), numOutputs, std::move(attrs), name_, names);
   n->addOrigin(name_);

@@ -36,6 +36,19 @@ class NodeImporter {
   size_t numOutputs() const;
   // The ONNX attributes, converted; handlers may edit them before emitting.
   ir::Attributes& attrs() { return attrs_; }
+  // The attribute `name` as a T, or nullptr if absent; fails (UserError) if
+  // the model gives it another kind.
+  template <typename T>
+  const T* attrAs(const std::string& name) const {
+    const ir::AttrValue* v = attrs_.find(name);
+    if (!v) return nullptr;
+    const T* typed = std::get_if<T>(v);
+    if (!typed)
+      fail("attribute '{}' must be {}, found {}", name,
+           ir::attrKindName(ir::attrKindOf(ir::AttrValue(std::in_place_type<T>))),
+           ir::attrKindName(ir::attrKindOf(*v)));
+    return typed;
+  }
 
   // Adds a constant to the graph.
   ir::Value* constant(ir::Tensor t, const std::string& hint = "");

@@ -175,3 +175,78 @@ TEST(OnnxImport, RefusesOpsetsNewerThanSupported) {
   std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(addModel(99), dir.path / "m.onnx")); });
   EXPECT_NE(err.find("opset 99"), std::string::npos) << err;
 }
+
+// Malformed models that give a node fewer operands or results than its op
+// takes: a UserError naming the node, not a crash in inference (found by
+// ASan/UBSan on mutated node-test models).
+TEST(OnnxImport, RefusesNodesWithTooFewOperandsOrResults) {
+  TempDir dir;
+  auto absent = addModel();
+  absent.mutable_graph()->mutable_node(0)->set_input(0, "");  // Add with operand 0 absent
+  std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(absent, dir.path / "m.onnx")); });
+  EXPECT_NE(err.find("node 'add_node' (Add, opset 13)"), std::string::npos) << err;
+  EXPECT_NE(err.find("required operand 0 is absent"), std::string::npos) << err;
+
+  auto noOutputs = addModel();
+  auto* n = noOutputs.mutable_graph()->add_node();
+  n->set_op_type("Sum");
+  n->set_name("sum_node");
+  n->add_input("x");
+  n->add_input("out");
+  err = errorOf([&] { frontend::onnx::importOnnxFile(save(noOutputs, dir.path / "m2.onnx")); });
+  EXPECT_NE(err.find("node 'sum_node' (Sum, opset 13)"), std::string::npos) << err;
+  EXPECT_NE(err.find("has 0 results, expected 1..1"), std::string::npos) << err;
+
+  auto oneOperand = addModel();
+  oneOperand.mutable_graph()->mutable_node(0)->mutable_input()->RemoveLast();  // Add(x)
+  err = errorOf([&] { frontend::onnx::importOnnxFile(save(oneOperand, dir.path / "m3.onnx")); });
+  EXPECT_NE(err.find("has 1 operands, expected 2..2"), std::string::npos) << err;
+}
+
+// A node that lists one output name twice: a UserError, not an internal
+// error from the IR's unique-name check (found on mutated node-test models).
+TEST(OnnxImport, RefusesANodeThatNamesAnOutputTwice) {
+  TempDir dir;
+  auto m = addModel();
+  m.mutable_graph()->mutable_node(0)->add_output("out");  // Add -> (out, out)
+  std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(m, dir.path / "m.onnx")); });
+  EXPECT_NE(err.find("node 'add_node' (Add, opset 13): output 'out' is listed twice"), std::string::npos) << err;
+
+  auto redefined = addModel();
+  redefined.mutable_graph()->mutable_node(0)->set_output(0, "x");  // Add -> x, x being the graph input
+  err = errorOf([&] { frontend::onnx::importOnnxFile(save(redefined, dir.path / "m2.onnx")); });
+  EXPECT_NE(err.find("output 'x' is already defined"), std::string::npos) << err;
+}
+
+// An attribute of the wrong kind read by an import handler (DFT-17's axis
+// given as a float): a UserError, not std::bad_variant_access.
+TEST(OnnxImport, RefusesAnAttributeOfTheWrongKindInAnImportHandler) {
+  TempDir dir;
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("dft");
+  auto* x = g->add_input();
+  x->set_name("x");
+  auto* tt = x->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  for (int d : {1, 4, 1}) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  auto* n = g->add_node();
+  n->set_op_type("DFT");
+  n->set_name("dft_node");
+  n->add_input("x");
+  n->add_output("y");
+  auto* axis = n->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::FLOAT);
+  axis->set_f(1.0f);
+  g->add_output()->set_name("y");
+  std::string err = errorOf([&] { frontend::onnx::importOnnxFile(save(m, dir.path / "m.onnx")); });
+  EXPECT_NE(err.find("node 'dft_node' (DFT, opset 17): attribute 'axis' must be int, found float"), std::string::npos)
+      << err;
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(1);
+  auto model = frontend::onnx::importOnnxFile(save(m, dir.path / "m2.onnx"));
+  EXPECT_EQ(model.graph.outputs()[0]->type().str(), "f32[1,4,2]");
+}
