@@ -112,11 +112,7 @@ static void evalInstanceNorm(EvalContext& ctx) {
   std::vector<double> y(x.size());
   for (int64_t block = 0; block < xt.dim(0) * channels; ++block) {
     size_t begin = size_t(block * spatial), end = begin + size_t(spatial);
-    double sum = 0, sq = 0;
-    for (size_t i = begin; i < end; ++i) sum += x[i];
-    double mean = sum / double(spatial);
-    for (size_t i = begin; i < end; ++i) sq += (x[i] - mean) * (x[i] - mean);
-    double invStd = 1.0 / std::sqrt(sq / double(spatial) + epsilon);
+    auto [mean, invStd] = meanInvStd(x, begin, end, epsilon);
     size_t c = size_t(block % channels);
     for (size_t i = begin; i < end; ++i) y[i] = (x[i] - mean) * invStd * scale[c] + bias[c];
   }

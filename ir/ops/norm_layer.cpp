@@ -138,11 +138,7 @@ static void evalGroupNorm(EvalContext& ctx) {
   std::vector<double> y(x.size());
   for (int64_t block = 0; block < xt.dim(0) * groups; ++block) {
     size_t begin = size_t(block * groupSize), end = begin + size_t(groupSize);
-    double sum = 0, sq = 0;
-    for (size_t i = begin; i < end; ++i) sum += x[i];
-    double mean = sum / double(groupSize);
-    for (size_t i = begin; i < end; ++i) sq += (x[i] - mean) * (x[i] - mean);
-    double invStd = 1.0 / std::sqrt(sq / double(groupSize) + epsilon);
+    auto [mean, invStd] = meanInvStd(x, begin, end, epsilon);
     for (size_t i = begin; i < end; ++i) {
       size_t c = size_t((int64_t(i) / spatial) % channels);
       y[i] = (x[i] - mean) * invStd * scale[c] + bias[c];

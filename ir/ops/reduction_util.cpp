@@ -1,3 +1,4 @@
+#include <cmath>
 #include "ir/ops/reduction_util.h"
 
 #include <fmt/format.h>
@@ -72,6 +73,14 @@ DType dtypeFromOnnxCode(int64_t code) {
     case 16: return DType::BF16;
     default: throwUserError("stash_type {} is not a floating-point ONNX data type (expected 1, 10, 11 or 16)", code);
   }
+}
+
+MeanInvStd meanInvStd(const std::vector<double>& x, size_t begin, size_t end, double epsilon) {
+  double n = double(end - begin), sum = 0, sq = 0;
+  for (size_t i = begin; i < end; ++i) sum += x[i];
+  double mean = sum / n;
+  for (size_t i = begin; i < end; ++i) sq += (x[i] - mean) * (x[i] - mean);
+  return {mean, 1.0 / std::sqrt(sq / n + epsilon)};
 }
 
 }  // namespace dlc::ir::ops

@@ -24,6 +24,14 @@ AxisSplit splitAtAxis(const std::vector<int64_t>& shape, int64_t axis);
 // Product of extents [begin, end).
 int64_t productOf(const std::vector<int64_t>& shape, size_t begin, size_t end);
 
+// Mean and 1/sqrt(variance + epsilon) of x[begin, end) (population variance),
+// the statistics of instance and group normalisation.
+struct MeanInvStd {
+  double mean;
+  double invStd;
+};
+MeanInvStd meanInvStd(const std::vector<double>& x, size_t begin, size_t end, double epsilon);
+
 
 
 // Inference-time checks that fail with "<what> has dtype X, expected ...".
