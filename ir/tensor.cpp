@@ -36,8 +36,8 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   numel_ = checkedNumElements(shape_);
   int64_t elem = int64_t(dtypeSize(dtype));
   if (numel_ > kDefaultMaxTensorBytes / elem)
-    throwUserError("tensor of shape [{}] and dtype {} needs {} bytes, over the limit of {} bytes",
-                   fmt::join(shape_, ","), dtypeName(dtype), numel_ * elem, kDefaultMaxTensorBytes);
+    throwUserError("tensor of shape [{}] and dtype {} needs {} elements of {} bytes, over the limit of {} bytes",
+                   fmt::join(shape_, ","), dtypeName(dtype), numel_, elem, kDefaultMaxTensorBytes);
   storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_ * elem));
 }
 
