@@ -96,4 +96,26 @@ std::optional<std::vector<int64_t>> constantInts(const InferContext& ctx, size_t
   return t->toInts();
 }
 
+static void requireOneElement(const Tensor& t, const char* what) {
+  if (t.numel() != 1)
+    throwUserError("{} must hold one element, found shape [{}]", what, fmt::join(t.shape(), ","));
+}
+
+std::optional<int64_t> constantScalarInt(const InferContext& ctx, size_t i, const char* what) {
+  const Tensor* t = ctx.constantInput(i);
+  if (!t) return std::nullopt;
+  requireOneElement(*t, what);
+  return t->getInt(0);
+}
+
+int64_t scalarInt(const Tensor& t, const char* what) {
+  requireOneElement(t, what);
+  return t.getInt(0);
+}
+
+double scalarDouble(const Tensor& t, const char* what) {
+  requireOneElement(t, what);
+  return t.getDouble(0);
+}
+
 }  // namespace dlc::ir::ops

@@ -67,6 +67,12 @@ TEST(Tensor, RefusesAbsurdSizesBeforeAllocating) {
   }
 }
 
+TEST(Tensor, ElementAccessOutsideTheTensorIsAnInternalError) {
+  Tensor empty(DType::I64, {0});
+  EXPECT_THROW(empty.getInt(0), InternalError);
+  EXPECT_THROW(Tensor::scalar<float>(1).setDouble(1, 2.0), InternalError);
+}
+
 TEST(Tensor, CompareFollowsAllclose) {
   Tensor a = Tensor::fromVector<float>({3}, {1.0f, NAN, 100.0f});
   Tensor b = Tensor::fromVector<float>({3}, {1.0005f, NAN, 100.05f});
