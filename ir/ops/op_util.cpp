@@ -59,10 +59,9 @@ std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& inShape,
 }
 
 int64_t normalizeAxis(int64_t axis, int64_t rank, const char* what) {
-  int64_t r = rank == 0 ? 1 : rank;
-  if (axis < -r || axis >= r)
+  if (axis < -rank || axis >= rank)
     throwUserError("{} {} is out of range for a tensor of rank {}", what, axis, rank);
-  return axis < 0 ? axis + r : axis;
+  return axis < 0 ? axis + rank : axis;
 }
 
 std::vector<double> toDoubles(const Tensor& t) {
