@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <limits>
+
 #include "support/error.h"
 
 namespace dlc::ir {
@@ -34,9 +36,15 @@ std::vector<int64_t> Shape::extents() const {
 }
 
 std::optional<int64_t> Shape::numElements() const {
-  int64_t n = 1;
+  bool empty = false;
   for (const Dim& d : dims_) {
     if (!d.isStatic()) return std::nullopt;
+    empty = empty || d.value() == 0;
+  }
+  if (empty) return 0;
+  int64_t n = 1;
+  for (const Dim& d : dims_) {
+    if (n > std::numeric_limits<int64_t>::max() / d.value()) return std::nullopt;  // does not fit int64
     n *= d.value();
   }
   return n;

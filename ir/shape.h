@@ -55,7 +55,7 @@ class Shape {
   bool isStatic() const;
   // The extents of a static shape; throws InternalError if not static.
   std::vector<int64_t> extents() const;
-  std::optional<int64_t> numElements() const;  // nullopt unless static
+  std::optional<int64_t> numElements() const;  // nullopt unless static and the count fits int64
   std::string str() const;                      // "[2,3,N]"
 
   friend bool operator==(const Shape& a, const Shape& b) { return a.dims_ == b.dims_; }

@@ -36,8 +36,8 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   numel_ = checkedNumElements(shape_);
   int64_t elem = int64_t(dtypeSize(dtype));
   if (numel_ > kDefaultMaxTensorBytes / elem)
-    throwUserError("tensor of shape [{}] and dtype {} needs {} bytes, over the limit of {} bytes",
-                   fmt::join(shape_, ","), dtypeName(dtype), numel_ * elem, kDefaultMaxTensorBytes);
+    throwUserError("tensor of shape [{}] and dtype {} needs {} elements of {} bytes, over the limit of {} bytes",
+                   fmt::join(shape_, ","), dtypeName(dtype), numel_, elem, kDefaultMaxTensorBytes);
   storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_ * elem));
 }
 
@@ -46,12 +46,18 @@ void Tensor::checkType(DType requested) const {
             dtypeName(requested));
 }
 
+void Tensor::checkIndex(int64_t i) const {
+  DLC_CHECK(i >= 0 && i < numel_, "element {} of a tensor of shape [{}] ({} elements)", i, fmt::join(shape_, ","),
+            numel_);
+}
+
 void Tensor::checkSize(const Tensor& t, size_t n) {
   DLC_CHECK(size_t(t.numel()) == n, "{} values given for a tensor of {} elements", n, t.numel());
 }
 
 
 double Tensor::getDouble(int64_t i) const {
+  checkIndex(i);
   const std::byte* p = rawData();
   return dispatchDType(dtype_, [&](auto tag) -> double {
     using T = decltype(tag);
@@ -64,6 +70,7 @@ double Tensor::getDouble(int64_t i) const {
 }
 
 int64_t Tensor::getInt(int64_t i) const {
+  checkIndex(i);
   const std::byte* p = rawData();
   return dispatchDType(dtype_, [&](auto tag) -> int64_t {
     using T = decltype(tag);
@@ -76,6 +83,7 @@ int64_t Tensor::getInt(int64_t i) const {
 }
 
 void Tensor::setDouble(int64_t i, double x) {
+  checkIndex(i);
   std::byte* p = rawData();
   dispatchDType(dtype_, [&](auto tag) {
     using T = decltype(tag);
@@ -90,6 +98,7 @@ void Tensor::setDouble(int64_t i, double x) {
 }
 
 void Tensor::setInt(int64_t i, int64_t x) {
+  checkIndex(i);
   std::byte* p = rawData();
   dispatchDType(dtype_, [&](auto tag) {
     using T = decltype(tag);

@@ -62,7 +62,8 @@ class Tensor {
   }
 
   // Element access through double / int64, for any dtype (slow; for shape
-  // arithmetic, tests and printing).
+  // arithmetic, tests and printing). An index outside [0, numel) is an
+  // InternalError: kernels check their inputs' sizes first.
   double getDouble(int64_t i) const;
   int64_t getInt(int64_t i) const;
   void setDouble(int64_t i, double v);
@@ -80,6 +81,7 @@ class Tensor {
 
  private:
   void checkType(DType requested) const;
+  void checkIndex(int64_t i) const;
   static void checkSize(const Tensor& t, size_t n);
 
   DType dtype_ = DType::Undefined;

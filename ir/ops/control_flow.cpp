@@ -121,7 +121,7 @@ void inferLoop(InferContext& ctx) {
 
 void evalLoop(EvalContext& ctx) {
   const Graph& body = ctx.node().attrGraph("body");
-  int64_t tripCount = ctx.hasInput(0) ? ctx.input(0).getInt(0) : std::numeric_limits<int64_t>::max();
+  int64_t tripCount = ctx.hasInput(0) ? scalarInt(ctx.input(0), "Loop's trip count") : std::numeric_limits<int64_t>::max();
   bool cond = ctx.hasInput(1) ? scalarTruth(ctx.input(1), "Loop's condition") : true;
   if (!ctx.hasInput(0) && !ctx.hasInput(1))
     ctx.fail("Loop has neither a trip count nor a condition, so it would never end");

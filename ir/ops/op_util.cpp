@@ -59,10 +59,9 @@ std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& inShape,
 }
 
 int64_t normalizeAxis(int64_t axis, int64_t rank, const char* what) {
-  int64_t r = rank == 0 ? 1 : rank;
-  if (axis < -r || axis >= r)
+  if (axis < -rank || axis >= rank)
     throwUserError("{} {} is out of range for a tensor of rank {}", what, axis, rank);
-  return axis < 0 ? axis + r : axis;
+  return axis < 0 ? axis + rank : axis;
 }
 
 std::vector<double> toDoubles(const Tensor& t) {
@@ -94,6 +93,28 @@ std::optional<std::vector<int64_t>> constantInts(const InferContext& ctx, size_t
   const Tensor* t = ctx.constantInput(i);
   if (!t) return std::nullopt;
   return t->toInts();
+}
+
+static void requireOneElement(const Tensor& t, const char* what) {
+  if (t.numel() != 1)
+    throwUserError("{} must hold one element, found shape [{}]", what, fmt::join(t.shape(), ","));
+}
+
+std::optional<int64_t> constantScalarInt(const InferContext& ctx, size_t i, const char* what) {
+  const Tensor* t = ctx.constantInput(i);
+  if (!t) return std::nullopt;
+  requireOneElement(*t, what);
+  return t->getInt(0);
+}
+
+int64_t scalarInt(const Tensor& t, const char* what) {
+  requireOneElement(t, what);
+  return t.getInt(0);
+}
+
+double scalarDouble(const Tensor& t, const char* what) {
+  requireOneElement(t, what);
+  return t.getDouble(0);
 }
 
 }  // namespace dlc::ir::ops

@@ -78,6 +78,14 @@ inline int64_t offsetOf(const std::vector<int64_t>& idx, const std::vector<int64
 // Reads a constant 1-D (or scalar) integer input as a vector, or nullopt if
 // the input is not a constant.
 std::optional<std::vector<int64_t>> constantInts(const InferContext& ctx, size_t i);
+// The value of a constant input that must hold one element (a scalar or a
+// one-element tensor), or nullopt if the input is not a constant. Throws
+// UserError naming `what` if the constant has another number of elements.
+std::optional<int64_t> constantScalarInt(const InferContext& ctx, size_t i, const char* what);
+// The one element of a tensor that must hold exactly one (a scalar or a
+// one-element tensor); throws UserError naming `what` otherwise.
+int64_t scalarInt(const Tensor& t, const char* what);
+double scalarDouble(const Tensor& t, const char* what);
 
 // Converts a double to an integer type, saturating at the type's limits (NaN
 // gives 0), so out-of-range results are defined: truncating toward zero (C's

@@ -40,14 +40,14 @@ void evalDft(EvalContext& ctx) {
   const Tensor& x = ctx.input(0);
   checkSignal(x, "DFT's input");
   int64_t rank = int64_t(x.rank());
-  int64_t axis = ctx.hasInput(2) ? ctx.input(2).getInt(0) : -2;
+  int64_t axis = ctx.hasInput(2) ? scalarInt(ctx.input(2), "DFT's axis") : -2;
   axis = normalizeAxis(axis, rank);
   if (axis == rank - 1) ctx.fail("axis {} is the complex dim", axis);
   bool inverse = ctx.node().attrInt("inverse") != 0;
   bool onesided = ctx.node().attrInt("onesided") != 0;
   bool isComplex = x.shape().back() == 2;
   int64_t inLength = x.dim(size_t(axis));
-  int64_t length = ctx.hasInput(1) ? ctx.input(1).getInt(0) : (inverse && onesided ? 2 * (inLength - 1) : inLength);
+  int64_t length = ctx.hasInput(1) ? scalarInt(ctx.input(1), "dft_length") : (inverse && onesided ? 2 * (inLength - 1) : inLength);
   if (length <= 0) ctx.fail("dft_length must be positive, found {}", length);
   if (onesided && !inverse && isComplex) ctx.fail("a one-sided DFT needs a real input");
   int64_t outCount = (onesided && !inverse) ? length / 2 + 1 : length;
@@ -91,15 +91,15 @@ void inferDft(InferContext& ctx) {
   if (dims.size() < 2) ctx.fail("DFT's input must have rank >= 2, found {}", x.shape->str());
   int64_t axis = -2;
   if (ctx.hasInput(2)) {
-    auto a = constantInts(ctx, 2);
+    auto a = constantScalarInt(ctx, 2, "DFT's axis");
     if (!a) return ctx.setOutput(0, TensorType::unranked(x.dtype));
-    axis = (*a)[0];
+    axis = *a;
   }
   axis = normalizeAxis(axis, int64_t(dims.size()));
   bool inverse = ctx.node().attrInt("inverse") != 0, onesided = ctx.node().attrInt("onesided") != 0;
   std::optional<int64_t> length;
   if (ctx.hasInput(1)) {
-    if (auto l = constantInts(ctx, 1)) length = (*l)[0];
+    length = constantScalarInt(ctx, 1, "dft_length");
   } else if (dims[size_t(axis)].isStatic()) {
     int64_t n = dims[size_t(axis)].value();
     length = inverse && onesided ? 2 * (n - 1) : n;
@@ -116,9 +116,11 @@ void evalStft(EvalContext& ctx) {
   const Tensor& x = ctx.input(0);
   checkSignal(x, "STFT's signal");
   if (x.rank() != 3) ctx.fail("STFT's signal must be [batch, length, 1|2], found [{}]", fmt::join(x.shape(), ","));
-  int64_t step = ctx.input(1).getInt(0);
+  int64_t step = scalarInt(ctx.input(1), "frame_step");
   bool hasWindow = ctx.hasInput(2);
-  int64_t frameLength = ctx.hasInput(3) ? ctx.input(3).getInt(0) : hasWindow ? ctx.input(2).numel() : x.dim(1);
+  if (hasWindow && ctx.input(2).rank() != 1)
+    ctx.fail("the window must be 1-D, found shape [{}]", fmt::join(ctx.input(2).shape(), ","));
+  int64_t frameLength = ctx.hasInput(3) ? scalarInt(ctx.input(3), "frame_length") : hasWindow ? ctx.input(2).numel() : x.dim(1);
   if (step <= 0 || frameLength <= 0 || frameLength > x.dim(1))
     ctx.fail("frame_step {} and frame_length {} do not fit a signal of length {}", step, frameLength, x.dim(1));
   if (hasWindow && ctx.input(2).numel() != frameLength)
@@ -149,17 +151,19 @@ void inferStft(InferContext& ctx) {
   const TensorType& x = ctx.inputType(0);
   if (!x.shape || x.shape->rank() != 3) return ctx.setOutput(0, TensorType::unranked(x.dtype));
   std::vector<Dim> dims = {(*x.shape)[0], Dim::unknown(), Dim::unknown(), Dim(2)};
-  auto step = constantInts(ctx, 1);
+  auto step = constantScalarInt(ctx, 1, "frame_step");
+  const auto& window = ctx.hasInput(2) ? ctx.inputShape(2) : std::nullopt;
+  if (window && window->rank() != 1) ctx.fail("the window must be 1-D, found {}", window->str());
   std::optional<int64_t> frameLength;
   if (ctx.hasInput(3)) {
-    if (auto l = constantInts(ctx, 3)) frameLength = (*l)[0];
-  } else if (ctx.hasInput(2) && ctx.inputShape(2) && (*ctx.inputShape(2))[0].isStatic()) {
-    frameLength = (*ctx.inputShape(2))[0].value();
+    frameLength = constantScalarInt(ctx, 3, "frame_length");
+  } else if (window && (*window)[0].isStatic()) {
+    frameLength = (*window)[0].value();
   }
   const Dim& length = (*x.shape)[1];
   if (frameLength) {
     dims[2] = Dim(ctx.node().attrInt("onesided") ? *frameLength / 2 + 1 : *frameLength);
-    if (step && length.isStatic() && (*step)[0] > 0) dims[1] = Dim(1 + (length.value() - *frameLength) / (*step)[0]);
+    if (step && length.isStatic() && *step > 0) dims[1] = Dim(1 + (length.value() - *frameLength) / *step);
   }
   ctx.setOutput(0, TensorType(x.dtype, Shape(dims)));
 }

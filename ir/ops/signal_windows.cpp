@@ -17,11 +17,6 @@ DType outputDType(const Node& node) {
   return *t;
 }
 
-int64_t scalarInt(const Tensor& t, const char* what) {
-  if (t.numel() != 1) throwUserError("{} must be a scalar, found shape [{}]", what, fmt::join(t.shape(), ","));
-  return t.getInt(0);
-}
-
 void inferWindow(InferContext& ctx) {
   Dim length = Dim::unknown();
   if (auto size = constantInts(ctx, 0); size && size->size() == 1) length = Dim((*size)[0]);
@@ -88,7 +83,7 @@ const OpDef kMelWeightMatrixDef{
       int64_t numMel = scalarInt(ctx.input(0), "num_mel_bins");
       int64_t dftLength = scalarInt(ctx.input(1), "dft_length");
       int64_t sampleRate = scalarInt(ctx.input(2), "sample_rate");
-      double lower = ctx.input(3).getDouble(0), upper = ctx.input(4).getDouble(0);
+      double lower = scalarDouble(ctx.input(3), "lower_edge_hertz"), upper = scalarDouble(ctx.input(4), "upper_edge_hertz");
       if (numMel <= 0 || dftLength <= 0 || sampleRate <= 0)
         ctx.fail("num_mel_bins, dft_length and sample_rate must be positive, found {}, {}, {}", numMel, dftLength,
                  sampleRate);

@@ -38,6 +38,22 @@ TEST(ControlFlow, LoopTextRoundTripsAndReadsOuterValues) {
   EXPECT_FLOAT_EQ(outs[1].data<float>()[2], 2.0f);  // second iteration, first element
 }
 
+// A trip count with no element is a UserError, not a read of element 0 of
+// an empty tensor (ASan).
+TEST(ControlFlow, LoopTripCountMustHoldOneElement) {
+  std::string text = kLoopText;
+  text.replace(text.find("%n: i64[]"), 9, "%n: i64[?]");
+  Graph g = parseGraph(text);
+  try {
+    interpret(g, {{"x", Tensor::fromVector<float>({2}, {1, 2})}, {"n", Tensor(DType::I64, {0})}});
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("Loop's trip count must hold one element, found shape [0]"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ControlFlow, InferenceGivesStackedScanOutputs) {
   Graph g = parseGraph(kLoopText);
   inferTypes(g);

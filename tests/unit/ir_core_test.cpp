@@ -44,10 +44,33 @@ TEST(Shape, SymbolicDimsPrintAndCompare) {
   EXPECT_EQ(Shape({2, 3}).numElements(), 6);
 }
 
+// A graph input may declare any static dims; a count over int64 is unknown,
+// not a signed overflow (UBSan).
+TEST(Shape, ElementCountsThatDoNotFitInt64AreUnknown) {
+  int64_t big = int64_t(1) << 40;
+  EXPECT_EQ(Shape({big, big}).numElements(), std::nullopt);
+  EXPECT_EQ(Shape({big, big, 0}).numElements(), 0);
+  EXPECT_EQ(Shape({big, 1 << 20}).numElements(), int64_t(1) << 60);
+}
+
 TEST(Tensor, RefusesAbsurdSizesBeforeAllocating) {
   EXPECT_THROW(Tensor(DType::F32, {int64_t(1) << 40}), UserError);
   EXPECT_THROW(Tensor(DType::F32, {-1}), UserError);
   EXPECT_THROW(Tensor(DType::F32, {int64_t(1) << 62, 8}), UserError);  // overflow
+  // The message reports the size without overflowing while computing it (UBSan).
+  try {
+    Tensor(DType::F32, {int64_t(1) << 62});
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 4611686018427387904 elements of 4 bytes"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Tensor, ElementAccessOutsideTheTensorIsAnInternalError) {
+  Tensor empty(DType::I64, {0});
+  EXPECT_THROW(empty.getInt(0), InternalError);
+  EXPECT_THROW(Tensor::scalar<float>(1).setDouble(1, 2.0), InternalError);
 }
 
 TEST(Tensor, CompareFollowsAllclose) {

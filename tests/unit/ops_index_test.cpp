@@ -10,6 +10,7 @@
 
 #include "ir/builder.h"
 #include "ir/interpreter.h"
+#include "ir/ops/op_util.h"
 #include "support/error.h"
 
 using namespace dlc::ir;
@@ -309,4 +310,17 @@ TEST(IndexNonMaxSuppression, SuppressesOverlaps) {
                    {boxes, scores, i64({1}, {10}), f32({1}, {0.5f}), f32({1}, {0.0f})});
   EXPECT_EQ(values(out[0]), (std::vector<double>{0, 0, 1, 0, 0, 2}));
   EXPECT_THROW(runOp(OpKind::NonMaxSuppression, {boxes, f32({1, 1, 2}, {0.9f, 0.95f})}), dlc::UserError);
+}
+
+// An axis on a rank-0 tensor is out of range (the range [-0, 0) is empty);
+// normalizeAxis used to accept 0 and -1 there, and ops then indexed dim 0 of
+// a scalar (UBSan, in Compress's inference).
+TEST(IndexCompress, RejectsAnAxisOnAScalar) {
+  EXPECT_THROW(ops::normalizeAxis(0, 0), dlc::UserError);
+  EXPECT_THROW(ops::normalizeAxis(-1, 0), dlc::UserError);
+  EXPECT_EQ(ops::normalizeAxis(-1, 2), 1);
+  EXPECT_THROW(runOp(OpKind::Compress, {Tensor::scalar<float>(1), Tensor::fromVector<bool>({1}, {true})},
+                     attrs({{"axis", int64_t(0)}})),
+               dlc::UserError);
+  EXPECT_THROW(runOp(OpKind::Gather, {Tensor::scalar<float>(1), Tensor::scalar<int64_t>(0)}), dlc::UserError);
 }

@@ -60,3 +60,30 @@ TEST(Signal, StftFramesTheSignal) {
   ASSERT_EQ(out.shape(), (std::vector<int64_t>{1, 3, 3, 2}));
   EXPECT_NEAR(out.getDouble((2 * 3 + 0) * 2), 4 + 5 + 6 + 7, 1e-5);  // DC of the last frame
 }
+
+// Operands that must hold one element (dft_length, DFT's axis, frame_step,
+// frame_length, the mel edges) are checked before element 0 is read, in the
+// kernel (runOp) and in inference (runOpOnConstants); an empty one was read
+// past its end (ASan). STFT's window must be 1-D (inference read dim 0 of a
+// scalar window).
+TEST(Signal, ScalarOperandsMustHoldOneElement) {
+  Tensor x = Tensor::fromVector<float>({1, 4, 1}, {0, 1, 0, 0});
+  Tensor empty(DType::I64, {0});
+  EXPECT_THROW(runOp1(OpKind::DFT, {x, empty}), UserError);
+  EXPECT_THROW(runOpOnConstants(OpKind::DFT, {x, empty}), UserError);
+  EXPECT_THROW(runOp1(OpKind::DFT, {x, std::nullopt, empty}), UserError);
+  EXPECT_THROW(runOpOnConstants(OpKind::DFT, {x, std::nullopt, empty}), UserError);
+  Tensor signal = Tensor::fromVector<float>({1, 8, 1}, std::vector<float>(8, 1.0f));
+  EXPECT_THROW(runOp1(OpKind::STFT, {signal, empty}), UserError);
+  EXPECT_THROW(runOpOnConstants(OpKind::STFT, {signal, empty}), UserError);
+  EXPECT_THROW(runOp1(OpKind::STFT, {signal, Tensor::scalar<int64_t>(2), std::nullopt, empty}), UserError);
+  EXPECT_THROW(runOp1(OpKind::STFT, {signal, Tensor::scalar<int64_t>(2), Tensor::scalar<float>(1)}), UserError);
+  EXPECT_THROW(runOpOnConstants(OpKind::STFT, {signal, Tensor::scalar<int64_t>(2), Tensor::scalar<float>(1)}),
+               UserError);
+  auto i64 = [](int64_t v) { return Tensor::scalar<int64_t>(v); };
+  EXPECT_THROW(runOp1(OpKind::MelWeightMatrix, {i64(4), i64(8), i64(8000), Tensor(DType::F32, {0}),
+                                                Tensor::scalar<float>(4000)}),
+               UserError);
+  EXPECT_NO_THROW(runOp1(OpKind::MelWeightMatrix, {i64(4), i64(8), i64(8000), Tensor::scalar<float>(0),
+                                                   Tensor::scalar<float>(4000)}));
+}
