@@ -75,8 +75,10 @@ __attribute__((target("avx512f"))) void fmaChains512(int64_t iters, float* out) 
   __m512 acc[24];
   for (int j = 0; j < 24; ++j) acc[j] = _mm512_set1_ps(float(j));
   const __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(0.001f);
-  for (int64_t i = 0; i < iters; ++i)
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 24
     for (int j = 0; j < 24; ++j) acc[j] = _mm512_fmadd_ps(acc[j], x, y);
+  }
   __m512 s = acc[0];
   for (int j = 1; j < 24; ++j) s = _mm512_add_ps(s, acc[j]);
   _mm512_storeu_ps(out, s);
@@ -85,8 +87,10 @@ __attribute__((target("avx2,fma"))) void fmaChains256(int64_t iters, float* out)
   __m256 acc[12];
   for (int j = 0; j < 12; ++j) acc[j] = _mm256_set1_ps(float(j));
   const __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(0.001f);
-  for (int64_t i = 0; i < iters; ++i)
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
     for (int j = 0; j < 12; ++j) acc[j] = _mm256_fmadd_ps(acc[j], x, y);
+  }
   __m256 s = acc[0];
   for (int j = 1; j < 12; ++j) s = _mm256_add_ps(s, acc[j]);
   _mm256_storeu_ps(out, s);

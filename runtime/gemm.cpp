@@ -1,10 +1,12 @@
-// BLIS-style GEMM driver: per task (batch b, rows [m0, m1), columns
-// [n0, n1)), for each KC block: pack (or reuse the pre-packed) A and B
-// blocks, then run the micro-kernel over nr-wide column panels (outer) and
-// mr-high row panels (inner), so that one B panel stays in L1 while the A
-// block streams from L2. Tiles past the edge of C go through a small
-// temporary. Tasks are sized so that there are at least as many as threads
-// whenever C has enough tiles (GEMV included: it splits over N).
+// BLIS-style GEMM driver. A task is (batch b, columns [n0, n1), a group of
+// MC row blocks). For each KC block it packs (or reuses the pre-packed) B
+// block once, then per MC block packs A and runs the micro-kernel over
+// nr-wide column panels (outer) and mr-high row panels (inner), so that one
+// B panel stays in L1 while the A block streams from L2. After the last KC
+// block of an MC block, the epilogue runs on it while it is in cache. Tiles
+// past the edge of C go through a small temporary. Tasks are sized so that
+// there are at least as many as threads whenever C has enough tiles (GEMV
+// included: it splits over N).
 #include "runtime/gemm.h"
 
 #include <algorithm>
@@ -46,28 +48,34 @@ void packBlock(float* dst, const float* x, int64_t wStride, int64_t kStride, int
   }
 }
 
+// A task is (batch, N block, group of M blocks); within a task the packed B
+// block is reused across the group's M blocks.
 struct Blocking {
   int64_t mc, nc;
   int64_t mBlocks, nBlocks;
+  int64_t mGroups;       // tasks per (batch, N block)
+  int64_t blocksPerGroup;
 };
 
 Blocking chooseBlocking(const GemmMicroKernel& uk, const GemmArgs& g, int threads) {
   Blocking bl;
-  bl.mc = roundUp(std::max<int64_t>(96, uk.mr), uk.mr);
-  bl.nc = roundUp(std::max<int64_t>(1024, uk.nr), uk.nr);
-  bl.mc = std::min(bl.mc, roundUp(g.M, uk.mr));
-  bl.nc = std::min(bl.nc, roundUp(g.N, uk.nr));
-  auto tasks = [&] { return g.batch * ceilDiv(g.M, bl.mc) * ceilDiv(g.N, bl.nc); };
-  if (tasks() < threads) {  // split N further, then M
+  bl.mc = std::min(roundUp(std::max<int64_t>(96, uk.mr), uk.mr), roundUp(g.M, uk.mr));
+  bl.nc = std::min(roundUp(std::max<int64_t>(1024, uk.nr), uk.nr), roundUp(g.N, uk.nr));
+  auto blocks = [&] { return g.batch * ceilDiv(g.M, bl.mc) * ceilDiv(g.N, bl.nc); };
+  if (blocks() < threads) {  // split N further (GEMV: M = 1), then M
     int64_t wantN = ceilDiv(threads, g.batch * ceilDiv(g.M, bl.mc));
     bl.nc = std::max<int64_t>(uk.nr, roundUp(ceilDiv(g.N, wantN), uk.nr));
   }
-  if (tasks() < threads) {
+  if (blocks() < threads) {
     int64_t wantM = ceilDiv(threads, g.batch * ceilDiv(g.N, bl.nc));
     bl.mc = std::max<int64_t>(uk.mr, roundUp(ceilDiv(g.M, wantM), uk.mr));
   }
   bl.mBlocks = ceilDiv(g.M, bl.mc);
   bl.nBlocks = ceilDiv(g.N, bl.nc);
+  // As few M groups as keep every thread busy.
+  bl.mGroups = std::clamp<int64_t>(ceilDiv(threads, g.batch * bl.nBlocks), 1, bl.mBlocks);
+  bl.blocksPerGroup = ceilDiv(bl.mBlocks, bl.mGroups);
+  bl.mGroups = ceilDiv(bl.mBlocks, bl.blocksPerGroup);
   return bl;
 }
 
@@ -145,33 +153,36 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
   if (g.batch == 0 || g.M == 0 || g.N == 0) return;
   const int mr = uk.mr, nr = uk.nr;
   const Blocking bl = chooseBlocking(uk, g, pool.numThreads());
-  const int64_t tasks = g.batch * bl.mBlocks * bl.nBlocks;
+  const int64_t tasks = g.batch * bl.nBlocks * bl.mGroups;
+  const int64_t lastK0 = g.K == 0 ? 0 : (g.K - 1) / kGemmKC * kGemmKC;
 
   pool.parallelFor(tasks, [&](int64_t t0, int64_t t1) {
     std::vector<float> aBuf(g.packedA ? 0 : size_t(bl.mc * std::min(kGemmKC, g.K)));
     std::vector<float> bBuf(g.packedB ? 0 : size_t(bl.nc * std::min(kGemmKC, g.K)));
-    float tmp[64 * 64];
-    if (mr * nr > 64 * 64) throw InternalError("gemm: micro-kernel tile larger than 64x64");
+    std::vector<float> tmp(size_t(mr * nr));
     for (int64_t t = t0; t < t1; ++t) {
-      int64_t nb = t % bl.nBlocks;
-      int64_t mb = (t / bl.nBlocks) % bl.mBlocks;
-      int64_t batch = t / (bl.nBlocks * bl.mBlocks);
-      int64_t m0 = mb * bl.mc, m1 = std::min(g.M, m0 + bl.mc);
+      int64_t group = t % bl.mGroups;
+      int64_t nb = (t / bl.mGroups) % bl.nBlocks;
+      int64_t batch = t / (bl.mGroups * bl.nBlocks);
+      int64_t mStart = group * bl.blocksPerGroup * bl.mc;
+      int64_t mEnd = std::min(g.M, mStart + bl.blocksPerGroup * bl.mc);
       int64_t n0 = nb * bl.nc, n1 = std::min(g.N, n0 + bl.nc);
       float* c = g.c + batch * g.cBatchStride;
       const float* a = g.a ? g.a + batch * g.aBatchStride : nullptr;
       const float* b = g.b ? g.b + batch * g.bBatchStride : nullptr;
-      if (g.K == 0)
-        for (int64_t m = m0; m < m1; ++m) std::fill(c + m * g.ldc + n0, c + m * g.ldc + n1, 0.0f);
+      auto epilogue = [&](int64_t m0, int64_t m1) {
+        if (!g.epilogue) return;
+        int64_t range[4] = {batch * g.M + m0, batch * g.M + m1, n0, n1};
+        g.epilogue(g.epilogueBuffers, range);
+      };
+      if (g.K == 0) {
+        for (int64_t m = mStart; m < mEnd; ++m) std::fill(c + m * g.ldc + n0, c + m * g.ldc + n1, 0.0f);
+        epilogue(mStart, mEnd);
+        continue;
+      }
       for (int64_t k0 = 0; k0 < g.K; k0 += kGemmKC) {
         int64_t kc = std::min(kGemmKC, g.K - k0);
-        const float* aBlk;
-        if (g.packedA) {
-          aBlk = g.packedA->panel(k0, m0);
-        } else {
-          packBlock(aBuf.data(), a, g.aRowStride, g.aColStride, m0, roundUp(m1 - m0, mr), g.M, k0, kc, mr);
-          aBlk = aBuf.data();
-        }
+        const int64_t accumulate = k0 > 0;
         const float* bBlk;
         if (g.packedB) {
           bBlk = g.packedB->panel(k0, n0);
@@ -179,28 +190,34 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
           packBlock(bBuf.data(), b, g.bColStride, g.bRowStride, n0, roundUp(n1 - n0, nr), g.N, k0, kc, nr);
           bBlk = bBuf.data();
         }
-        const int64_t accumulate = k0 > 0;
-        for (int64_t n = n0; n < n1; n += nr) {
-          const float* bPanel = bBlk + (n - n0) * kc;
-          int64_t cols = std::min<int64_t>(nr, n1 - n);
-          for (int64_t m = m0; m < m1; m += mr) {
-            const float* aPanel = aBlk + (m - m0) * kc;
-            int64_t rows = std::min<int64_t>(mr, m1 - m);
-            float* cTile = c + m * g.ldc + n;
-            if (rows == mr && cols == nr) {
-              uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
-              continue;
-            }
-            uk.fn(kc, aPanel, bPanel, tmp, nr, 0);
-            for (int64_t i = 0; i < rows; ++i)
-              for (int64_t j = 0; j < cols; ++j)
-                cTile[i * g.ldc + j] = (accumulate ? cTile[i * g.ldc + j] : 0.0f) + tmp[i * nr + j];
+        for (int64_t m0 = mStart; m0 < mEnd; m0 += bl.mc) {
+          int64_t m1 = std::min(mEnd, m0 + bl.mc);
+          const float* aBlk;
+          if (g.packedA) {
+            aBlk = g.packedA->panel(k0, m0);
+          } else {
+            packBlock(aBuf.data(), a, g.aRowStride, g.aColStride, m0, roundUp(m1 - m0, mr), g.M, k0, kc, mr);
+            aBlk = aBuf.data();
           }
+          for (int64_t n = n0; n < n1; n += nr) {
+            const float* bPanel = bBlk + (n - n0) * kc;
+            int64_t cols = std::min<int64_t>(nr, n1 - n);
+            for (int64_t m = m0; m < m1; m += mr) {
+              const float* aPanel = aBlk + (m - m0) * kc;
+              int64_t rows = std::min<int64_t>(mr, m1 - m);
+              float* cTile = c + m * g.ldc + n;
+              if (rows == mr && cols == nr) {
+                uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
+                continue;
+              }
+              uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);
+              for (int64_t i = 0; i < rows; ++i)
+                for (int64_t j = 0; j < cols; ++j)
+                  cTile[i * g.ldc + j] = (accumulate ? cTile[i * g.ldc + j] : 0.0f) + tmp[size_t(i * nr + j)];
+            }
+          }
+          if (k0 == lastK0) epilogue(m0, m1);  // the block is finished and still in cache
         }
-      }
-      if (g.epilogue) {
-        int64_t range[4] = {batch * g.M + m0, batch * g.M + m1, n0, n1};
-        g.epilogue(g.epilogueBuffers, range);
       }
     }
   });
