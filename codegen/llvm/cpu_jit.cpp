@@ -67,7 +67,9 @@ ResolvedTarget resolveTarget(const CpuTargetOptions& options) {
     for (const auto& f : llvm::sys::getHostCPUFeatures()) features.AddFeature(f.getKey(), f.getValue());
   } else {
     r.function.cpu = options.cpu;
-    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(tripleName, options.cpu, ""));
+    // A generic subtarget knows every CPU name (creating one for an unknown
+    // name would print a warning on stderr).
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(tripleName, "", ""));
     if (!sti || !sti->isCPUStringValid(options.cpu))
       throwUserError(
           "unknown CPU '{}' for {} (--cpu): use 'host' or an LLVM CPU name such as x86-64-v3, x86-64-v4, "

@@ -118,7 +118,7 @@ Value* emitErfF32(llvm::IRBuilderBase& b, Value* x) {
                           -1.60960333262415e-02});
   Value* den = f.poly(z, {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
                           -7.37332916720468e-03, -1.42647390514189e-02});
-  Value* r = b.CreateFDiv(b.CreateFMul(xc, num), den);
+  Value* r = b.CreateFMul(xc, b.CreateFDiv(num, den));  // x * (P/Q): no underflow for tiny x
   r = f.minnum(f.maxnum(r, -1.0), 1.0);
   return b.CreateSelect(f.isNaN(x), x, r);
 }
