@@ -24,15 +24,17 @@ int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 // x[w*wStride + k*kStride] into panels of pw (zero-padded past wEnd).
 void packBlock(float* dst, const float* x, int64_t wStride, int64_t kStride, int64_t w0, int64_t width,
                int64_t wEnd, int64_t k0, int64_t kc, int pw) {
+  if (pw < 1 || pw > 64) throw InternalError(fmt::format("gemm: panel width {} outside [1, 64]", pw));
   for (int64_t p = 0; p < width; p += pw) {
     float* panel = dst + p * kc;
     int64_t valid = std::clamp<int64_t>(wEnd - (w0 + p), 0, pw);
     if (kStride == 1 && valid == pw && pw > 1 && wStride != 1) {
-      // Rows of X contiguous in k: transpose pw rows into the panel.
-      for (int i = 0; i < pw; ++i) {
-        const float* src = x + (w0 + p + i) * wStride + k0;
-        for (int64_t k = 0; k < kc; ++k) panel[k * pw + i] = src[k];
-      }
+      // Rows of X contiguous in k: read pw row streams, write the panel
+      // contiguously.
+      const float* rows[64];
+      for (int i = 0; i < pw; ++i) rows[i] = x + (w0 + p + i) * wStride + k0;
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < pw; ++i) panel[k * pw + i] = rows[i][k];
       continue;
     }
     for (int64_t k = 0; k < kc; ++k) {
@@ -146,7 +148,8 @@ PackedMatrix packB(const GemmMicroKernel& uk, const float* b, int64_t K, int64_t
 // ---------------------------------------------------------------- driver
 
 void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
-  if (!uk.fn || uk.mr <= 0 || uk.nr <= 0) throw InternalError("gemm: no micro-kernel");
+  if (!uk.fn || uk.mr <= 0 || uk.nr <= 0 || uk.mr > 64 || uk.nr > 64)
+    throw InternalError(fmt::format("gemm: no usable micro-kernel ({}x{})", uk.mr, uk.nr));
   if (g.batch < 0 || g.M < 0 || g.N < 0 || g.K < 0) throw InternalError("gemm: negative dimension");
   checkPacked(g.packedA, PackedMatrix::Side::A, uk.mr, g.M, g.K);
   checkPacked(g.packedB, PackedMatrix::Side::B, uk.nr, g.K, g.N);

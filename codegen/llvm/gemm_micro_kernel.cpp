@@ -70,7 +70,13 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   llvm::Value* kNext = b.CreateAdd(k, b.getInt64(1), "", false, true);
   k->addIncoming(kNext, body);
   for (size_t i = 0; i < acc.size(); ++i) acc[i]->addIncoming(next[i], body);
-  b.CreateCondBr(b.CreateICmpSLT(kNext, kc), body, done);
+  llvm::BranchInst* backEdge = b.CreateCondBr(b.CreateICmpSLT(kNext, kc), body, done);
+  // Unrolled by 4: fewer loop-control uops between the FMAs.
+  llvm::MDNode* loopID = llvm::MDNode::getDistinct(
+      ctx, {nullptr, llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.count"),
+                                             llvm::ConstantAsMetadata::get(b.getInt32(4))})});
+  loopID->replaceOperandWith(0, loopID);
+  backEdge->setMetadata(llvm::LLVMContext::MD_loop, loopID);
 
   b.SetInsertPoint(done);
   std::vector<llvm::PHINode*> result(acc.size());
