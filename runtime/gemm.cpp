@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "support/error.h"
 
@@ -19,6 +20,22 @@ namespace {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
+
+// panel[k][i] = rows[i * stride + k] for i < PW, k < kc, in chunks of 4 k.
+template <int PW>
+void transposeRows(float* panel, const float* rows, int64_t stride, int64_t kc) {
+  int64_t k = 0;
+  for (; k + 4 <= kc; k += 4)
+    for (int i = 0; i < PW; ++i) {
+      const float* r = rows + i * stride + k;
+      panel[(k + 0) * PW + i] = r[0];
+      panel[(k + 1) * PW + i] = r[1];
+      panel[(k + 2) * PW + i] = r[2];
+      panel[(k + 3) * PW + i] = r[3];
+    }
+  for (; k < kc; ++k)
+    for (int i = 0; i < PW; ++i) panel[k * PW + i] = rows[i * stride + k];
+}
 
 // Packs the block [w0, w0 + width) x [k0, k0 + kc) of a matrix X[w][k] =
 // x[w*wStride + k*kStride] into panels of pw (zero-padded past wEnd).
@@ -31,17 +48,26 @@ void packBlock(float* dst, const float* x, int64_t wStride, int64_t kStride, int
     if (kStride == 1 && valid == pw && pw > 1 && wStride != 1) {
       // Rows of X contiguous in k: read pw row streams, write the panel
       // contiguously.
-      const float* rows[64];
-      for (int i = 0; i < pw; ++i) rows[i] = x + (w0 + p + i) * wStride + k0;
-      for (int64_t k = 0; k < kc; ++k)
-        for (int i = 0; i < pw; ++i) panel[k * pw + i] = rows[i][k];
+      const float* rows = x + (w0 + p) * wStride + k0;
+      switch (pw) {  // fixed widths unroll the inner loop
+        case 4: transposeRows<4>(panel, rows, wStride, kc); break;
+        case 6: transposeRows<6>(panel, rows, wStride, kc); break;
+        case 8: transposeRows<8>(panel, rows, wStride, kc); break;
+        case 12: transposeRows<12>(panel, rows, wStride, kc); break;
+        case 16: transposeRows<16>(panel, rows, wStride, kc); break;
+        default:
+          for (int64_t k = 0; k < kc; ++k)
+            for (int i = 0; i < pw; ++i) panel[k * pw + i] = rows[i * wStride + k];
+      }
       continue;
     }
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = x + (k0 + k) * kStride + (w0 + p) * wStride;
       float* out = panel + k * pw;
       if (wStride == 1) {
-        std::memcpy(out, src, size_t(valid) * sizeof(float));
+        int64_t i = 0;
+        for (; i + 8 <= valid; i += 8) std::memcpy(out + i, src + i, 8 * sizeof(float));  // fixed size: inlined
+        for (; i < valid; ++i) out[i] = src[i];
       } else {
         for (int64_t i = 0; i < valid; ++i) out[i] = src[i * wStride];
       }
@@ -160,8 +186,9 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
   const int64_t lastK0 = g.K == 0 ? 0 : (g.K - 1) / kGemmKC * kGemmKC;
 
   pool.parallelFor(tasks, [&](int64_t t0, int64_t t1) {
-    std::vector<float> aBuf(g.packedA ? 0 : size_t(bl.mc * std::min(kGemmKC, g.K)));
-    std::vector<float> bBuf(g.packedB ? 0 : size_t(bl.nc * std::min(kGemmKC, g.K)));
+    // Uninitialised: every element is written by packing before it is read.
+    auto aBuf = std::make_unique_for_overwrite<float[]>(g.packedA ? 0 : size_t(bl.mc * std::min(kGemmKC, g.K)));
+    auto bBuf = std::make_unique_for_overwrite<float[]>(g.packedB ? 0 : size_t(bl.nc * std::min(kGemmKC, g.K)));
     std::vector<float> tmp(size_t(mr * nr));
     for (int64_t t = t0; t < t1; ++t) {
       int64_t group = t % bl.mGroups;
@@ -190,8 +217,8 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
         if (g.packedB) {
           bBlk = g.packedB->panel(k0, n0);
         } else {
-          packBlock(bBuf.data(), b, g.bColStride, g.bRowStride, n0, roundUp(n1 - n0, nr), g.N, k0, kc, nr);
-          bBlk = bBuf.data();
+          packBlock(bBuf.get(), b, g.bColStride, g.bRowStride, n0, roundUp(n1 - n0, nr), g.N, k0, kc, nr);
+          bBlk = bBuf.get();
         }
         for (int64_t m0 = mStart; m0 < mEnd; m0 += bl.mc) {
           int64_t m1 = std::min(mEnd, m0 + bl.mc);
@@ -199,8 +226,8 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
           if (g.packedA) {
             aBlk = g.packedA->panel(k0, m0);
           } else {
-            packBlock(aBuf.data(), a, g.aRowStride, g.aColStride, m0, roundUp(m1 - m0, mr), g.M, k0, kc, mr);
-            aBlk = aBuf.data();
+            packBlock(aBuf.get(), a, g.aRowStride, g.aColStride, m0, roundUp(m1 - m0, mr), g.M, k0, kc, mr);
+            aBlk = aBuf.get();
           }
           for (int64_t n = n0; n < n1; n += nr) {
             const float* bPanel = bBlk + (n - n0) * kc;
