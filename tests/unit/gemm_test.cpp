@@ -122,6 +122,17 @@ TEST(Gemm, JitMicroKernelMatchesNaive) {
   runAll(uk);
 }
 
+#if defined(__x86_64__)
+// The AVX2 micro-kernel (6x16), where this host can run it.
+TEST(Gemm, Avx2MicroKernelMatchesNaive) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) GTEST_SKIP() << "no AVX2/FMA";
+  auto program = codegen::cpu::jitCompile({}, {"x86-64-v3"});
+  EXPECT_EQ(program->gemmMicroKernel().mr, 6);
+  EXPECT_EQ(program->gemmMicroKernel().nr, 16);
+  runAll(program->gemmMicroKernel());
+}
+#endif
+
 TEST(Gemm, PackedOperandOfAnotherShapeIsRejected) {
   const GemmMicroKernel& uk = portableGemmMicroKernel();
   std::vector<float> a(12, 1.0f), b(12, 1.0f), c(9);

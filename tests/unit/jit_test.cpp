@@ -642,6 +642,27 @@ TEST(Jit, NamedCpusAndUnknownCpu) {
   EXPECT_THROW(v3->kernel("missing"), InternalError);
 }
 
+// The baseline x86-64 CPU has no F16C: half conversions become libgcc calls
+// that the JIT resolves in this process.
+TEST(Jit, HalfConversionsOnBaselineCpu) {
+  auto program = cpu::jitCompile({castKernel("to_half", DType::F32, DType::F16, 4),
+                                  castKernel("from_half", DType::F16, DType::F32, 4),
+                                  unaryKernel("expf", UnaryOp::Exp, DType::F32, 4)},
+                                 {"x86-64"});
+  EXPECT_NE(program->targetDescription().find("x86-64, 128-bit vectors"), std::string::npos)
+      << program->targetDescription();
+  float x[4] = {1.0f, -2.5f, 65504.0f, 1e-3f}, back[4], e[4];
+  uint16_t h[4];
+  run(*program, "to_half", {x, h}, 4);
+  run(*program, "from_half", {h, back}, 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(h[i], ir::floatToHalf(x[i])) << x[i];
+    EXPECT_EQ(back[i], ir::halfToFloat(ir::floatToHalf(x[i]))) << x[i];
+  }
+  run(*program, "expf", {x, e}, 4);
+  EXPECT_LE(ulpDistance(e[0], std::exp(1.0f)), 1);
+}
+
 TEST(Jit, InvalidKernelIsAnInternalError) {
   Kernel k = unaryKernel("bad name", UnaryOp::Neg, DType::F32, 4);
   EXPECT_THROW(cpu::jitCompile({k}, {}), InternalError);
