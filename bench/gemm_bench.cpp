@@ -54,6 +54,32 @@ void BM_GemmPortable(benchmark::State& state) {
 BENCHMARK(BM_GemmJit)->Arg(256)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemmPortable)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
 
+// GEMV (M = 1, an MLP layer at batch 1) on pre-packed weights, with the row
+// kernel and, for comparison, with the full micro-kernel on a padded panel.
+void runGemv(benchmark::State& state, bool rowKernel) {
+  const int64_t K = 1024, N = 4096;
+  runtime::GemmMicroKernel uk = jitKernel();
+  if (!rowKernel) uk.rowFn = nullptr;
+  std::vector<float> a(size_t(K), 0.5f), b(size_t(K * N), 0.25f), c(size_t(N), 0.0f);
+  runtime::PackedMatrix packed = runtime::packB(uk, b.data(), K, N, N, 1);
+  runtime::ThreadPool pool(1);
+  runtime::GemmArgs g;
+  g.M = 1, g.N = N, g.K = K;
+  g.a = a.data(), g.aRowStride = K, g.aColStride = 1;
+  g.packedB = &packed;
+  g.c = c.data(), g.ldc = N;
+  for (auto _ : state) {
+    runtime::gemm(pool, uk, g);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(K) * double(N), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GB/s"] = benchmark::Counter(4e-9 * double(K) * double(N), benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_GemvRowKernel(benchmark::State& state) { runGemv(state, true); }
+void BM_GemvFullMicroKernel(benchmark::State& state) { runGemv(state, false); }
+BENCHMARK(BM_GemvRowKernel)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemvFullMicroKernel)->Unit(benchmark::kMicrosecond);
+
 // The micro-kernel alone on L1-resident panels: its ceiling inside GEMM.
 void BM_MicroKernelL1(benchmark::State& state) {
   const runtime::GemmMicroKernel& uk = jitKernel();

@@ -132,10 +132,17 @@ void portableMicroKernel(int64_t kc, const float* a, const float* b, float* c, i
   for (int i = 0; i < kPortableMr; ++i)
     for (int j = 0; j < kPortableNr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j];
 }
+
+void portableRowKernel(int64_t kc, const float* a, int64_t aStride, const float* b, float* c, int64_t accumulate) {
+  float acc[kPortableNr] = {};
+  for (int64_t k = 0; k < kc; ++k)
+    for (int j = 0; j < kPortableNr; ++j) acc[j] += a[k * aStride] * b[k * kPortableNr + j];
+  for (int j = 0; j < kPortableNr; ++j) c[j] = (accumulate ? c[j] : 0.0f) + acc[j];
+}
 }  // namespace
 
 const GemmMicroKernel& portableGemmMicroKernel() {
-  static const GemmMicroKernel uk{kPortableMr, kPortableNr, &portableMicroKernel};
+  static const GemmMicroKernel uk{kPortableMr, kPortableNr, &portableMicroKernel, &portableRowKernel};
   return uk;
 }
 
@@ -238,6 +245,18 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
               float* cTile = c + m * g.ldc + n;
               if (rows == mr && cols == nr) {
                 uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
+                continue;
+              }
+              if (uk.rowFn && 2 * rows <= mr) {  // few rows (GEMV): one row at a time
+                for (int64_t i = 0; i < rows; ++i) {
+                  float* cRow = cTile + i * g.ldc;
+                  if (cols == nr) {
+                    uk.rowFn(kc, aPanel + i, mr, bPanel, cRow, accumulate);
+                    continue;
+                  }
+                  uk.rowFn(kc, aPanel + i, mr, bPanel, tmp.data(), 0);
+                  for (int64_t j = 0; j < cols; ++j) cRow[j] = (accumulate ? cRow[j] : 0.0f) + tmp[size_t(j)];
+                }
                 continue;
               }
               uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);

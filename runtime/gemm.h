@@ -23,10 +23,17 @@ namespace dlc::runtime {
 // with A packed as kc columns of mr floats and B as kc rows of nr floats.
 using GemmMicroKernelFn = void (*)(int64_t kc, const float* aPanel, const float* bPanel, float* c, int64_t ldc,
                                    int64_t accumulate);
+// One row of C (for edge panels with few rows: GEMV, M = 1):
+// c[0:nr] = (accumulate ? c : 0) + sum_k a[k*aStride] * bPanel[k*nr + 0:nr].
+using GemmRowKernelFn = void (*)(int64_t kc, const float* a, int64_t aStride, const float* bPanel, float* c,
+                                 int64_t accumulate);
 struct GemmMicroKernel {
   int mr = 0;
   int nr = 0;
   GemmMicroKernelFn fn = nullptr;
+  // Optional: used instead of fn for row panels at most half full, which
+  // would otherwise waste most of the micro-kernel's FMAs.
+  GemmRowKernelFn rowFn = nullptr;
 };
 
 // A portable C++ micro-kernel (6 x 16), correct on every host.

@@ -30,6 +30,7 @@ namespace {
 using llvm_backend::FunctionTarget;
 
 constexpr const char* kMicroKernelName = "dlc_gemm_micro_kernel";
+constexpr const char* kRowKernelName = "dlc_gemm_row_kernel";
 
 std::string errorText(llvm::Error e) { return llvm::toString(std::move(e)); }
 
@@ -111,7 +112,7 @@ BuiltModule buildModule(const std::vector<kir::Kernel>& kernels, ResolvedTarget&
   out.module = std::make_unique<llvm::Module>("dlc_kernels", *out.context);
   out.module->setDataLayout(target.machine->createDataLayout());
   out.module->setTargetTriple(target.machine->getTargetTriple().str());
-  std::unordered_set<std::string> names = {kMicroKernelName};
+  std::unordered_set<std::string> names = {kMicroKernelName, kRowKernelName};
   for (const kir::Kernel& k : kernels) {
     kir::verify(k);
     if (!names.insert(k.name).second) throw InternalError("two kernels named " + k.name);
@@ -119,6 +120,7 @@ BuiltModule buildModule(const std::vector<kir::Kernel>& kernels, ResolvedTarget&
   }
   llvm_backend::emitGemmMicroKernel(*out.module, kMicroKernelName, target.mr, target.nr, target.vectorWidth,
                                     target.function);
+  llvm_backend::emitGemmRowKernel(*out.module, kRowKernelName, target.nr, target.vectorWidth, target.function);
   std::string message;
   llvm::raw_string_ostream os(message);
   if (llvm::verifyModule(*out.module, &os)) throw InternalError("emitted LLVM IR is invalid: " + message);
@@ -193,7 +195,8 @@ std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, 
     return *addr;
   };
   for (const kir::Kernel& k : kernels) fns[k.name] = lookup(k.name).toPtr<runtime::KernelFn>();
-  runtime::GemmMicroKernel uk{target.mr, target.nr, lookup(kMicroKernelName).toPtr<runtime::GemmMicroKernelFn>()};
+  runtime::GemmMicroKernel uk{target.mr, target.nr, lookup(kMicroKernelName).toPtr<runtime::GemmMicroKernelFn>(),
+                              lookup(kRowKernelName).toPtr<runtime::GemmRowKernelFn>()};
   std::string description = fmt::format("{}, {}-bit vectors, micro-kernel {}x{}", target.function.cpu,
                                         target.vectorWidth * 32, target.mr, target.nr);
   return std::make_unique<LlvmJitProgram>(std::move(*jit), std::move(fns), uk, description);

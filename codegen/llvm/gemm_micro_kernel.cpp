@@ -1,4 +1,4 @@
-// The register-blocked GEMM micro-kernel: mr x (nr / W) accumulator vectors
+// The GEMM micro-kernels. The register-blocked one: mr x (nr / W) accumulator vectors
 // of W floats stay in registers across the k loop; per k, nr/W vectors of
 // the packed B row are loaded once and each of the mr A values is broadcast
 // and multiplied into its row of accumulators with FMA.
@@ -6,6 +6,8 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
+
+#include <functional>
 
 #include "codegen/llvm/kernel_emitter.h"
 
@@ -109,6 +111,99 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   }
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nv; ++j) b.CreateAlignedStore(final[size_t(i * nv + j)], rowPtr(i, j), llvm::Align(4));
+  b.CreateRetVoid();
+  return fn;
+}
+
+// One row: c[0:nr] (+)= sum_k a[k*aStride] * b[k*nr + 0:nr]. Four sets of
+// nr/W accumulators take k, k+1, k+2, k+3 so that the FMA latency is hidden;
+// accumulators live in allocas that SROA turns into registers.
+llvm::Function* emitGemmRowKernel(llvm::Module& m, const std::string& name, int nr, int vectorWidth,
+                                  const FunctionTarget& target) {
+  llvm::LLVMContext& ctx = m.getContext();
+  llvm::IRBuilder<> b(ctx);
+  llvm::Type* i64 = b.getInt64Ty();
+  llvm::Type* ptr = b.getPtrTy();
+  llvm::Type* f32 = b.getFloatTy();
+  auto* vec = llvm::FixedVectorType::get(f32, unsigned(vectorWidth));
+  const int nv = nr / vectorWidth, sets = 4;
+
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, ptr, i64, ptr, ptr, i64}, false);
+  auto* fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m);
+  setFunctionTarget(*fn, target);
+  std::string bits = std::to_string(vectorWidth * 32);
+  fn->addFnAttr("min-legal-vector-width", bits);
+  fn->addFnAttr("prefer-vector-width", bits);
+  llvm::Value* kc = fn->getArg(0);
+  llvm::Value* a = fn->getArg(1);
+  llvm::Value* aStride = fn->getArg(2);
+  llvm::Value* bp = fn->getArg(3);
+  llvm::Value* c = fn->getArg(4);
+  llvm::Value* accumulate = fn->getArg(5);
+
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
+  std::vector<llvm::AllocaInst*> acc(static_cast<size_t>(sets * nv));
+  for (auto& slot : acc) {
+    slot = b.CreateAlloca(vec);
+    b.CreateStore(llvm::Constant::getNullValue(vec), slot);
+  }
+  // acc[set] += a[k] * b[k, :]
+  auto step = [&](llvm::Value* k, int set) {
+    llvm::Value* av = b.CreateLoad(f32, b.CreateInBoundsGEP(f32, a, b.CreateMul(k, aStride)));
+    llvm::Value* splat = b.CreateVectorSplat(unsigned(vectorWidth), av);
+    llvm::Value* row = b.CreateInBoundsGEP(f32, bp, b.CreateMul(k, b.getInt64(nr)));
+    for (int j = 0; j < nv; ++j) {
+      llvm::AllocaInst* slot = acc[size_t(set * nv + j)];
+      llvm::Value* bv = b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(f32, row, uint64_t(j * vectorWidth)),
+                                            llvm::Align(4));
+      llvm::Value* sum = b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {splat, bv, b.CreateLoad(vec, slot)});
+      b.CreateStore(sum, slot);
+    }
+  };
+  // for (k = begin; k + stride <= end; k += stride) body(k)
+  auto loop = [&](llvm::Value* begin, llvm::Value* end, int stride, const std::function<void(llvm::Value*)>& body) {
+    llvm::BasicBlock* pre = b.GetInsertBlock();
+    auto* bodyBB = llvm::BasicBlock::Create(ctx, "loop", fn);
+    auto* exit = llvm::BasicBlock::Create(ctx, "loop.exit", fn);
+    b.CreateCondBr(b.CreateICmpSLE(b.CreateAdd(begin, b.getInt64(stride)), end), bodyBB, exit);
+    b.SetInsertPoint(bodyBB);
+    llvm::PHINode* k = b.CreatePHI(i64, 2);
+    k->addIncoming(begin, pre);
+    body(k);
+    llvm::Value* next = b.CreateAdd(k, b.getInt64(stride));
+    k->addIncoming(next, b.GetInsertBlock());
+    b.CreateCondBr(b.CreateICmpSLE(b.CreateAdd(next, b.getInt64(stride)), end), bodyBB, exit);
+    b.SetInsertPoint(exit);
+    llvm::PHINode* last = b.CreatePHI(i64, 2);
+    last->addIncoming(begin, pre);
+    last->addIncoming(next, bodyBB);
+    return last;
+  };
+  llvm::Value* kMain = loop(b.getInt64(0), kc, sets, [&](llvm::Value* k) {
+    for (int u = 0; u < sets; ++u) step(b.CreateAdd(k, b.getInt64(u)), u);
+  });
+  loop(kMain, kc, 1, [&](llvm::Value* k) { step(k, 0); });
+  auto* addBB = llvm::BasicBlock::Create(ctx, "accumulate", fn);
+  auto* storeBB = llvm::BasicBlock::Create(ctx, "store", fn);
+  std::vector<llvm::Value*> total(static_cast<size_t>(nv));
+  for (int j = 0; j < nv; ++j) {
+    llvm::Value* t = b.CreateLoad(vec, acc[size_t(j)]);
+    for (int u = 1; u < sets; ++u) t = b.CreateFAdd(t, b.CreateLoad(vec, acc[size_t(u * nv + j)]));
+    total[size_t(j)] = t;
+    b.CreateStore(t, acc[size_t(j)]);
+  }
+  b.CreateCondBr(b.CreateICmpNE(accumulate, b.getInt64(0)), addBB, storeBB);
+  b.SetInsertPoint(addBB);
+  for (int j = 0; j < nv; ++j) {
+    llvm::Value* cp = b.CreateConstInBoundsGEP1_64(f32, c, uint64_t(j * vectorWidth));
+    b.CreateStore(b.CreateFAdd(b.CreateLoad(vec, acc[size_t(j)]), b.CreateAlignedLoad(vec, cp, llvm::Align(4))),
+                  acc[size_t(j)]);
+  }
+  b.CreateBr(storeBB);
+  b.SetInsertPoint(storeBB);
+  for (int j = 0; j < nv; ++j)
+    b.CreateAlignedStore(b.CreateLoad(vec, acc[size_t(j)]),
+                         b.CreateConstInBoundsGEP1_64(f32, c, uint64_t(j * vectorWidth)), llvm::Align(4));
   b.CreateRetVoid();
   return fn;
 }

@@ -41,4 +41,9 @@ llvm::Function* emitKernel(llvm::Module& module, const kir::Kernel& kernel, cons
 llvm::Function* emitGemmMicroKernel(llvm::Module& module, const std::string& name, int mr, int nr, int vectorWidth,
                                     const FunctionTarget& target);
 
+// The row kernel `void name(i64 kc, ptr a, i64 aStride, ptr b, ptr c,
+// i64 accumulate)` (runtime::GemmRowKernelFn) for panels of nr columns.
+llvm::Function* emitGemmRowKernel(llvm::Module& module, const std::string& name, int nr, int vectorWidth,
+                                  const FunctionTarget& target);
+
 }  // namespace dlc::codegen::llvm_backend
