@@ -8,6 +8,7 @@
 
 #include "codegen/llvm/cpu_jit.h"
 #include "runtime/gemm.h"
+#include "support/error.h"
 
 using namespace dlc;
 using namespace dlc::runtime;
