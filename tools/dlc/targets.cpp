@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "codegen/cpu/cpu_model.h"
 #include "passes/pass.h"
 #include "support/error.h"
 
@@ -19,10 +20,22 @@ class InterpreterExecutable : public Executable {
  private:
   ir::Graph graph_;
 };
+
+// The LLVM CPU backend: compiled per input-shape signature, cached.
+class CpuExecutable : public Executable {
+ public:
+  CpuExecutable(ir::Graph g, const CompileOptions& options)
+      : model_(std::move(g), codegen::cpu::CpuOptions{options.cpu, options.threads}) {}
+  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
+  std::string describe() const override { return model_.describe(); }
+
+ private:
+  codegen::cpu::CpuModel model_;
+};
 }  // namespace
 
 const std::vector<std::string>& availableTargets() {
-  static const std::vector<std::string> targets = {"ref"};
+  static const std::vector<std::string> targets = {"ref", "cpu"};
   return targets;
 }
 
@@ -35,6 +48,7 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
     pm.run(graph);
   }
   if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph));
+  if (target == "cpu") return std::make_unique<CpuExecutable>(std::move(graph), options);
   throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
 }
 

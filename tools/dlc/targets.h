@@ -22,6 +22,8 @@ class Executable {
 struct CompileOptions {
   bool optimize = false;                // run the default pass pipeline first
   std::set<std::string> printAfter;     // passes whose output IR to print ("all")
+  int threads = 0;                      // cpu: worker threads, 0 for every core
+  std::string cpu = "host";             // cpu: the LLVM CPU to compile for
 };
 
 // Compiles `graph` (consumed: passes rewrite it) for a target. Throws
