@@ -15,7 +15,11 @@ namespace dlc::codegen {
 
 struct LoweredKernel {
   kir::Kernel kernel;
+  // The value bound to each kernel buffer; nullptr for the run's status word
+  // (an i64 that the kernel sets to non-zero on bad data, e.g. an index out
+  // of range: the step then fails with statusMessage).
   std::vector<const ir::Value*> bufferValues;
+  std::string statusMessage;
   std::string unsupported;  // non-empty: no lowering, and why
 };
 
@@ -24,5 +28,10 @@ LoweredKernel lowerAnchorOp(const ir::Node& node);
 
 // Whether lowerAnchorOp handles this op kind at all.
 bool hasAnchorLowering(const ir::Node& node);
+
+// Data movement (Concat, Slice, Gather, Expand) and reductions over
+// contiguous axes (data_kernels.cpp).
+bool hasDataLowering(const ir::Node& node);
+LoweredKernel lowerDataOp(const ir::Node& node);
 
 }  // namespace dlc::codegen

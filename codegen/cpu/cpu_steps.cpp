@@ -19,7 +19,10 @@ void KernelStep::run(const runtime::RunContext& ctx) const {
     ptrs = many.data();
   }
   for (size_t i = 0; i < buffers_.size(); ++i) ptrs[i] = ctx.resolve(buffers_[i]);
+  int64_t* status = status_ ? static_cast<int64_t*>(ctx.resolve(*status_)) : nullptr;
+  if (status) *status = 0;
   runtime::launchKernel(ctx.pool(), fn_, ptrs, extent0_, extent1_);
+  if (status && *status != 0) throwUserError("{}", statusMessage_);
 }
 
 void GemmStep::run(const runtime::RunContext& ctx) const {
@@ -52,7 +55,13 @@ void LibraryStep::run(const runtime::RunContext& ctx) const {
     std::memcpy(inputs[i].rawData(), ctx.resolve(inputs_[i]), inputs[i].byteSize());
     operands[i] = &inputs[i];
   }
-  std::vector<ir::Tensor> results = ir::evalNode(node_, operands);
+  std::unordered_map<const ir::Value*, ir::Tensor> outer;
+  for (const auto& [v, ref] : outer_) {
+    ir::Tensor t(v->dtype(), v->type().shape->extents());
+    std::memcpy(t.rawData(), ctx.resolve(ref), t.byteSize());
+    outer.emplace(v, std::move(t));
+  }
+  std::vector<ir::Tensor> results = ir::evalNode(node_, operands, outer);
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const ir::Value* v = node_.output(i);
     std::vector<int64_t> planned = v->type().shape->extents();

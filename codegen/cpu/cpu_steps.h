@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,12 @@ class KernelStep : public runtime::Step {
       : kernelName_(std::move(kernelName)), buffers_(std::move(buffers)), extent0_(extent0), extent1_(extent1),
         what_(std::move(what)) {}
   const std::string& kernelName() const { return kernelName_; }
+  // The kernel reports bad data through an i64 status word: cleared before
+  // the launch, checked after it (a UserError with `message` if set).
+  void setStatus(runtime::BufferRef status, std::string message) {
+    status_ = status;
+    statusMessage_ = std::move(message);
+  }
   void setFunction(runtime::KernelFn fn) { fn_ = fn; }
   void run(const runtime::RunContext& ctx) const override;
   std::string describe() const override { return what_; }
@@ -33,6 +40,8 @@ class KernelStep : public runtime::Step {
   int64_t extent0_, extent1_;
   std::string what_;
   runtime::KernelFn fn_ = nullptr;
+  std::optional<runtime::BufferRef> status_;
+  std::string statusMessage_;
 };
 
 // C = A x B (batched, strided), then an optional fused epilogue kernel over
@@ -87,6 +96,8 @@ class LibraryStep : public runtime::Step {
   LibraryStep(const ir::Node& node, std::vector<runtime::BufferRef> inputs, std::vector<runtime::BufferRef> outputs,
               std::string reason)
       : node_(node), inputs_(std::move(inputs)), outputs_(std::move(outputs)), reason_(std::move(reason)) {}
+  // A value of the enclosing graph that the node's subgraphs read.
+  void addOuterValue(const ir::Value* v, runtime::BufferRef ref) { outer_.emplace_back(v, ref); }
   void run(const runtime::RunContext& ctx) const override;
   std::string describe() const override;
 
@@ -95,6 +106,7 @@ class LibraryStep : public runtime::Step {
   std::vector<runtime::BufferRef> inputs_;  // BufferRef{} with fixed == nullptr for absent operands
   std::vector<runtime::BufferRef> outputs_;
   std::string reason_;
+  std::vector<std::pair<const ir::Value*, runtime::BufferRef>> outer_;
 };
 
 }  // namespace dlc::codegen::cpu

@@ -15,10 +15,10 @@ DType computeType(DType t) { return t == DType::F16 || t == DType::BF16 ? DType:
 
 namespace {
 
-bool isFloat(DType t) { return t == DType::F32 || t == DType::F64; }
-bool isSignedInt(DType t) { return t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64; }
-bool isUnsignedInt(DType t) { return t == DType::U8 || t == DType::U16 || t == DType::U32 || t == DType::U64; }
-bool isInt(DType t) { return isSignedInt(t) || isUnsignedInt(t); }
+bool isFloatCompute(DType t) { return t == DType::F32 || t == DType::F64; }
+bool isSignedIntCompute(DType t) { return t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64; }
+bool isUnsignedIntCompute(DType t) { return t == DType::U8 || t == DType::U16 || t == DType::U32 || t == DType::U64; }
+bool isIntCompute(DType t) { return isSignedIntCompute(t) || isUnsignedIntCompute(t); }
 
 Expr c(const Expr& like, double v) { return kir::constant(like->dtype, v); }
 Expr add(Expr a, Expr b) { return kir::binary(BinaryOp::Add, std::move(a), std::move(b)); }
@@ -39,7 +39,7 @@ Expr roundTo(DType storage, Expr x) {
   return x;
 }
 
-Expr unaryFloat(UnaryOp op, const Expr& x) { return isFloat(x->dtype) ? un(op, x) : nullptr; }
+Expr unaryFloat(UnaryOp op, const Expr& x) { return isFloatCompute(x->dtype) ? un(op, x) : nullptr; }
 
 // ReLU-family max(x, 0) that propagates NaN like the reference (x < 0 ? 0 : x).
 Expr relu(const Expr& x) { return sel(lt(x, c(x, 0)), c(x, 0), x); }
@@ -78,14 +78,14 @@ Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
   switch (node.op()) {
     case ir::OpKind::Identity: result = x; break;
     case ir::OpKind::Dropout: result = node.outputs().size() == 1 ? x : nullptr; break;
-    case ir::OpKind::Relu: result = isFloat(t) || isSignedInt(t) ? relu(x) : nullptr; break;
-    case ir::OpKind::Add: result = isFloat(t) || isInt(t) ? add(x, in[1]) : nullptr; break;
-    case ir::OpKind::Sub: result = isFloat(t) || isInt(t) ? sub(x, in[1]) : nullptr; break;
-    case ir::OpKind::Mul: result = isFloat(t) || isInt(t) ? mul(x, in[1]) : nullptr; break;
-    case ir::OpKind::Div: result = isFloat(t) ? div(x, in[1]) : nullptr; break;  // integer /0 is an error in the reference
-    case ir::OpKind::Abs: result = isFloat(t) || isSignedInt(t) ? un(UnaryOp::Abs, x) : isUnsignedInt(t) ? x : nullptr; break;
-    case ir::OpKind::Neg: result = isFloat(t) || isSignedInt(t) ? un(UnaryOp::Neg, x) : nullptr; break;
-    case ir::OpKind::Sign: result = isFloat(t) || isSignedInt(t) ? un(UnaryOp::Sign, x) : nullptr; break;
+    case ir::OpKind::Relu: result = isFloatCompute(t) || isSignedIntCompute(t) ? relu(x) : nullptr; break;
+    case ir::OpKind::Add: result = isFloatCompute(t) || isIntCompute(t) ? add(x, in[1]) : nullptr; break;
+    case ir::OpKind::Sub: result = isFloatCompute(t) || isIntCompute(t) ? sub(x, in[1]) : nullptr; break;
+    case ir::OpKind::Mul: result = isFloatCompute(t) || isIntCompute(t) ? mul(x, in[1]) : nullptr; break;
+    case ir::OpKind::Div: result = isFloatCompute(t) ? div(x, in[1]) : nullptr; break;  // integer /0 is an error in the reference
+    case ir::OpKind::Abs: result = isFloatCompute(t) || isSignedIntCompute(t) ? un(UnaryOp::Abs, x) : isUnsignedIntCompute(t) ? x : nullptr; break;
+    case ir::OpKind::Neg: result = isFloatCompute(t) || isSignedIntCompute(t) ? un(UnaryOp::Neg, x) : nullptr; break;
+    case ir::OpKind::Sign: result = isFloatCompute(t) || isSignedIntCompute(t) ? un(UnaryOp::Sign, x) : nullptr; break;
     case ir::OpKind::Exp: result = unaryFloat(UnaryOp::Exp, x); break;
     case ir::OpKind::Log: result = unaryFloat(UnaryOp::Log, x); break;
     case ir::OpKind::Sqrt: result = unaryFloat(UnaryOp::Sqrt, x); break;
@@ -108,45 +108,45 @@ Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
     case ir::OpKind::Round: result = unaryFloat(UnaryOp::Round, x); break;
     case ir::OpKind::Sigmoid: result = unaryFloat(UnaryOp::Sigmoid, x); break;
     case ir::OpKind::HardSigmoid:
-      if (isFloat(t)) result = max(c(x, 0), min(c(x, 1), add(mul(c(x, attrF("alpha")), x), c(x, attrF("beta")))));
+      if (isFloatCompute(t)) result = max(c(x, 0), min(c(x, 1), add(mul(c(x, attrF("alpha")), x), c(x, attrF("beta")))));
       break;
     case ir::OpKind::HardSwish:
-      if (isFloat(t)) result = mul(x, max(c(x, 0), min(c(x, 1), add(div(x, c(x, 6)), c(x, 0.5)))));
+      if (isFloatCompute(t)) result = mul(x, max(c(x, 0), min(c(x, 1), add(div(x, c(x, 6)), c(x, 0.5)))));
       break;
     case ir::OpKind::LeakyRelu:
-      if (isFloat(t)) result = sel(lt(x, c(x, 0)), mul(c(x, attrF("alpha")), x), x);
+      if (isFloatCompute(t)) result = sel(lt(x, c(x, 0)), mul(c(x, attrF("alpha")), x), x);
       break;
     case ir::OpKind::Elu:
-      if (isFloat(t)) result = sel(lt(x, c(x, 0)), mul(c(x, attrF("alpha")), sub(un(UnaryOp::Exp, x), c(x, 1))), x);
+      if (isFloatCompute(t)) result = sel(lt(x, c(x, 0)), mul(c(x, attrF("alpha")), sub(un(UnaryOp::Exp, x), c(x, 1))), x);
       break;
     case ir::OpKind::Selu:
-      if (isFloat(t)) {
+      if (isFloatCompute(t)) {
         Expr g = c(x, attrF("gamma")), a = c(x, attrF("alpha"));
         result = sel(gt(x, c(x, 0)), mul(g, x), mul(g, sub(mul(a, un(UnaryOp::Exp, x)), a)));
       }
       break;
     case ir::OpKind::Celu:
-      if (isFloat(t)) {
+      if (isFloatCompute(t)) {
         Expr a = c(x, attrF("alpha"));
         result = add(max(c(x, 0), x), min(c(x, 0), mul(a, sub(un(UnaryOp::Exp, div(x, a)), c(x, 1)))));
       }
       break;
-    case ir::OpKind::Softplus: result = isFloat(t) ? softplus(x) : nullptr; break;
-    case ir::OpKind::Softsign: result = isFloat(t) ? div(x, add(c(x, 1), un(UnaryOp::Abs, x))) : nullptr; break;
+    case ir::OpKind::Softplus: result = isFloatCompute(t) ? softplus(x) : nullptr; break;
+    case ir::OpKind::Softsign: result = isFloatCompute(t) ? div(x, add(c(x, 1), un(UnaryOp::Abs, x))) : nullptr; break;
     case ir::OpKind::ThresholdedRelu:
-      if (isFloat(t)) result = sel(gt(x, c(x, attrF("alpha"))), x, c(x, 0));
+      if (isFloatCompute(t)) result = sel(gt(x, c(x, attrF("alpha"))), x, c(x, 0));
       break;
     case ir::OpKind::Shrink:
-      if (isFloat(t)) {
+      if (isFloatCompute(t)) {
         Expr l = c(x, attrF("lambd")), b = c(x, attrF("bias"));
         result = sel(lt(x, un(UnaryOp::Neg, l)), add(x, b), sel(gt(x, l), sub(x, b), c(x, 0)));
       }
       break;
     case ir::OpKind::PRelu:
-      if (isFloat(t)) result = sel(lt(x, c(x, 0)), mul(in[1], x), x);
+      if (isFloatCompute(t)) result = sel(lt(x, c(x, 0)), mul(in[1], x), x);
       break;
     case ir::OpKind::Gelu:
-      if (isFloat(t)) {
+      if (isFloatCompute(t)) {
         if (node.attrString("approximate") == "tanh") {
           Expr inner = mul(c(x, std::sqrt(2.0 / M_PI)), add(x, mul(c(x, 0.044715), mul(x, mul(x, x)))));
           result = mul(mul(c(x, 0.5), x), add(c(x, 1), un(UnaryOp::Tanh, inner)));
@@ -155,7 +155,7 @@ Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
         }
       }
       break;
-    case ir::OpKind::Mish: result = isFloat(t) ? mul(x, un(UnaryOp::Tanh, softplus(x))) : nullptr; break;
+    case ir::OpKind::Mish: result = isFloatCompute(t) ? mul(x, un(UnaryOp::Tanh, softplus(x))) : nullptr; break;
     case ir::OpKind::Equal: result = kir::binary(BinaryOp::Eq, x, in[1]); break;
     case ir::OpKind::Greater: result = kir::binary(BinaryOp::Gt, x, in[1]); break;
     case ir::OpKind::Less: result = kir::binary(BinaryOp::Lt, x, in[1]); break;
@@ -165,9 +165,9 @@ Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
     case ir::OpKind::Or: result = kir::binary(BinaryOp::Or, x, in[1]); break;
     case ir::OpKind::Xor: result = kir::binary(BinaryOp::Xor, x, in[1]); break;
     case ir::OpKind::Not: result = un(UnaryOp::Not, x); break;
-    case ir::OpKind::IsNaN: result = isFloat(t) ? un(UnaryOp::IsNaN, x) : nullptr; break;
+    case ir::OpKind::IsNaN: result = isFloatCompute(t) ? un(UnaryOp::IsNaN, x) : nullptr; break;
     case ir::OpKind::IsInf:
-      if (isFloat(t)) {
+      if (isFloatCompute(t)) {
         bool neg = node.attrInt("detect_negative") != 0, pos = node.attrInt("detect_positive") != 0;
         Expr inf = un(UnaryOp::IsInf, x);
         if (neg && pos) result = inf;
@@ -177,29 +177,29 @@ Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
       }
       break;
     case ir::OpKind::BitShift:
-      if (isUnsignedInt(t))
+      if (isUnsignedIntCompute(t))
         result = kir::binary(node.attrString("direction") == "LEFT" ? BinaryOp::Shl : BinaryOp::Shr, x, in[1]);
       break;
-    case ir::OpKind::BitwiseAnd: result = isInt(t) ? kir::binary(BinaryOp::And, x, in[1]) : nullptr; break;
-    case ir::OpKind::BitwiseOr: result = isInt(t) ? kir::binary(BinaryOp::Or, x, in[1]) : nullptr; break;
-    case ir::OpKind::BitwiseXor: result = isInt(t) ? kir::binary(BinaryOp::Xor, x, in[1]) : nullptr; break;
-    case ir::OpKind::BitwiseNot: result = isInt(t) ? un(UnaryOp::BitNot, x) : nullptr; break;
+    case ir::OpKind::BitwiseAnd: result = isIntCompute(t) ? kir::binary(BinaryOp::And, x, in[1]) : nullptr; break;
+    case ir::OpKind::BitwiseOr: result = isIntCompute(t) ? kir::binary(BinaryOp::Or, x, in[1]) : nullptr; break;
+    case ir::OpKind::BitwiseXor: result = isIntCompute(t) ? kir::binary(BinaryOp::Xor, x, in[1]) : nullptr; break;
+    case ir::OpKind::BitwiseNot: result = isIntCompute(t) ? un(UnaryOp::BitNot, x) : nullptr; break;
     case ir::OpKind::Pow:
       // Integer powers are exact in the reference; only float^float is lowered.
-      if (isFloat(t) && in[1]->dtype == t) result = kir::binary(BinaryOp::Pow, x, in[1]);
+      if (isFloatCompute(t) && in[1]->dtype == t) result = kir::binary(BinaryOp::Pow, x, in[1]);
       break;
     case ir::OpKind::Mod:
-      if (isFloat(t) && node.attrInt("fmod") != 0) result = kir::binary(BinaryOp::Rem, x, in[1]);
+      if (isFloatCompute(t) && node.attrInt("fmod") != 0) result = kir::binary(BinaryOp::Rem, x, in[1]);
       break;
-    case ir::OpKind::Min: result = isFloat(t) || isInt(t) ? foldVariadic(BinaryOp::Min, in) : nullptr; break;
-    case ir::OpKind::Max: result = isFloat(t) || isInt(t) ? foldVariadic(BinaryOp::Max, in) : nullptr; break;
-    case ir::OpKind::Sum: result = isFloat(t) ? foldVariadic(BinaryOp::Add, in) : nullptr; break;
+    case ir::OpKind::Min: result = isFloatCompute(t) || isIntCompute(t) ? foldVariadic(BinaryOp::Min, in) : nullptr; break;
+    case ir::OpKind::Max: result = isFloatCompute(t) || isIntCompute(t) ? foldVariadic(BinaryOp::Max, in) : nullptr; break;
+    case ir::OpKind::Sum: result = isFloatCompute(t) ? foldVariadic(BinaryOp::Add, in) : nullptr; break;
     case ir::OpKind::Mean:
-      if (isFloat(t)) result = div(foldVariadic(BinaryOp::Add, in), c(x, double(in.size())));
+      if (isFloatCompute(t)) result = div(foldVariadic(BinaryOp::Add, in), c(x, double(in.size())));
       break;
     case ir::OpKind::Where: result = in.size() == 3 && in[1] && in[2] ? sel(x, in[1], in[2]) : nullptr; break;
     case ir::OpKind::Clip:
-      if (isFloat(t) || isInt(t)) {
+      if (isFloatCompute(t) || isIntCompute(t)) {
         // A NaN input stays NaN: bounds apply with select, not min/max.
         result = x;
         if (in.size() > 1 && in[1]) result = sel(lt(result, in[1]), in[1], result);

@@ -6,6 +6,7 @@
 
 namespace dlc::codegen {
 
+using ir::DType;
 using kir::BinaryOp;
 using kir::Expr;
 

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/cpu_steps.h"
 #include "codegen/cpu/pointwise_kernel.h"
 #include "codegen/llvm/cpu_jit.h"
@@ -41,7 +42,9 @@ std::string originsOf(const ir::Node& n) {
 
 // How one node of the graph runs.
 struct Item {
-  enum class Kind { View, Pointwise, Gemm, Library } kind = Kind::Library;
+  // Kernel: one JIT kernel (elementwise group or an anchor op's lowering).
+  enum class Kind { View, Kernel, Gemm, Library } kind = Kind::Library;
+  bool elementwise = false;  // the kernel reads element i before writing element i (may run in place)
   const ir::Node* node = nullptr;
   // Pointwise and Gemm epilogue: the kernel and, per kernel buffer, the
   // graph-level value it binds to.
@@ -53,6 +56,15 @@ struct Item {
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
   bool packA = false, packB = false;
   std::string reason;  // Library: why there is no kernel
+  std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
+  // Kernel: a second kernel run right after the first (the elementwise
+  // epilogue of a fused row reduction, updating its result in place).
+  struct Part {
+    kir::Kernel kernel;
+    std::vector<const ir::Value*> values;
+    std::vector<std::string> opNames;
+  };
+  std::optional<Part> epilogue;
 };
 
 int64_t product(const std::vector<int64_t>& v, size_t from, size_t to) {
@@ -79,7 +91,7 @@ class Builder {
       item.node = n;
       if (isView(*n)) {
         item.kind = Item::Kind::View;
-      } else if (n->op() == OpKind::Fused) {
+      } else if (n->opName() == "Fused") {  // TODO(merge): OpKind::Fused
         classifyFused(*n, item);
       } else if (n->def().has(ir::kElementwise)) {
         PointwiseGroup group;
@@ -89,6 +101,17 @@ class Builder {
         setPointwise(item, group, {}, n->outputs().size() == 1 ? "" : "several results");
       } else if (n->op() == OpKind::MatMul || n->op() == OpKind::Gemm) {
         classifyGemm(*n, *n, {n->output(0)}, {}, {}, item);
+      } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
+        LoweredKernel lowered = hasAnchorLowering(*n) ? lowerAnchorOp(*n) : lowerDataOp(*n);
+        if (!lowered.unsupported.empty()) {
+          item.reason = lowered.unsupported;
+        } else {
+          item.kind = Item::Kind::Kernel;
+          item.kernel.kernel = std::move(lowered.kernel);
+          item.kernelValues = std::move(lowered.bufferValues);
+          item.statusMessage = std::move(lowered.statusMessage);
+          item.opNames.emplace_back(n->opName());
+        }
       } else {
         item.reason = "no lowering for this op yet";
       }
@@ -103,7 +126,7 @@ class Builder {
     options.isView = [&](const ir::Node& n) { return itemOf.at(&n)->kind == Item::Kind::View; };
     options.canRunInPlace = [&](const ir::Node& n, size_t operand) {
       const Item* it = itemOf.at(&n);
-      if (it->kind != Item::Kind::Pointwise) return false;
+      if (it->kind != Item::Kind::Kernel || !it->elementwise) return false;
       const ir::Value* in = n.input(operand);
       return in->type() == n.output(0)->type();
     };
@@ -135,18 +158,32 @@ class Builder {
                   id);
           break;
         }
-        case Item::Kind::Pointwise: {
+        case Item::Kind::Kernel: {
           std::vector<runtime::BufferRef> refs;
-          for (const ir::Value* v : item.kernelValues) refs.push_back(ref(v));
+          for (const ir::Value* v : item.kernelValues) refs.push_back(v ? ref(v) : statusWord());
           item.kernel.kernel.name = fmt::format("dlc_{}_{}", id, ir::opName(n.op()));
           auto step = std::make_unique<KernelStep>(
               item.kernel.kernel.name, std::move(refs), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
               fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), item.kernel.kernel.name,
                           fmt::join(item.opNames, " "), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
                           originsOf(n)));
+          if (!item.statusMessage.empty()) step->setStatus(statusWord(), item.statusMessage);
           kernelSteps.push_back(step.get());
           kernels.push_back(item.kernel.kernel);
           addStep(std::move(step), id);
+          if (item.epilogue) {
+            Item::Part& part = *item.epilogue;
+            part.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            std::vector<runtime::BufferRef> partRefs;
+            for (const ir::Value* v : part.values) partRefs.push_back(ref(v));
+            auto epi = std::make_unique<KernelStep>(
+                part.kernel.name, std::move(partRefs), part.kernel.extent0, part.kernel.extent1,
+                fmt::format("  epilogue of {} -> JIT kernel {} [{}] over {}x{}", id, part.kernel.name,
+                            fmt::join(part.opNames, " "), part.kernel.extent0, part.kernel.extent1));
+            kernelSteps.push_back(epi.get());
+            kernels.push_back(part.kernel);
+            addStep(std::move(epi), fmt::format("s{}", counter++));
+          }
           break;
         }
         case Item::Kind::Gemm: {
@@ -176,7 +213,11 @@ class Builder {
           std::vector<runtime::BufferRef> ins, outs;
           for (const ir::Value* v : n.inputs()) ins.push_back(v ? ref(v) : runtime::BufferRef{});
           for (const ir::Value* v : n.outputs()) outs.push_back(ref(v));
-          addStep(std::make_unique<LibraryStep>(n, std::move(ins), std::move(outs), item.reason), id);
+          auto step = std::make_unique<LibraryStep>(n, std::move(ins), std::move(outs), item.reason);
+          for (const auto& [name, attr] : n.attrs().all())
+            if (const auto* sub = std::get_if<std::shared_ptr<ir::Graph>>(&attr))
+              for (const ir::Value* outer : (*sub)->outerUses()) step->addOuterValue(outer, ref(outer));
+          addStep(std::move(step), id);
           break;
         }
       }
@@ -219,6 +260,15 @@ class Builder {
     out_.program.addStep(std::move(step));
   }
 
+  // An i64 after the planned arena for kernels that report bad data.
+  runtime::BufferRef statusWord() {
+    if (statusOffset_ < 0) {
+      statusOffset_ = (plan_.arenaBytes + 63) / 64 * 64;
+      out_.program.setArenaBytes(statusOffset_ + 64);
+    }
+    return {runtime::BufferRef::Space::Arena, statusOffset_, nullptr};
+  }
+
   runtime::BufferRef ref(const ir::Value* v) {
     auto out = outputIndex_.find(v);
     if (out != outputIndex_.end()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
@@ -246,7 +296,8 @@ class Builder {
                                 ir::dtypeName(item.kernel.unsupported->input(0)->dtype()));
       return;
     }
-    item.kind = Item::Kind::Pointwise;
+    item.kind = Item::Kind::Kernel;
+    item.elementwise = true;
     for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(toGraph, v));
     for (const ir::Node* n : group.nodes) item.opNames.emplace_back(n->opName());
   }
@@ -275,7 +326,65 @@ class Builder {
       classifyGemm(n, *nodes[0], outputs, epilogue, toGraph, item);
       return;
     }
+    if ((kind == "softmax" || kind == "logsoftmax" || kind == "layernorm" || kind == "reduce") && !nodes.empty()) {
+      classifyRowReduction(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
+      return;
+    }
     item.reason = fmt::format("no lowering for fused '{}' kernels yet (runs its body in the interpreter)", kind);
+  }
+
+  // A row-reduction anchor (Softmax, LayerNormalization, Reduce*) with an
+  // elementwise epilogue: the anchor's kernel writes its result into the
+  // buffer of the first output (unless the graph reads the anchor's result
+  // itself), then the epilogue kernel updates it in place.
+  void classifyRowReduction(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+                            const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
+    LoweredKernel lowered = hasAnchorLowering(anchor)  ? lowerAnchorOp(anchor)
+                            : hasDataLowering(anchor) ? lowerDataOp(anchor)
+                                                      : LoweredKernel{{}, {}, {}, "no lowering for this anchor"};
+    if (!lowered.unsupported.empty()) {
+      item.reason = lowered.unsupported;
+      return;
+    }
+    const ir::Value* result = anchor.output(0);
+    const ir::Value* resultBuffer = nullptr;
+    for (const ir::Value* o : outputs)
+      if (o == result) resultBuffer = o;
+    if (!resultBuffer) resultBuffer = outputs.at(0);
+    if (resultBuffer->type() != result->type()) {
+      item.reason = "the epilogue changes the anchor result's type";
+      return;
+    }
+    ValueMap withResult = toGraph;
+    withResult[result] = mapValue(toGraph, resultBuffer);
+    item.kind = Item::Kind::Kernel;
+    item.kernel.kernel = std::move(lowered.kernel);
+    for (const ir::Value* v : lowered.bufferValues) item.kernelValues.push_back(v ? mapValue(withResult, v) : nullptr);
+    item.statusMessage = std::move(lowered.statusMessage);
+    item.opNames.emplace_back(anchor.opName());
+    if (epilogue.empty() && outputs.size() == 1 && outputs[0] == result) return;
+    PointwiseGroup group;
+    group.nodes = epilogue;
+    group.outputs = outputs;
+    group.shape = extentsOf(result);
+    group.anchorResult = result;
+    for (const ir::Value* o : outputs)
+      if (extentsOf(o) != group.shape) {
+        item = Item{.node = item.node};
+        item.reason = "epilogue results of different shapes";
+        return;
+      }
+    PointwiseKernel pk = buildPointwiseKernel("", group);
+    if (pk.unsupported) {
+      item = Item{.node = item.node};
+      item.reason = fmt::format("no kernel lowering of epilogue op {}", pk.unsupported->opName());
+      return;
+    }
+    Item::Part part;
+    part.kernel = std::move(pk.kernel);
+    for (const ir::Value* v : pk.bufferValues) part.values.push_back(mapValue(withResult, v));
+    for (const ir::Node* e : epilogue) part.opNames.emplace_back(e->opName());
+    item.epilogue = std::move(part);
   }
 
   // MatMul / Gemm `anchor` (maybe inside a Fused node `n`) with an epilogue.
@@ -379,6 +488,7 @@ class Builder {
   std::vector<Item> items_;
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
+  int64_t statusOffset_ = -1;
 };
 
 // The first value whose shape is not static, or nullptr.

@@ -17,6 +17,8 @@ class Executable {
   virtual std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) = 0;
   // How each op is executed on this target, for `dlc inspect`.
   virtual std::string describe() const = 0;
+  // The planned memory: arena peak against the sum of intermediates.
+  virtual std::string memoryReport() const = 0;
 };
 
 struct CompileOptions {
