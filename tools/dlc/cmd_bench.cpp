@@ -26,6 +26,7 @@ options:
   --target T          where to run: cpu when this dlc has it, else ref
   --threads N         threads the compiled code may use (default 0: all cores;
                       the ref interpreter always runs on one thread)
+  --cpu NAME          cpu: the LLVM CPU to compile for (default host)
   --iterations N      measured runs, at least (default 50)
   --min-time S        keep measuring until the measured runs add up to S
                       seconds (default 0)
