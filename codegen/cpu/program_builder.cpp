@@ -8,6 +8,7 @@
 
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/cpu_steps.h"
+#include "codegen/cpu/elementwise_lowering.h"
 #include "codegen/cpu/pointwise_kernel.h"
 #include "codegen/llvm/cpu_jit.h"
 #include "ir/op_def.h"
@@ -25,7 +26,7 @@ bool isView(const ir::Node& n) {
     case OpKind::Squeeze:
     case OpKind::Unsqueeze:
     case OpKind::Identity: return true;
-    case OpKind::Dropout: return n.outputs().size() == 1;
+    case OpKind::Dropout: return isInferenceDropout(n);
     default: return false;
   }
 }
@@ -229,7 +230,8 @@ class Builder {
       bool producedHere = v->producer() && outputIndex_.at(v) == int64_t(i);
       if (producedHere) continue;
       runtime::BufferRef to{runtime::BufferRef::Space::Output, int64_t(i), nullptr};
-      addStep(std::make_unique<CopyStep>(ref(v), to, bytesOf(v), fmt::format("output {} -> copy", v->name())),
+      runtime::BufferRef from = v->producer() ? ref(v) : storageRef(v);
+      addStep(std::make_unique<CopyStep>(from, to, bytesOf(v), fmt::format("output {} -> copy", v->name())),
               fmt::format("s{}", counter++));
     }
 
@@ -271,7 +273,12 @@ class Builder {
 
   runtime::BufferRef ref(const ir::Value* v) {
     auto out = outputIndex_.find(v);
-    if (out != outputIndex_.end()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
+    if (out != outputIndex_.end() && v->producer()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
+    return storageRef(v);
+  }
+
+  // Where a value lives, ignoring that it may also be a graph output.
+  runtime::BufferRef storageRef(const ir::Value* v) {
     const ir::Value* root = plan_.root(v);
     if (root != v) return ref(root);
     if (v->isConstant()) return {runtime::BufferRef::Space::Fixed, 0, v->constant().rawData()};
@@ -326,18 +333,20 @@ class Builder {
       classifyGemm(n, *nodes[0], outputs, epilogue, toGraph, item);
       return;
     }
-    if ((kind == "softmax" || kind == "logsoftmax" || kind == "layernorm" || kind == "reduce") && !nodes.empty()) {
-      classifyRowReduction(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
+    bool depthwise = kind == "conv" && !nodes.empty() && hasAnchorLowering(*nodes[0]);
+    if ((kind == "softmax" || kind == "logsoftmax" || kind == "layernorm" || kind == "reduce" || depthwise) &&
+        !nodes.empty()) {
+      classifyKernelAnchor(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
       return;
     }
     item.reason = fmt::format("no lowering for fused '{}' kernels yet (runs its body in the interpreter)", kind);
   }
 
-  // A row-reduction anchor (Softmax, LayerNormalization, Reduce*) with an
-  // elementwise epilogue: the anchor's kernel writes its result into the
+  // An anchor lowered to one kernel (Softmax, LayerNormalization, Reduce*,
+  // depthwise Conv) with an elementwise epilogue: the anchor's kernel writes its result into the
   // buffer of the first output (unless the graph reads the anchor's result
   // itself), then the epilogue kernel updates it in place.
-  void classifyRowReduction(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+  void classifyKernelAnchor(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
                             const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
     LoweredKernel lowered = hasAnchorLowering(anchor)  ? lowerAnchorOp(anchor)
                             : hasDataLowering(anchor) ? lowerDataOp(anchor)
@@ -441,6 +450,12 @@ class Builder {
       if (!sa || !sb) return refuse("MatMul batch dims that broadcast partially");
       s.aBatchStride = *sa;
       s.bBatchStride = *sb;
+      // A batch of A's rows times one shared B is one taller GEMM.
+      if (s.batch > 1 && s.bBatchStride == 0 && s.aBatchStride == s.M * s.K) {
+        s.M *= s.batch;
+        s.batch = 1;
+        s.aBatchStride = 0;
+      }
     }
     s.ldc = s.N;
     s.cBatchStride = s.M * s.N;
