@@ -139,7 +139,6 @@ class Builder {
 
   void emitSteps(const CpuOptions& options) {
     for (size_t i = 0; i < g_.outputs().size(); ++i) outputIndex_.emplace(g_.outputs()[i], int64_t(i));
-    std::vector<kir::Kernel> kernels;
     std::vector<KernelStep*> kernelSteps;
     std::vector<std::pair<GemmStep*, const Item*>> gemmSteps;
     int counter = 0;
@@ -162,7 +161,7 @@ class Builder {
         case Item::Kind::Kernel: {
           std::vector<runtime::BufferRef> refs;
           for (const ir::Value* v : item.kernelValues) refs.push_back(v ? ref(v) : statusWord());
-          item.kernel.kernel.name = fmt::format("dlc_{}_{}", id, ir::opName(n.op()));
+          item.kernel.kernel.name = addKernel(item.kernel.kernel, fmt::format("dlc_{}_{}", id, ir::opName(n.op())));
           auto step = std::make_unique<KernelStep>(
               item.kernel.kernel.name, std::move(refs), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
               fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), item.kernel.kernel.name,
@@ -170,11 +169,10 @@ class Builder {
                           originsOf(n)));
           if (!item.statusMessage.empty()) step->setStatus(statusWord(), item.statusMessage);
           kernelSteps.push_back(step.get());
-          kernels.push_back(item.kernel.kernel);
           addStep(std::move(step), id);
           if (item.epilogue) {
             Item::Part& part = *item.epilogue;
-            part.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            part.kernel.name = addKernel(part.kernel, fmt::format("dlc_{}_epilogue", id));
             std::vector<runtime::BufferRef> partRefs;
             for (const ir::Value* v : part.values) partRefs.push_back(ref(v));
             auto epi = std::make_unique<KernelStep>(
@@ -182,7 +180,6 @@ class Builder {
                 fmt::format("  epilogue of {} -> JIT kernel {} [{}] over {}x{}", id, part.kernel.name,
                             fmt::join(part.opNames, " "), part.kernel.extent0, part.kernel.extent1));
             kernelSteps.push_back(epi.get());
-            kernels.push_back(part.kernel);
             addStep(std::move(epi), fmt::format("s{}", counter++));
           }
           break;
@@ -194,10 +191,9 @@ class Builder {
           op.c = ref(item.gemmC);
           std::string epilogue = "no epilogue";
           if (!item.kernelValues.empty()) {
-            item.kernel.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            item.kernel.kernel.name = addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id));
             op.epilogueKernel = item.kernel.kernel.name;
             for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
-            kernels.push_back(item.kernel.kernel);
             epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
           }
           const auto& s = op.shape;
@@ -236,7 +232,7 @@ class Builder {
     }
 
     auto start = std::chrono::steady_clock::now();
-    auto jit = jitCompile(kernels, CpuTargetOptions{options.cpu});
+    auto jit = jitCompile(kernels_, CpuTargetOptions{options.cpu});
     out_.compileMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     out_.target = jit->targetDescription();
     for (KernelStep* s : kernelSteps) s->setFunction(jit->kernel(s->kernelName()));
@@ -260,6 +256,20 @@ class Builder {
   void addStep(std::unique_ptr<runtime::Step> step, const std::string& id) {
     out_.stepLines.push_back(fmt::format("{:>4}  {}", id, step->describe()));
     out_.program.addStep(std::move(step));
+  }
+
+  // Adds a kernel to the JIT module unless an identical one (same code up to
+  // names: repeated layers) is there already; returns the name to call.
+  std::string addKernel(kir::Kernel k, const std::string& name) {
+    kir::Kernel canonical = k;
+    canonical.name = "k";
+    for (size_t i = 0; i < canonical.buffers.size(); ++i) canonical.buffers[i].name = fmt::format("b{}", i);
+    auto [it, inserted] = kernelByCode_.emplace(kir::print(canonical), name);
+    if (inserted) {
+      k.name = name;
+      kernels_.push_back(std::move(k));
+    }
+    return it->second;
   }
 
   // An i64 after the planned arena for kernels that report bad data.
@@ -504,6 +514,8 @@ class Builder {
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
   int64_t statusOffset_ = -1;
+  std::vector<kir::Kernel> kernels_;                         // to JIT-compile
+  std::unordered_map<std::string, std::string> kernelByCode_;  // code -> kernel name
 };
 
 // The first value whose shape is not static, or nullptr.
