@@ -142,7 +142,7 @@ bool foldIntoMatMul(ir::Graph& g, ir::Node& mm, ir::Node& bn, const Affine& a) {
   takeOrigins(*gemm, mm);
   takeOrigins(*gemm, bn);
   ir::inferNode(*gemm);
-  g.replaceAllUsesWith(bn.output(0), gemm->output(0));
+  replaceKeepingName(g, bn.output(0), gemm->output(0));
   return true;
 }
 
@@ -161,7 +161,7 @@ bool rewriteAsMulAdd(ir::Graph& g, ir::Node& bn, const Affine& a) {
   ir::Node* add = g.addNode(ir::OpKind::Add, {mul->output(0), t}, 1, {}, bn.name());
   takeOrigins(*add, bn);
   ir::inferNode(*add);
-  g.replaceAllUsesWith(bn.output(0), add->output(0));
+  replaceKeepingName(g, bn.output(0), add->output(0));
   return true;
 }
 

@@ -178,10 +178,9 @@ class Partitioner {
   std::vector<Group> groups_;
 };
 
-// Replaces a group by one Fused node; returns its results paired with the
-// names of the values they replace.
-std::vector<std::pair<ir::Value*, std::string>> materialise(ir::Graph& graph, const Group& group,
-                                                            const Users& users) {
+// Replaces a group by one Fused node (the members are left unread).
+void materialise(ir::Graph& graph, const Group& group,
+                 const Users& users) {
   std::unordered_set<const ir::Node*> members(group.members.begin(), group.members.end());
   const ir::Node& first = *group.members[0];
   auto body = std::make_shared<ir::Graph>();
@@ -238,12 +237,9 @@ std::vector<std::pair<ir::Value*, std::string>> materialise(ir::Graph& graph, co
   } catch (const UserError& e) {
     throw InternalError(fmt::format("fusion formed an invalid kernel from {}: {}", first.describe(), e.what()));
   }
-  std::vector<std::pair<ir::Value*, std::string>> renamed;
-  for (size_t k = 0; k < results.size(); ++k) {
-    renamed.emplace_back(fused->output(k), results[k]->name());
-    graph.replaceAllUsesWith(results[k], fused->output(k));
-  }
-  return renamed;
+  // The results take over the replaced values' names (so that later kernels'
+  // bodies and the printed graph read as before).
+  for (size_t k = 0; k < results.size(); ++k) replaceKeepingName(graph, results[k], fused->output(k));
 }
 
 }  // namespace
@@ -252,13 +248,9 @@ bool fuse(ir::Graph& graph, const PassContext&) {
   Partitioner partitioner(graph);
   std::vector<Group> groups = partitioner.run();
   if (groups.empty()) return false;
-  std::vector<std::pair<ir::Value*, std::string>> renamed;
-  for (const Group& g : groups)
-    for (auto& r : materialise(graph, g, partitioner.users())) renamed.push_back(std::move(r));
+  for (const Group& g : groups) materialise(graph, g, partitioner.users());
+  sortTopologically(graph);  // removeDeadNodes needs readers after their producers
   graph.removeDeadNodes();
-  for (auto& [value, name] : renamed)
-    if (value->name() != name && !graph.findValue(name)) graph.renameValue(value, name);
-  sortTopologically(graph);
   return true;
 }
 

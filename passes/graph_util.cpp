@@ -70,6 +70,14 @@ void sortTopologically(ir::Graph& graph) {
   graph.reorderNodes(order);
 }
 
+void replaceKeepingName(ir::Graph& graph, ir::Value* old, ir::Value* replacement) {
+  std::string name = old->name();
+  graph.replaceAllUsesWith(old, replacement);
+  if (replacement->name() == name) return;  // a graph output: renamed already
+  graph.renameValue(old, graph.uniqueName(name + ".replaced"));
+  graph.renameValue(replacement, name);
+}
+
 std::optional<std::vector<double>> constantDoubles(const ir::Value* v) {
   if (!v || !v->isConstant()) return std::nullopt;
   const ir::Tensor& t = v->constant();

@@ -33,6 +33,11 @@ std::vector<const ir::Value*> nodeReads(const ir::Node& node);
 // a pass move up to just before their first reader). InternalError on a cycle.
 void sortTopologically(ir::Graph& graph);
 
+// Replaces every use of `old` (a node result) by `replacement` (a fresh node
+// result) and gives `replacement` old's name, so that the printed graph reads
+// as before; `old` is renamed "<name>.replaced" and left for DCE.
+void replaceKeepingName(ir::Graph& graph, ir::Value* old, ir::Value* replacement);
+
 // A constant's elements as doubles, or nullopt if `v` is not a constant.
 std::optional<std::vector<double>> constantDoubles(const ir::Value* v);
 

@@ -105,7 +105,7 @@ bool simplifyReshape(ir::Graph& g, ir::Node& n) {
   for (const ir::Node* s : skipped)
     for (const auto& o : s->origins()) r->addOrigin(o);
   ir::inferNode(*r);
-  g.replaceAllUsesWith(out, r->output(0));
+  replaceKeepingName(g, out, r->output(0));
   return true;
 }
 

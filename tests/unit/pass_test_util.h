@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -47,9 +48,14 @@ inline void expectSameResults(const std::vector<std::string>& names, const std::
   ASSERT_EQ(want.size(), got.size());
   for (size_t i = 0; i < want.size(); ++i) {
     ASSERT_EQ(want[i].shape(), got[i].shape());
-    for (int64_t k = 0; k < want[i].numel(); ++k)
+    for (int64_t k = 0; k < want[i].numel(); ++k) {
+      if (std::isnan(want[i].getDouble(k))) {
+        EXPECT_TRUE(std::isnan(got[i].getDouble(k))) << "output " << i << " element " << k;
+        continue;
+      }
       EXPECT_NEAR(want[i].getDouble(k), got[i].getDouble(k), tol * (1 + std::abs(want[i].getDouble(k))))
           << "output " << i << " element " << k;
+    }
   }
 }
 
