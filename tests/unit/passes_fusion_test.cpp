@@ -1,6 +1,7 @@
 // The Fused op and the fusion pass: golden IR, interpreter equivalence, the
 // printer/parser round trip, and kernel counts of the real test models.
 #include "frontend/onnx/importer.h"
+#include "ir/builder.h"
 #include "ir/infer.h"
 #include "tests/unit/pass_test_util.h"
 
@@ -81,6 +82,20 @@ const char* kDiamond = R"(graph @g(%x: f32[2,2]) {
   %t: f32[2,2] = Transpose(%m)
   %y: f32[2,2] = Add(%n, %t)
   return %y
+}
+)";
+
+// The MatMul's kernel takes %q, which reads %s. %c may not join %s's kernel:
+// %t reads the MatMul's kernel, which reads %s's kernel, so the two kernels
+// would read each other.
+const char* kCrossKernel = R"(graph @g(%x: f32[2,2], %y: f32[2,2]) {
+  %w: f32[2,2] = const [1.0, 2.0, 3.0, 4.0]
+  %m: f32[2,2] = MatMul(%x, %w)
+  %s: f32[2,2] = Neg(%y)
+  %q: f32[2,2] = Add(%m, %s)
+  %t: f32[2,2] = Transpose(%m)
+  %c: f32[2,2] = Mul(%s, %t)
+  return %q, %c
 }
 )";
 
@@ -201,6 +216,28 @@ TEST(Fusion, DiamondDoesNotFuseIntoACycle) {
 }
 )");
 }
+TEST(Fusion, KernelsDoNotReadEachOther) {
+  expectPasses({"fusion"}, kCrossKernel, R"(graph @g(%x: f32[2,2], %y: f32[2,2]) {
+  %w: f32[2,2] = const [1.0, 2.0, 3.0, 4.0]
+  %s: f32[2,2] = Fused(%y) {body = graph @elementwise(%y: f32[2,2]) {
+      %s: f32[2,2] = Neg(%y)
+      return %s
+    }, kind = "elementwise"}
+  %m: f32[2,2], %q: f32[2,2] = Fused(%x, %w, %s) {body = graph @matmul(%x: f32[2,2], %w: f32[2,2], %s: f32[2,2]) {
+      %m: f32[2,2] = MatMul(%x, %w)
+      %q: f32[2,2] = Add(%m, %s)
+      return %m, %q
+    }, kind = "matmul"}
+  %t: f32[2,2] = Transpose(%m)
+  %c: f32[2,2] = Fused(%s, %t) {body = graph @elementwise(%s: f32[2,2], %t: f32[2,2]) {
+      %c: f32[2,2] = Mul(%s, %t)
+      return %c
+    }, kind = "elementwise"}
+  return %q, %c
+}
+)");
+}
+
 TEST(Fusion, IntermediateReadOutsideIsAResult) {
   expectPasses({"fusion"}, kIntermediateOut, R"(graph @g(%x: f32[2,3]) {
   %w: f32[3,2] = const [1.0, -2.0, 0.5, 3.0, 0.25, 1.5]
@@ -237,6 +274,7 @@ TEST(Fusion, InterpreterResultsAgree) {
   expectSameResults({"fusion"}, kLayerNorm, {{"x", ramp({2, 4}, 0.5)}});
   expectSameResults({"fusion"}, kDiamond, {{"x", ramp({2, 2}, 0.5)}});
   expectSameResults({"fusion"}, kIntermediateOut, {{"x", ramp({2, 3}, 0.5)}});
+  expectSameResults({"fusion"}, kCrossKernel, {{"x", ramp({2, 2}, 0.5)}, {"y", ramp({2, 2}, 0.25)}});
   expectSameResults({"fusion"}, kReduce, {{"x", ramp({2, 4}, 0.5)}});
 }
 
@@ -312,4 +350,57 @@ TEST(Fusion, RealModelKernelCounts) {
   EXPECT_EQ(countsAfterPipeline("mobilenet_tiny", true), Counts(12, 12));
   EXPECT_EQ(countsAfterPipeline("lstm_tiny", false), Counts(28, 0));
   EXPECT_EQ(countsAfterPipeline("lstm_tiny", true), Counts(8, 1));
+}
+
+TEST(Fusion, RunningItAgainChangesNothing) {
+  ir::Graph g = ir::parseGraph(kGelu);
+  EXPECT_TRUE(passes::findPass("fusion")->run(g, {}));
+  std::string once = ir::printGraph(g);
+  EXPECT_FALSE(passes::findPass("fusion")->run(g, {}));
+  EXPECT_EQ(ir::printGraph(g), once);
+}
+
+// Random DAGs of anchors, elementwise ops and layout ops on [4,4] values
+// (many diamonds and values read by several kernels): after the default
+// pipeline the graph is valid (so kernels form no cycle) and computes the same.
+TEST(Fusion, RandomGraphsStayAcyclicAndEquivalent) {
+  uint64_t state = 12345;
+  auto next = [&](uint64_t n) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return (state >> 33) % n;
+  };
+  const ir::OpKind binary[] = {ir::OpKind::MatMul, ir::OpKind::Add, ir::OpKind::Mul, ir::OpKind::Sub};
+  const ir::OpKind unary[] = {ir::OpKind::Relu, ir::OpKind::Neg, ir::OpKind::Transpose, ir::OpKind::Softmax,
+                              ir::OpKind::Tanh, ir::OpKind::Identity};
+  int fusedTotal = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    ir::GraphBuilder b("random");
+    ir::TensorType t(ir::DType::F32, ir::Shape{4, 4});
+    std::vector<ir::Value*> values = {b.input("x", t), b.input("y", t), b.constant("c", ramp({4, 4}, 0.1))};
+    int numNodes = 4 + int(next(12));
+    for (int i = 0; i < numNodes; ++i) {
+      ir::Value* a = values[next(values.size())];
+      if (next(2) == 0) {
+        ir::Value* c = values[next(values.size())];
+        values.push_back(b.op(binary[next(4)], {a, c}));
+      } else {
+        values.push_back(b.op(unary[next(6)], {a}));
+      }
+    }
+    b.output(values.back());
+    if (values.size() > 5) b.output(values[3 + next(values.size() - 4)]);
+    ir::Graph g = b.finish();
+    std::string text = ir::printGraph(g);
+    ir::Graph after = ir::parseGraph(text);
+    passes::defaultPipeline().run(after);  // verifies after each pass
+    for (const ir::Node* n : after.nodes()) fusedTotal += n->op() == ir::OpKind::Fused;
+    ir::NamedTensors inputs = {{"x", ramp({4, 4}, 0.3)}, {"y", ramp({4, 4}, -0.2)}};
+    auto want = ir::interpret(g, inputs);
+    auto got = ir::interpret(after, inputs);
+    ASSERT_EQ(want.size(), got.size()) << text;
+    for (size_t i = 0; i < want.size(); ++i)
+      for (int64_t k = 0; k < want[i].numel(); ++k)
+        ASSERT_NEAR(want[i].getDouble(k), got[i].getDouble(k), 1e-4 * (1 + std::abs(want[i].getDouble(k)))) << text;
+  }
+  EXPECT_GT(fusedTotal, 200);  // the graphs did fuse
 }
