@@ -15,7 +15,8 @@
 //    graph inputs or values that do not depend on the group. So whole
 //    elementwise DAGs (decomposed GELU: x*0.5*(1+erf(x/sqrt2)), x read twice)
 //    fuse into the epilogue, and a lone elementwise node is a one-node group:
-//    every elementwise op ends up in a kernel.
+//    every elementwise op ends up in a kernel. Anchors take no prologue and
+//    never join each other: one anchor per kernel, always its first node.
 //  - No cycles: a merge is illegal if any path from the group to the
 //    candidate leaves the group. Dependence is searched backwards from the
 //    candidate's outside operands over the graph in which the groups already
@@ -179,8 +180,7 @@ class Partitioner {
 };
 
 // Replaces a group by one Fused node (the members are left unread).
-void materialise(ir::Graph& graph, const Group& group,
-                 const Users& users) {
+void materialise(ir::Graph& graph, const Group& group, const Users& users) {
   std::unordered_set<const ir::Node*> members(group.members.begin(), group.members.end());
   const ir::Node& first = *group.members[0];
   auto body = std::make_shared<ir::Graph>();
@@ -198,7 +198,8 @@ void materialise(ir::Graph& graph, const Group& group,
       }
       auto it = inBody.find(v);
       if (it == inBody.end()) {
-        bool copy = v->isConstant() && (v->constant().numel() == 1 || (group.kind == "reduce" && m == &first && i == 1));
+        bool reduceAxes = group.kind == "reduce" && m == &first && i == 1;
+        bool copy = v->isConstant() && (v->constant().numel() == 1 || reduceAxes);
         ir::Value* b = copy ? body->addConstant(v->name(), v->constant()) : body->addInput(v->name(), v->type());
         if (!copy) operands.push_back(v);
         it = inBody.emplace(v, b).first;
