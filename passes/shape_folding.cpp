@@ -4,9 +4,10 @@
 // they were (i64[?], f32[*]) and folding stops there. This pass alternates
 // re-inference, in node order, with constant folding until folding changes
 // nothing. Re-inference only refines: a result takes the new type when the
-// old one was not static, the dtype agrees and every old static extent (and
-// the rank, if known) is kept; a node whose inference now fails keeps its
-// types. Folded nodes are removed between rounds (with any other dead node).
+// old one was not static, the dtype agrees, and the rank (if known) and every
+// known extent or named symbol are kept (only unknown dims become known); a
+// node whose inference now fails keeps its types. Folded nodes are removed
+// between rounds (with any other dead node).
 // Pre: a valid, type-inferred graph. Post: no foldable node remains and every
 // type is as precise as inference can make it.
 #include "ir/infer.h"
@@ -21,7 +22,7 @@ bool refines(const ir::TensorType& old, const ir::TensorType& now) {
   if (!old.shape) return true;
   if (old.shape->rank() != now.shape->rank()) return false;
   for (size_t i = 0; i < old.shape->rank(); ++i)
-    if ((*old.shape)[i].isStatic() && !((*old.shape)[i] == (*now.shape)[i])) return false;
+    if (!(*old.shape)[i].isUnknown() && !((*old.shape)[i] == (*now.shape)[i])) return false;
   return !(old == now);
 }
 
