@@ -404,3 +404,30 @@ TEST(Fusion, RandomGraphsStayAcyclicAndEquivalent) {
   }
   EXPECT_GT(fusedTotal, 200);  // the graphs did fuse
 }
+
+TEST(DefaultPipeline, ConvBatchNormReluIsOneKernel) {
+  ir::Graph g = ir::parseGraph(R"(graph @g(%x: f32[1,2,3,3]) {
+  %w: f32[2,2,1,1] = const [1.0, 2.0, 3.0, 4.0]
+  %scale: f32[2] = const [2.0, 0.5]
+  %bias: f32[2] = const [1.0, 0.0]
+  %mean: f32[2] = const [0.5, 1.0]
+  %var: f32[2] = const [0.25, 1.0]
+  %c: f32[1,2,3,3] = Conv(%x, %w) loc("conv", "conv")
+  %n: f32[1,2,3,3] = BatchNormalization(%c, %scale, %bias, %mean, %var) {epsilon = 0.0} loc("bn", "bn")
+  %y: f32[1,2,3,3] = Relu(%n) loc("relu", "relu")
+  return %y
+}
+)");
+  passes::defaultPipeline().run(g);
+  EXPECT_EQ(ir::printGraph(g), R"(graph @g(%x: f32[1,2,3,3]) {
+  %w.bn: f32[2,2,1,1] = const [4.0, 8.0, 1.5, 2.0]
+  %c.bias.bn: f32[2] = const [-1.0, -0.5]
+  %y: f32[1,2,3,3] = Fused(%x, %w.bn, %c.bias.bn) {body = graph @conv(%x: f32[1,2,3,3], %w.bn: f32[2,2,1,1], %c.bias.bn: f32[2]) {
+      %c: f32[1,2,3,3] = Conv(%x, %w.bn, %c.bias.bn) loc("conv", "conv", "bn")
+      %y: f32[1,2,3,3] = Relu(%c) loc("relu", "relu")
+      return %y
+    }, kind = "conv"} loc("conv", "conv", "bn", "relu")
+  return %y
+}
+)");
+}
