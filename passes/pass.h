@@ -31,7 +31,6 @@ struct PassInfo {
 bool eliminateDeadCode(ir::Graph& graph, const PassContext& ctx);    // dead_code.cpp
 bool foldConstants(ir::Graph& graph, const PassContext& ctx);        // constant_folding.cpp
 bool eliminateCommonSubexpressions(ir::Graph& graph, const PassContext& ctx);  // cse.cpp
-bool foldShapes(ir::Graph& graph, const PassContext& ctx);          // shape_folding.cpp
 bool simplifyLayout(ir::Graph& graph, const PassContext& ctx);       // simplify_layout.cpp
 bool foldBatchNorm(ir::Graph& graph, const PassContext& ctx);        // fold_batchnorm.cpp
 bool fuse(ir::Graph& graph, const PassContext& ctx);                 // fusion.cpp

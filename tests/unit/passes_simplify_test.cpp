@@ -92,37 +92,3 @@ TEST(SimplifyLayout, SymbolicAndCanonicalReshapesStay) {
 )";
   expectPasses({"simplify-layout"}, text, text, false);
 }
-
-TEST(ShapeFolding, ShapeArithmeticOnStaticShapesFoldsAndTypesSharpen) {
-  // Constant folding alone stops at the Slice: its type, i64[?], was
-  // inferred before its operand became a constant.
-  expectPasses({"shape-folding"}, R"(graph @g(%x: f32[2,3]) {
-  %zero: i64[1] = const [0]
-  %one: i64[1] = const [1]
-  %minus1: i64[1] = const [-1]
-  %s: i64[2] = Shape(%x)
-  %d: i64[?] = Slice(%s, %zero, %one)
-  %c: i64[?] = Concat(%d, %minus1) {axis = 0}
-  %y: f32[*] = Reshape(%x, %c)
-  %z: f32[*] = Relu(%y)
-  return %z
-}
-)",
-               R"(graph @g(%x: f32[2,3]) {
-  %c.folded: i64[2] = const [2, -1]
-  %y: f32[2,3] = Reshape(%x, %c.folded)
-  %z: f32[2,3] = Relu(%y)
-  return %z
-}
-)");
-}
-
-TEST(ShapeFolding, SymbolicShapesStay) {
-  const char* text = R"(graph @g(%x: f32[N,3]) {
-  %s: i64[2] = Shape(%x)
-  %y: f32[?,?] = Reshape(%x, %s)
-  return %y
-}
-)";
-  expectPasses({"shape-folding"}, text, text, false);
-}
