@@ -32,7 +32,7 @@ expect 1 "usage: dlc" -- "$dlc"
 expect 1 "unknown command 'frobnicate'" -- "$dlc" frobnicate
 expect 0 "LLVM 19\.[0-9.]+ \(linked statically\)" -- "$dlc" version
 if ldd "$dlc" | grep -qi llvm; then echo "FAIL: dlc links a shared libLLVM"; failures=$((failures + 1)); else passes=$((passes + 1)); fi
-for cmd in inspect run conformance version; do
+for cmd in inspect run bench conformance version; do
   expect 0 "usage: dlc $cmd" -- "$dlc" $cmd --help
 done
 expect 1 "unknown option --bogus" -- "$dlc" inspect --bogus x.onnx
@@ -73,6 +73,33 @@ expect 1 "unknown pass 'nope'" -- "$dlc" run "$node/test_add/model.onnx" --print
 # conformance on one folder, with --json.
 expect 0 "1 passed, 0 failed" -- "$dlc" conformance "$node/test_add"
 expect 0 '"passed": 1, "failed": 0, "unsupported": 0' -- "$dlc" conformance "$node/test_add" --json
+
+# bench: one JSON object with the timing keys; statistics; bad options.
+demo=$(dirname "$0")/../../models/demo_cnn/model.onnx
+json=$("$dlc" bench "$demo" --target ref --iterations 3 --json 2>&1)
+for key in model target threads compile_ms first_run_ms median_ms p90_ms min_ms mean_ms iterations; do
+  if grep -Eq "\"$key\": " <<<"$json"; then passes=$((passes + 1)); else
+    echo "FAIL: dlc bench --json lacks \"$key\": $json"; failures=$((failures + 1)); fi
+done
+if [ "$(wc -l <<<"$json")" -eq 1 ] && grep -Eq '^\{.*\}$' <<<"$json"; then passes=$((passes + 1)); else
+  echo "FAIL: dlc bench --json is not one JSON object on one line: $json"; failures=$((failures + 1)); fi
+expect 0 '"target": "ref", "threads": 3, .*"iterations": 3, "min_ms": [0-9]+\.[0-9]+, "median_ms": [0-9]+\.[0-9]+' -- \
+  "$dlc" bench "$demo" --target ref --threads 3 --iterations 3 --warmup 0 --json
+expect 0 "latency over 4 runs after 1 warm-up: min [0-9.]+ ms, median [0-9.]+ ms, p90 [0-9.]+ ms" -- \
+  "$dlc" bench "$demo" --target ref --iterations 4 --warmup 1
+expect 0 '"iterations": ([2-9]|[1-9][0-9]+),' -- "$dlc" bench "$demo" --target ref --iterations 1 --min-time 0.05 --json
+expect 0 '"optimize": false' -- "$dlc" bench "$demo" --target ref --iterations 1 --no-optimize --json
+"$dlc" bench "$demo" --target ref --iterations 1 --output-dir "$tmp/bench_out" >/dev/null 2>&1
+if [ -f "$tmp/bench_out/probabilities.npy" ]; then passes=$((passes + 1)); else
+  echo "FAIL: dlc bench --output-dir did not write probabilities.npy"; failures=$((failures + 1)); fi
+expect 1 "--iterations must be at least 1, got 0" -- "$dlc" bench "$demo" --iterations 0
+expect 1 "--threads must be between 0 \(all cores\) and 4096, got -2" -- "$dlc" bench "$demo" --threads -2
+expect 1 "--warmup must be 0 or more" -- "$dlc" bench "$demo" --warmup -1
+expect 1 "--min-time expects a number, got 'soon'" -- "$dlc" bench "$demo" --min-time soon
+expect 1 "unknown target 'tpu'" -- "$dlc" bench "$demo" --target tpu
+expect 1 "'nope' is not an input of the model" -- "$dlc" bench "$demo" --target ref --input nope=random
+expect 1 "expected one model file" -- "$dlc" bench
+expect 1 "is not a readable file" -- "$dlc" bench "$tmp/missing.onnx" --target ref
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -17,6 +17,7 @@ usage: dlc <command> [options]
 commands:
   inspect MODEL.onnx       inputs, outputs, op histogram, parameters, IR
   run MODEL.onnx           run a model on inputs from files or random data
+  bench MODEL.onnx         compile time and latency (median, p90) on a target
   conformance PATH...      run tests in the ONNX backend-test layout
   version                  dlc's version, its LLVM, the host CPU and its features
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "inspect") return dlc::tools::cmdInspect(args);
     if (command == "run") return dlc::tools::cmdRun(args);
+    if (command == "bench") return dlc::tools::cmdBench(args);
     if (command == "conformance") return dlc::tools::cmdConformance(args);
     if (command == "version" || command == "--version") return dlc::tools::cmdVersion(args);
     fmt::print(stderr, "dlc: unknown command '{}'\n\n{}", command, kUsage);
