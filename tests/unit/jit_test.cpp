@@ -329,9 +329,11 @@ void checkIntegers() {
 }  // namespace
 
 TEST(Jit, IntegersI8) { checkIntegers<int8_t>(); }
+TEST(Jit, IntegersI16) { checkIntegers<int16_t>(); }
 TEST(Jit, IntegersI32) { checkIntegers<int32_t>(); }
 TEST(Jit, IntegersI64) { checkIntegers<int64_t>(); }
 TEST(Jit, IntegersU8) { checkIntegers<uint8_t>(); }
+TEST(Jit, IntegersU16) { checkIntegers<uint16_t>(); }
 TEST(Jit, IntegersU32) { checkIntegers<uint32_t>(); }
 TEST(Jit, IntegersU64) { checkIntegers<uint64_t>(); }
 
@@ -417,8 +419,8 @@ double castRef(double v, DType from, DType to) {
 }  // namespace
 
 TEST(Jit, CastsSaturateTruncateAndRound) {
-  std::vector<DType> types = {DType::F32, DType::F64, DType::F16, DType::BF16, DType::I8,  DType::I32,
-                              DType::I64, DType::U8,  DType::U32, DType::U64,  DType::Bool};
+  std::vector<DType> types = {DType::F32, DType::F64, DType::F16, DType::BF16, DType::I8,  DType::I16, DType::I32,
+                              DType::I64, DType::U8,  DType::U16, DType::U32, DType::U64,  DType::Bool};
   // Values exactly representable in every float type and in range for the
   // integer sources where used.
   std::vector<double> floatVals = {0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 3.75, -3.75, 127.0, 128.0, 255.0,
