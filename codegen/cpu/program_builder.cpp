@@ -92,7 +92,7 @@ class Builder {
       item.node = n;
       if (isView(*n)) {
         item.kind = Item::Kind::View;
-      } else if (n->opName() == "Fused") {  // TODO(merge): OpKind::Fused
+      } else if (n->op() == OpKind::Fused) {
         classifyFused(*n, item);
       } else if (n->def().has(ir::kElementwise)) {
         PointwiseGroup group;
@@ -326,7 +326,8 @@ class Builder {
     ValueMap toGraph;
     for (size_t i = 0; i < body.inputs().size(); ++i) toGraph[body.inputs()[i]] = n.input(i);
     for (size_t i = 0; i < body.outputs().size(); ++i) toGraph[body.outputs()[i]] = n.output(i);
-    std::vector<const ir::Node*> nodes(body.nodes().begin(), body.nodes().end());
+    std::vector<ir::Node*> bodyNodes = body.nodes();  // returned by value
+    std::vector<const ir::Node*> nodes(bodyNodes.begin(), bodyNodes.end());
     std::vector<const ir::Value*> outputs(body.outputs().begin(), body.outputs().end());
     if (kind == "elementwise") {
       PointwiseGroup group;
