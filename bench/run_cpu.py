@@ -163,7 +163,7 @@ def main():
             row.update({k: d[k] for k in ("median_ms", "p90_ms", "compile_ms", "first_run_ms")})
             row.update({"ratio": ratio, "max_rel_err": err})
             print(f"| {model} | {batch} | {fmt(o['median_ms'])} | {fmt(o['p90_ms'])} | {fmt(d['median_ms'])} "
-                  f"| {fmt(d['p90_ms'])} | {ratio:.3f} | {fmt(d['compile_ms'], 0)} | {fmt(o['session_ms'], 0)} "
+                  f"| {fmt(d['p90_ms'])} | {ratio:.3f} | {fmt(d['compile_ms'], 1)} | {fmt(o['session_ms'], 0)} "
                   f"| {err:.1e} |", flush=True)
         rows.append(row)
     if ratios:
