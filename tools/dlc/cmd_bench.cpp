@@ -35,6 +35,7 @@ options:
                       given are random.
   --shape N=V         bind a symbolic dim while importing (repeatable; unbound
                       dims of random inputs are 1)
+  --shape INPUT=AxBxC give an input its shape (binds the symbolic dims in it)
   --seed S            seed for random inputs (default 0)
   --no-optimize       skip the optimisation passes (by default bench runs
                       them, as a deployment would; compile_ms includes them)
@@ -105,10 +106,21 @@ int cmdBench(const std::vector<std::string>& argv) {
   bool json = args.flag("json");
 
   frontend::onnx::ImportOptions importOptions;
-  importOptions.dimBindings = parseDimBindings(args.values("shape"));
   auto start = Clock::now();
   auto model = frontend::onnx::importOnnxFile(modelPath, importOptions);
   double importMs = msSince(start);
+  if (!args.values("shape").empty()) {
+    // Bind symbolic dims while importing, so that a compiled target sees
+    // static shapes: SYM=V directly, INPUT=AxBxC through the input's dims.
+    std::vector<std::string> inputNames;
+    for (const auto* v : model.graph.inputs()) inputNames.push_back(v->name());
+    ShapeSpecs specs = splitShapeSpecs(args.values("shape"), inputNames);
+    importOptions.dimBindings = parseDimBindings(specs.symbols);
+    bindInputShapes(model.graph, specs.inputs, importOptions.dimBindings);
+    start = Clock::now();
+    model = frontend::onnx::importOnnxFile(modelPath, importOptions);
+    importMs = msSince(start);
+  }
   ir::NamedTensors inputs = gatherInputs(model.graph, args, importOptions.dimBindings);
   std::vector<std::string> outputNames;
   for (const auto* v : model.graph.outputs()) outputNames.push_back(v->name());
