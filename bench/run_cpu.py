@@ -101,10 +101,15 @@ def max_rel_err(dlc_outputs, ort_outputs):
     return worst
 
 
-def default_target(dlc):
+def dlc_targets(dlc):
+    """The targets that `dlc version` lists."""
     out = subprocess.run([dlc, "version"], capture_output=True, text=True).stdout
     targets = next((line.split(":", 1)[1] for line in out.splitlines() if line.startswith("targets:")), "")
-    return "cpu" if "cpu" in [t.strip() for t in targets.split(",")] else "ref"
+    return [t.strip() for t in targets.split(",") if t.strip()]
+
+
+def default_target(dlc):
+    return "cpu" if "cpu" in dlc_targets(dlc) else "ref"
 
 
 def cases_for(models, models_dir):
@@ -134,7 +139,11 @@ def main():
     parser.add_argument("--timeout", type=float, default=300, help="seconds per dlc invocation (default 300)")
     parser.add_argument("--json-out", help="also write the raw results to this file")
     args = parser.parse_args()
+    if not os.access(args.dlc, os.X_OK):
+        sys.exit(f"{args.dlc} is not an executable; build it (cmake --build build --target dlc) or pass --dlc")
     target = args.target or default_target(args.dlc)
+    if target not in dlc_targets(args.dlc):
+        sys.exit(f"{args.dlc} has no target '{target}'; it has: {', '.join(dlc_targets(args.dlc))}")
     batches = {int(b) for b in args.batches.split(",")} if args.batches else None
     cases = [c for c in cases_for(args.models.split(","), args.models_dir) if batches is None or c[1] in batches]
 

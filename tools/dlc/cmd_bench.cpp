@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "frontend/onnx/importer.h"
@@ -75,6 +76,25 @@ LatencyStats summarize(std::vector<double> samples) {
   return s;
 }
 
+// Imports the model with its symbolic dims bound by --shape (SYM=V, or
+// INPUT=AxBxC through that input's dims), so that a compiled target sees
+// static shapes. With --shape the model is imported twice (the first import
+// tells which names are inputs, and their dims), and import_ms counts both.
+std::pair<frontend::onnx::ImportedModel, std::map<std::string, int64_t>> importWithShapes(
+    const std::string& path, const std::vector<std::string>& shapeSpecs) {
+  frontend::onnx::ImportOptions options;
+  std::vector<std::string> inputNames;
+  std::optional<frontend::onnx::ImportedModel> unbound;
+  if (!shapeSpecs.empty()) {
+    unbound = frontend::onnx::importOnnxFile(path, options);
+    for (const auto* v : unbound->graph.inputs()) inputNames.push_back(v->name());
+  }
+  ShapeSpecs specs = splitShapeSpecs(shapeSpecs, inputNames);
+  options.dimBindings = parseDimBindings(specs.symbols);
+  if (unbound) bindInputShapes(unbound->graph, specs.inputs, options.dimBindings);
+  return {frontend::onnx::importOnnxFile(path, options), options.dimBindings};
+}
+
 std::string defaultTarget() {
   const auto& targets = availableTargets();
   return std::find(targets.begin(), targets.end(), "cpu") != targets.end() ? "cpu" : "ref";
@@ -105,23 +125,10 @@ int cmdBench(const std::vector<std::string>& argv) {
   if (!(minTime >= 0) || minTime > 86400) throwUserError("--min-time must be between 0 and 86400 seconds, got {}", minTime);
   bool json = args.flag("json");
 
-  frontend::onnx::ImportOptions importOptions;
   auto start = Clock::now();
-  auto model = frontend::onnx::importOnnxFile(modelPath, importOptions);
+  auto [model, dims] = importWithShapes(modelPath, args.values("shape"));
   double importMs = msSince(start);
-  if (!args.values("shape").empty()) {
-    // Bind symbolic dims while importing, so that a compiled target sees
-    // static shapes: SYM=V directly, INPUT=AxBxC through the input's dims.
-    std::vector<std::string> inputNames;
-    for (const auto* v : model.graph.inputs()) inputNames.push_back(v->name());
-    ShapeSpecs specs = splitShapeSpecs(args.values("shape"), inputNames);
-    importOptions.dimBindings = parseDimBindings(specs.symbols);
-    bindInputShapes(model.graph, specs.inputs, importOptions.dimBindings);
-    start = Clock::now();
-    model = frontend::onnx::importOnnxFile(modelPath, importOptions);
-    importMs = msSince(start);
-  }
-  ir::NamedTensors inputs = gatherInputs(model.graph, args, importOptions.dimBindings);
+  ir::NamedTensors inputs = gatherInputs(model.graph, args, dims);
   std::vector<std::string> outputNames;
   for (const auto* v : model.graph.outputs()) outputNames.push_back(v->name());
 
@@ -152,10 +159,10 @@ int cmdBench(const std::vector<std::string>& argv) {
 
   if (json) {
     fmt::print(
-        "{{\"model\": \"{}\", \"target\": \"{}\", \"threads\": {}, \"optimize\": {}, \"import_ms\": {:.4f}, "
-        "\"compile_ms\": {:.4f}, "
-        "\"first_run_ms\": {:.4f}, \"warmup\": {}, \"iterations\": {}, \"min_ms\": {:.4f}, \"median_ms\": {:.4f}, "
-        "\"p90_ms\": {:.4f}, \"mean_ms\": {:.4f}, \"max_ms\": {:.4f}}}\n",
+        "{{\"model\": \"{}\", \"target\": \"{}\", \"threads\": {}, \"optimize\": {}, "
+        "\"import_ms\": {:.4f}, \"compile_ms\": {:.4f}, \"first_run_ms\": {:.4f}, \"warmup\": {}, "
+        "\"iterations\": {}, \"min_ms\": {:.4f}, \"median_ms\": {:.4f}, \"p90_ms\": {:.4f}, "
+        "\"mean_ms\": {:.4f}, \"max_ms\": {:.4f}}}\n",
         jsonEscape(modelPath), jsonEscape(target), resolvedThreads, options.optimize ? "true" : "false", importMs, compileMs,
         firstRunMs, warmup, samples.size(), s.min, s.median, s.p90, s.mean, s.max);
     return 0;
