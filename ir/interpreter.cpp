@@ -131,6 +131,16 @@ std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>&
   return runNode(node, inputs, runner);
 }
 
+std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs,
+                             const std::unordered_map<const Value*, Tensor>& outerValues) {
+  Scope scope;
+  scope.values = outerValues;
+  SubgraphRunner runner = [&scope](const Graph& sub, const std::vector<Tensor>& subInputs) {
+    return runGraph(sub, subInputs, &scope);
+  };
+  return runNode(node, inputs, runner);
+}
+
 std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs) {
   checkInputs(graph, inputs);
   std::vector<Tensor> positional;

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/graph.h"
@@ -24,5 +25,9 @@ std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs);
 
 // Runs one node on concrete inputs (absent optional inputs as nullptr).
 std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs);
+// The same for a node whose subgraphs read values of the enclosing graph
+// (If/Loop/Scan bodies): `outerValues` supplies them.
+std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs,
+                             const std::unordered_map<const Value*, Tensor>& outerValues);
 
 }  // namespace dlc::ir

@@ -85,6 +85,9 @@ CompileOptions compileOptions(const CliArgs& args) {
     while (std::getline(ss, name, ','))
       if (!name.empty()) options.printAfter.insert(name);
   }
+  options.threads = int(args.integer("threads", 0));
+  if (options.threads < 0) throwUserError("--threads expects a count >= 0 (0: every core), got {}", options.threads);
+  if (auto cpu = args.value("cpu")) options.cpu = *cpu;
   return options;
 }
 

@@ -27,6 +27,7 @@ options:
   --target T          where to run: cpu when this dlc has it, else ref
   --threads N         threads the compiled code may use (default 0: all cores;
                       the ref interpreter always runs on one thread)
+  --cpu NAME          cpu: the LLVM CPU to compile for (default host)
   --iterations N      measured runs, at least (default 50)
   --min-time S        keep measuring until the measured runs add up to S
                       seconds (default 0)
@@ -103,7 +104,7 @@ std::string defaultTarget() {
 }  // namespace
 
 int cmdBench(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "threads", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir"},
+  CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir"},
                {"help", "json", "no-optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -135,6 +136,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   CompileOptions options;
   options.optimize = !args.flag("no-optimize");
   options.threads = int(threads);
+  if (auto cpu = args.value("cpu")) options.cpu = *cpu;
   int resolvedThreads = threads > 0 ? int(threads) : int(std::max(1u, std::thread::hardware_concurrency()));
 
   start = Clock::now();

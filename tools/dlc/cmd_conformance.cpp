@@ -19,7 +19,9 @@ model.onnx and test_data_set_N/{input,output}_K.pb, or a folder of such
 folders. Prints pass / fail / unsupported per test and a summary.
 
 options:
-  --target T      where to run: ref (default)
+  --target T      where to run: ref (default) or cpu
+  --threads N     cpu: worker threads (default 0: every core)
+  --cpu NAME      cpu: the LLVM CPU to compile for (default host)
   --rtol X        relative tolerance (default 1e-3)
   --atol X        absolute tolerance (default 1e-7)
   --filter S      run only tests whose name contains S
@@ -61,7 +63,7 @@ static std::set<std::string> readExpectList(const std::string& path) {
 }
 
 int cmdConformance(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect"}, {"json", "help", "quiet", "optimize"});
+  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu"}, {"json", "help", "quiet", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

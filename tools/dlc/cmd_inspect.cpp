@@ -8,6 +8,7 @@
 #include "support/error.h"
 #include "tools/dlc/cli_args.h"
 #include "tools/dlc/commands.h"
+#include "tools/dlc/targets.h"
 
 namespace dlc::tools {
 
@@ -20,6 +21,12 @@ options:
   --ir            also print the imported IR (large constants elided)
   --ir-full       print the IR with every constant value
   --shape N=V     bind a symbolic dim (repeatable), e.g. --shape N=1
+  --target T      compile for target T (ref or cpu) and print how every op
+                  is implemented: JIT kernel (with the fused ops and their
+                  model nodes), GEMM, view, or reference-kernel library call
+  --memory        compile for the cpu target and report the planned arena
+                  peak against the sum of all intermediate tensors
+  --threads N, --cpu NAME   as for dlc run
 )";
 
 std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& specs) {
@@ -37,7 +44,7 @@ std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& 
 }
 
 int cmdInspect(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"shape"}, {"ir", "ir-full", "help"});
+  CliArgs args(argv, {"shape", "target", "threads", "cpu"}, {"ir", "ir-full", "help", "memory"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -46,6 +53,13 @@ int cmdInspect(const std::vector<std::string>& argv) {
   frontend::onnx::ImportOptions options;
   options.dimBindings = parseDimBindings(args.values("shape"));
   auto model = frontend::onnx::importOnnxFile(args.positional()[0], options);
+  if (args.value("target") || args.flag("memory")) {
+    std::string target = args.value("target").value_or("cpu");
+    auto exe = compileForTarget(std::move(model.graph), target, compileOptions(args));
+    if (args.flag("memory")) fmt::print("{}", exe->memoryReport());
+    else fmt::print("{}", exe->describe());
+    return 0;
+  }
   const ir::Graph& g = model.graph;
   fmt::print("model: {}\nopset: {}\nproducer: {}\n", args.positional()[0], model.opset,
              model.producer.empty() ? "(unknown)" : model.producer);

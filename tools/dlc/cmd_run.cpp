@@ -22,13 +22,18 @@ options:
   --shape N=V         bind a symbolic dim for random inputs (default 1)
   --seed S            seed for random inputs (default 0)
   --output-dir DIR    write each output to DIR/<output name>.npy
-  --target T          where to run: ref (default)
+  --target T          where to run: ref (default, the reference interpreter) or
+                      cpu (LLVM-compiled for this machine; the default passes,
+                      fusion included, always run)
+  --threads N         cpu: worker threads (default 0: every core)
+  --cpu NAME          cpu: compile for this LLVM CPU (default host; e.g.
+                      x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
   --optimize          run the optimisation passes first (constant folding, CSE, DCE)
   --print-after P     print the IR after pass P (comma-separated, or "all")
 )";
 
 int cmdRun(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after"}, {"help", "optimize"});
+  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu"}, {"help", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

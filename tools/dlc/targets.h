@@ -17,12 +17,15 @@ class Executable {
   virtual std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) = 0;
   // How each op is executed on this target, for `dlc inspect`.
   virtual std::string describe() const = 0;
+  // The planned memory: arena peak against the sum of intermediates.
+  virtual std::string memoryReport() const = 0;
 };
 
 struct CompileOptions {
   bool optimize = false;                // run the default pass pipeline first
   std::set<std::string> printAfter;     // passes whose output IR to print ("all")
-  int threads = 0;                      // 0: all cores
+  int threads = 0;                      // cpu: worker threads, 0 for every core
+  std::string cpu = "host";             // cpu: the LLVM CPU to compile for
 };
 
 // Compiles `graph` (consumed: passes rewrite it) for a target. Throws

@@ -1,0 +1,37 @@
+// Kernel-IR lowerings of single non-elementwise ops: row reductions (Softmax,
+// LogSoftmax, LayerNormalization), pooling, depthwise convolution and
+// Transpose. Each returns the kernel and the value bound to each of its
+// buffers, or a reason why the node has no lowering (the caller then runs
+// its reference kernel and says so).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/kernel/kernel_ir.h"
+#include "ir/graph.h"
+
+namespace dlc::codegen {
+
+struct LoweredKernel {
+  kir::Kernel kernel;
+  // The value bound to each kernel buffer; nullptr for the run's status word
+  // (an i64 that the kernel sets to non-zero on bad data, e.g. an index out
+  // of range: the step then fails with statusMessage).
+  std::vector<const ir::Value*> bufferValues;
+  std::string statusMessage;
+  std::string unsupported;  // non-empty: no lowering, and why
+};
+
+// Lowers `node` if it is one of the ops above; unsupported says why not.
+LoweredKernel lowerAnchorOp(const ir::Node& node);
+
+// Whether lowerAnchorOp handles this op kind at all.
+bool hasAnchorLowering(const ir::Node& node);
+
+// Data movement (Concat, Slice, Gather, Expand) and reductions over
+// contiguous axes (data_kernels.cpp).
+bool hasDataLowering(const ir::Node& node);
+LoweredKernel lowerDataOp(const ir::Node& node);
+
+}  // namespace dlc::codegen

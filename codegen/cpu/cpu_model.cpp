@@ -1,0 +1,131 @@
+#include "codegen/cpu/cpu_model.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "codegen/cpu/program_builder.h"
+#include "ir/graph_clone.h"
+#include "ir/infer.h"
+#include "passes/pass.h"
+#include "runtime/thread_pool.h"
+
+namespace dlc::codegen::cpu {
+
+struct CpuModel::Impl {
+  explicit Impl(int threads) : pool(threads) {}
+  runtime::ThreadPool pool;
+  mutable std::mutex mutex;  // guards the cache; compiled variants are immutable
+  std::map<std::string, std::shared_ptr<const CompiledVariant>> variants;
+  std::shared_ptr<const CompiledVariant> latest;
+};
+
+namespace {
+
+using ShapeMap = std::map<std::string, std::vector<int64_t>>;
+
+std::string signatureOf(const ShapeMap& shapes) {
+  std::string s;
+  for (const auto& [name, dims] : shapes) s += fmt::format("{}:[{}];", name, fmt::join(dims, ","));
+  return s;
+}
+
+// A copy of the model specialised to the input shapes and optimised.
+ir::Graph specialise(const ir::Graph& model, const ShapeMap& shapes) {
+  ir::Graph g = ir::cloneGraph(model);
+  for (ir::Value* in : g.inputs()) {
+    auto it = shapes.find(in->name());
+    if (it != shapes.end()) in->setType(ir::TensorType(in->dtype(), ir::Shape::fromExtents(it->second)));
+  }
+  ir::inferTypes(g);
+  passes::defaultPipeline().run(g);
+  return g;
+}
+
+}  // namespace
+
+CpuModel::CpuModel(ir::Graph graph, CpuOptions options)
+    : graph_(std::move(graph)), options_(std::move(options)), impl_(std::make_unique<Impl>(options_.threads)) {
+  bool allStatic = true;
+  ShapeMap shapes;
+  for (const ir::Value* in : graph_.inputs()) {
+    if (!in->type().isStatic()) allStatic = false;
+    else shapes[in->name()] = in->type().shape->extents();
+  }
+  if (allStatic) variantFor(shapes);
+}
+
+CpuModel::~CpuModel() = default;
+
+const CompiledVariant& CpuModel::variantFor(const ShapeMap& inputShapes) {
+  std::string signature = signatureOf(inputShapes);
+  {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->variants.find(signature);
+    if (it != impl_->variants.end()) return *it->second;
+  }
+  // Compiled outside the lock: two threads may both compile a new signature;
+  // the first to finish is kept.
+  std::shared_ptr<const CompiledVariant> variant = buildProgram(specialise(graph_, inputShapes), options_);
+  std::lock_guard lock(impl_->mutex);
+  auto [it, inserted] = impl_->variants.emplace(signature, variant);
+  impl_->latest = it->second;
+  return *it->second;
+}
+
+std::vector<ir::Tensor> CpuModel::run(const ir::NamedTensors& inputs) {
+  ir::checkInputs(graph_, inputs);
+  ShapeMap shapes;
+  for (const ir::Value* in : graph_.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
+  const CompiledVariant& v = variantFor(shapes);
+  if (v.interpreted) return ir::interpret(v.graph, inputs);
+
+  std::vector<const void*> inputPtrs;
+  std::vector<ir::Tensor> keep;
+  for (const ir::Value* in : v.graph.inputs()) inputPtrs.push_back(inputs.at(in->name()).rawData());
+  std::vector<ir::Tensor> outputs;
+  std::vector<void*> outputPtrs;
+  for (size_t i = 0; i < v.graph.outputs().size(); ++i) {
+    outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
+    outputPtrs.push_back(outputs.back().rawData());
+  }
+  v.program.run(impl_->pool, inputPtrs, outputPtrs);
+  return outputs;
+}
+
+std::string CpuModel::describe() const {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->variants.empty())
+    return "cpu: the model has symbolic input dims; it is compiled for each input-shape signature at its first run "
+           "(pass --shape to compile one now)\n";
+  std::string s;
+  for (const auto& [signature, v] : impl_->variants) {
+    s += fmt::format("cpu program for inputs {}\n", signature);
+    if (v->interpreted) {
+      s += fmt::format("  interpreted: {}\n", v->interpretedReason);
+      continue;
+    }
+    s += fmt::format("  target: {}; {} steps; compiled in {:.1f} ms\n", v->target, v->program.steps().size(),
+                     v->compileMs);
+    for (const std::string& line : v->stepLines) s += "  " + line + "\n";
+    const MemoryReport& m = v->memory;
+    s += fmt::format(
+        "  memory: arena peak {} bytes for {} intermediates totalling {} bytes ({:.1f}%), {} in place, {} views\n",
+        m.arenaBytes, m.numIntermediates, m.intermediateBytes,
+        m.intermediateBytes ? 100.0 * double(m.arenaBytes) / double(m.intermediateBytes) : 0.0, m.numInPlace,
+        m.numViews);
+  }
+  return s;
+}
+
+MemoryReport CpuModel::memoryReport() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->latest ? impl_->latest->memory : MemoryReport{};
+}
+
+size_t CpuModel::numCompiledVariants() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->variants.size();
+}
+
+}  // namespace dlc::codegen::cpu

@@ -1,0 +1,58 @@
+// A model compiled for the host CPU: the graph is specialised to the actual
+// input shapes, optimised (the default pass pipeline, fusion included),
+// lowered to kernels, GEMMs and library calls, memory-planned and JIT-compiled
+// with LLVM. Each input-shape signature is compiled once and cached, so a
+// second run with the same shapes compiles nothing.
+//
+// Thread safety: run() may be called from several threads at once.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/interpreter.h"
+
+namespace dlc::codegen::cpu {
+
+struct CpuOptions {
+  std::string cpu = "host";  // an LLVM CPU name (x86-64-v3, znver4, ...) or host
+  int threads = 0;           // 0: every core
+};
+
+struct MemoryReport {
+  int64_t arenaBytes = 0;         // peak of the planned arena
+  int64_t intermediateBytes = 0;  // all intermediates added up (no reuse)
+  int64_t numIntermediates = 0, numInPlace = 0, numViews = 0;
+};
+
+class CompiledVariant;
+
+class CpuModel {
+ public:
+  // Takes the imported graph. Compiles right away when every input shape is
+  // static; otherwise at the first run of each shape signature.
+  CpuModel(ir::Graph graph, CpuOptions options);
+  ~CpuModel();
+
+  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs);
+
+  // Compiles (or finds) the variant for these input shapes.
+  const CompiledVariant& variantFor(const std::map<std::string, std::vector<int64_t>>& inputShapes);
+
+  // How every step of each compiled variant is implemented, with memory.
+  std::string describe() const;
+  MemoryReport memoryReport() const;  // of the most recently compiled variant
+  size_t numCompiledVariants() const;
+
+ private:
+  ir::Graph graph_;
+  CpuOptions options_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dlc::codegen::cpu

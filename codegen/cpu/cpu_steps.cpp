@@ -1,0 +1,80 @@
+#include "codegen/cpu/cpu_steps.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+#include "ir/interpreter.h"
+#include "support/error.h"
+
+namespace dlc::codegen::cpu {
+
+void KernelStep::run(const runtime::RunContext& ctx) const {
+  DLC_CHECK(fn_ != nullptr, "kernel {} was not compiled", kernelName_);
+  void* pointers[64];
+  std::vector<void*> many;
+  void** ptrs = pointers;
+  if (buffers_.size() > std::size(pointers)) {
+    many.resize(buffers_.size());
+    ptrs = many.data();
+  }
+  for (size_t i = 0; i < buffers_.size(); ++i) ptrs[i] = ctx.resolve(buffers_[i]);
+  int64_t* status = status_ ? static_cast<int64_t*>(ctx.resolve(*status_)) : nullptr;
+  if (status) *status = 0;
+  runtime::launchKernel(ctx.pool(), fn_, ptrs, extent0_, extent1_);
+  if (status && *status != 0) throwUserError("{}", statusMessage_);
+}
+
+void GemmStep::run(const runtime::RunContext& ctx) const {
+  runtime::GemmArgs args = op_.shape;
+  if (op_.packedA) args.packedA = op_.packedA.get();
+  else args.a = static_cast<const float*>(ctx.resolve(op_.a));
+  if (op_.packedB) args.packedB = op_.packedB.get();
+  else args.b = static_cast<const float*>(ctx.resolve(op_.b));
+  args.c = static_cast<float*>(ctx.resolve(op_.c));
+  std::vector<void*> epilogueBuffers;
+  if (epilogue_) {
+    for (const auto& ref : op_.epilogueBuffers) epilogueBuffers.push_back(ctx.resolve(ref));
+    args.epilogue = epilogue_;
+    args.epilogueBuffers = epilogueBuffers.data();
+  }
+  runtime::gemm(ctx.pool(), microKernel_, args);
+}
+
+void CopyStep::run(const runtime::RunContext& ctx) const {
+  std::memcpy(ctx.resolve(to_), ctx.resolve(from_), size_t(bytes_));
+}
+
+void LibraryStep::run(const runtime::RunContext& ctx) const {
+  std::vector<ir::Tensor> inputs(inputs_.size());
+  std::vector<const ir::Tensor*> operands(inputs_.size(), nullptr);
+  for (size_t i = 0; i < inputs_.size(); ++i) {
+    const ir::Value* v = node_.input(i);
+    if (!v) continue;
+    inputs[i] = ir::Tensor(v->dtype(), v->type().shape->extents());
+    std::memcpy(inputs[i].rawData(), ctx.resolve(inputs_[i]), inputs[i].byteSize());
+    operands[i] = &inputs[i];
+  }
+  std::unordered_map<const ir::Value*, ir::Tensor> outer;
+  for (const auto& [v, ref] : outer_) {
+    ir::Tensor t(v->dtype(), v->type().shape->extents());
+    std::memcpy(t.rawData(), ctx.resolve(ref), t.byteSize());
+    outer.emplace(v, std::move(t));
+  }
+  std::vector<ir::Tensor> results = ir::evalNode(node_, operands, outer);
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const ir::Value* v = node_.output(i);
+    std::vector<int64_t> planned = v->type().shape->extents();
+    if (results.at(i).shape() != planned || results[i].dtype() != v->dtype())
+      throwUserError("{}: produced {} {}, but the compiled program planned {} [{}]", node_.describe(),
+                     ir::dtypeName(results[i].dtype()), fmt::join(results[i].shape(), "x"),
+                     ir::dtypeName(v->dtype()), fmt::join(planned, "x"));
+    std::memcpy(ctx.resolve(outputs_[i]), results[i].rawData(), results[i].byteSize());
+  }
+}
+
+std::string LibraryStep::describe() const {
+  return fmt::format("{} -> reference kernel (library call: {})", node_.describe(), reason_);
+}
+
+}  // namespace dlc::codegen::cpu

@@ -1,0 +1,526 @@
+#include "codegen/cpu/program_builder.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "codegen/cpu/anchor_kernels.h"
+#include "codegen/cpu/cpu_steps.h"
+#include "codegen/cpu/pointwise_kernel.h"
+#include "codegen/llvm/cpu_jit.h"
+#include "ir/op_def.h"
+
+namespace dlc::codegen::cpu {
+
+namespace {
+
+using ir::OpKind;
+
+bool isView(const ir::Node& n) {
+  switch (n.op()) {
+    case OpKind::Reshape:
+    case OpKind::Flatten:
+    case OpKind::Squeeze:
+    case OpKind::Unsqueeze:
+    case OpKind::Identity: return true;
+    case OpKind::Dropout: return n.outputs().size() == 1;
+    default: return false;
+  }
+}
+
+std::vector<int64_t> extentsOf(const ir::Value* v) { return v->type().shape->extents(); }
+int64_t bytesOf(const ir::Value* v) {
+  return v->type().shape->numElements().value_or(0) * int64_t(ir::dtypeSize(v->dtype()));
+}
+
+std::string originsOf(const ir::Node& n) {
+  if (n.origins().empty()) return n.name();
+  return fmt::format("{}", fmt::join(n.origins(), ", "));
+}
+
+// How one node of the graph runs.
+struct Item {
+  // Kernel: one JIT kernel (elementwise group or an anchor op's lowering).
+  enum class Kind { View, Kernel, Gemm, Library } kind = Kind::Library;
+  bool elementwise = false;  // the kernel reads element i before writing element i (may run in place)
+  const ir::Node* node = nullptr;
+  // Pointwise and Gemm epilogue: the kernel and, per kernel buffer, the
+  // graph-level value it binds to.
+  PointwiseKernel kernel;
+  std::vector<const ir::Value*> kernelValues;
+  std::vector<std::string> opNames;  // ops the kernel computes
+  // Gemm
+  GemmOperands gemm;
+  const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
+  bool packA = false, packB = false;
+  std::string reason;  // Library: why there is no kernel
+  std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
+  // Kernel: a second kernel run right after the first (the elementwise
+  // epilogue of a fused row reduction, updating its result in place).
+  struct Part {
+    kir::Kernel kernel;
+    std::vector<const ir::Value*> values;
+    std::vector<std::string> opNames;
+  };
+  std::optional<Part> epilogue;
+};
+
+int64_t product(const std::vector<int64_t>& v, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to; ++i) p *= v[i];
+  return p;
+}
+
+// A body value of a Fused node -> the graph value it stands for.
+using ValueMap = std::unordered_map<const ir::Value*, const ir::Value*>;
+
+const ir::Value* mapValue(const ValueMap& m, const ir::Value* v) {
+  auto it = m.find(v);
+  return it == m.end() ? v : it->second;
+}
+
+class Builder {
+ public:
+  explicit Builder(CompiledVariant& out) : out_(out), g_(out.graph) {}
+
+  void classify() {
+    for (const ir::Node* n : g_.nodes()) {
+      Item item;
+      item.node = n;
+      if (isView(*n)) {
+        item.kind = Item::Kind::View;
+      } else if (n->opName() == "Fused") {  // TODO(merge): OpKind::Fused
+        classifyFused(*n, item);
+      } else if (n->def().has(ir::kElementwise)) {
+        PointwiseGroup group;
+        group.nodes = {n};
+        group.outputs = {n->output(0)};
+        group.shape = extentsOf(n->output(0));
+        setPointwise(item, group, {}, n->outputs().size() == 1 ? "" : "several results");
+      } else if (n->op() == OpKind::MatMul || n->op() == OpKind::Gemm) {
+        classifyGemm(*n, *n, {n->output(0)}, {}, {}, item);
+      } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
+        LoweredKernel lowered = hasAnchorLowering(*n) ? lowerAnchorOp(*n) : lowerDataOp(*n);
+        if (!lowered.unsupported.empty()) {
+          item.reason = lowered.unsupported;
+        } else {
+          item.kind = Item::Kind::Kernel;
+          item.kernel.kernel = std::move(lowered.kernel);
+          item.kernelValues = std::move(lowered.bufferValues);
+          item.statusMessage = std::move(lowered.statusMessage);
+          item.opNames.emplace_back(n->opName());
+        }
+      } else {
+        item.reason = "no lowering for this op yet";
+      }
+      items_.push_back(std::move(item));
+    }
+  }
+
+  void planMemory() {
+    passes::MemoryPlanOptions options;
+    std::unordered_map<const ir::Node*, const Item*> itemOf;
+    for (const Item& it : items_) itemOf[it.node] = &it;
+    options.isView = [&](const ir::Node& n) { return itemOf.at(&n)->kind == Item::Kind::View; };
+    options.canRunInPlace = [&](const ir::Node& n, size_t operand) {
+      const Item* it = itemOf.at(&n);
+      if (it->kind != Item::Kind::Kernel || !it->elementwise) return false;
+      const ir::Value* in = n.input(operand);
+      return in->type() == n.output(0)->type();
+    };
+    plan_ = passes::planMemory(g_, options);
+    out_.program.setArenaBytes(plan_.arenaBytes);
+    out_.memory = {plan_.arenaBytes, plan_.intermediateBytes, plan_.numIntermediates, plan_.numInPlace,
+                   plan_.numViews};
+  }
+
+  void emitSteps(const CpuOptions& options) {
+    for (size_t i = 0; i < g_.outputs().size(); ++i) outputIndex_.emplace(g_.outputs()[i], int64_t(i));
+    std::vector<kir::Kernel> kernels;
+    std::vector<KernelStep*> kernelSteps;
+    std::vector<std::pair<GemmStep*, const Item*>> gemmSteps;
+    int counter = 0;
+    for (Item& item : items_) {
+      const ir::Node& n = *item.node;
+      std::string id = fmt::format("s{}", counter++);
+      switch (item.kind) {
+        case Item::Kind::View: {
+          const ir::Value* result = n.output(0);
+          if (plan_.sharesBytesWith.count(result)) {
+            out_.stepLines.push_back(fmt::format("{:>4}  {} -> view (no copy) [{}]", "-", n.describe(), originsOf(n)));
+            break;
+          }
+          // A graph output cannot share its operand's bytes: copy.
+          addStep(std::make_unique<CopyStep>(ref(n.input(0)), ref(result), bytesOf(result),
+                                             fmt::format("{} -> copy {} bytes", n.describe(), bytesOf(result))),
+                  id);
+          break;
+        }
+        case Item::Kind::Kernel: {
+          std::vector<runtime::BufferRef> refs;
+          for (const ir::Value* v : item.kernelValues) refs.push_back(v ? ref(v) : statusWord());
+          item.kernel.kernel.name = fmt::format("dlc_{}_{}", id, ir::opName(n.op()));
+          auto step = std::make_unique<KernelStep>(
+              item.kernel.kernel.name, std::move(refs), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
+              fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), item.kernel.kernel.name,
+                          fmt::join(item.opNames, " "), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
+                          originsOf(n)));
+          if (!item.statusMessage.empty()) step->setStatus(statusWord(), item.statusMessage);
+          kernelSteps.push_back(step.get());
+          kernels.push_back(item.kernel.kernel);
+          addStep(std::move(step), id);
+          if (item.epilogue) {
+            Item::Part& part = *item.epilogue;
+            part.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            std::vector<runtime::BufferRef> partRefs;
+            for (const ir::Value* v : part.values) partRefs.push_back(ref(v));
+            auto epi = std::make_unique<KernelStep>(
+                part.kernel.name, std::move(partRefs), part.kernel.extent0, part.kernel.extent1,
+                fmt::format("  epilogue of {} -> JIT kernel {} [{}] over {}x{}", id, part.kernel.name,
+                            fmt::join(part.opNames, " "), part.kernel.extent0, part.kernel.extent1));
+            kernelSteps.push_back(epi.get());
+            kernels.push_back(part.kernel);
+            addStep(std::move(epi), fmt::format("s{}", counter++));
+          }
+          break;
+        }
+        case Item::Kind::Gemm: {
+          GemmOperands op = item.gemm;
+          if (!item.packA) op.a = ref(item.gemmA);
+          if (!item.packB) op.b = ref(item.gemmB);
+          op.c = ref(item.gemmC);
+          std::string epilogue = "no epilogue";
+          if (!item.kernelValues.empty()) {
+            item.kernel.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            op.epilogueKernel = item.kernel.kernel.name;
+            for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
+            kernels.push_back(item.kernel.kernel);
+            epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
+          }
+          const auto& s = op.shape;
+          auto step = std::make_unique<GemmStep>(
+              std::move(op), fmt::format("{} -> GEMM {}x{}x{}{} with {}{}{} [{}]", n.describe(), s.M, s.N, s.K,
+                                         s.batch > 1 ? fmt::format(" x{} batches", s.batch) : "", epilogue,
+                                         item.packA ? ", A packed at compile time" : "",
+                                         item.packB ? ", B packed at compile time" : "", originsOf(n)));
+          gemmSteps.push_back({step.get(), &item});
+          addStep(std::move(step), id);
+          break;
+        }
+        case Item::Kind::Library: {
+          std::vector<runtime::BufferRef> ins, outs;
+          for (const ir::Value* v : n.inputs()) ins.push_back(v ? ref(v) : runtime::BufferRef{});
+          for (const ir::Value* v : n.outputs()) outs.push_back(ref(v));
+          auto step = std::make_unique<LibraryStep>(n, std::move(ins), std::move(outs), item.reason);
+          for (const auto& [name, attr] : n.attrs().all())
+            if (const auto* sub = std::get_if<std::shared_ptr<ir::Graph>>(&attr))
+              for (const ir::Value* outer : (*sub)->outerUses()) step->addOuterValue(outer, ref(outer));
+          addStep(std::move(step), id);
+          break;
+        }
+      }
+    }
+    // Graph outputs that are graph inputs, constants or repeated values.
+    std::unordered_set<const ir::Value*> written;
+    for (size_t i = 0; i < g_.outputs().size(); ++i) {
+      const ir::Value* v = g_.outputs()[i];
+      bool producedHere = v->producer() && outputIndex_.at(v) == int64_t(i);
+      if (producedHere) continue;
+      runtime::BufferRef to{runtime::BufferRef::Space::Output, int64_t(i), nullptr};
+      addStep(std::make_unique<CopyStep>(ref(v), to, bytesOf(v), fmt::format("output {} -> copy", v->name())),
+              fmt::format("s{}", counter++));
+    }
+
+    auto start = std::chrono::steady_clock::now();
+    auto jit = jitCompile(kernels, CpuTargetOptions{options.cpu});
+    out_.compileMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    out_.target = jit->targetDescription();
+    for (KernelStep* s : kernelSteps) s->setFunction(jit->kernel(s->kernelName()));
+    const runtime::GemmMicroKernel& uk = jit->gemmMicroKernel();
+    for (auto [s, item] : gemmSteps) {
+      runtime::KernelFn epi = s->operands().epilogueKernel.empty() ? nullptr : jit->kernel(s->operands().epilogueKernel);
+      const runtime::GemmArgs& a = s->operands().shape;
+      std::shared_ptr<const runtime::PackedMatrix> packedA, packedB;
+      if (item->packA)
+        packedA = std::make_shared<runtime::PackedMatrix>(runtime::packA(
+            uk, item->gemmA->constant().data<float>().data(), a.M, a.K, a.aRowStride, a.aColStride));
+      if (item->packB)
+        packedB = std::make_shared<runtime::PackedMatrix>(runtime::packB(
+            uk, item->gemmB->constant().data<float>().data(), a.K, a.N, a.bRowStride, a.bColStride));
+      s->bind(uk, epi, std::move(packedA), std::move(packedB));
+    }
+    out_.program.keepAlive(std::shared_ptr<const JitProgram>(std::move(jit)));
+  }
+
+ private:
+  void addStep(std::unique_ptr<runtime::Step> step, const std::string& id) {
+    out_.stepLines.push_back(fmt::format("{:>4}  {}", id, step->describe()));
+    out_.program.addStep(std::move(step));
+  }
+
+  // An i64 after the planned arena for kernels that report bad data.
+  runtime::BufferRef statusWord() {
+    if (statusOffset_ < 0) {
+      statusOffset_ = (plan_.arenaBytes + 63) / 64 * 64;
+      out_.program.setArenaBytes(statusOffset_ + 64);
+    }
+    return {runtime::BufferRef::Space::Arena, statusOffset_, nullptr};
+  }
+
+  runtime::BufferRef ref(const ir::Value* v) {
+    auto out = outputIndex_.find(v);
+    if (out != outputIndex_.end()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
+    const ir::Value* root = plan_.root(v);
+    if (root != v) return ref(root);
+    if (v->isConstant()) return {runtime::BufferRef::Space::Fixed, 0, v->constant().rawData()};
+    if (v->isGraphInput()) {
+      const auto& ins = g_.inputs();
+      int64_t index = std::find(ins.begin(), ins.end(), v) - ins.begin();
+      return {runtime::BufferRef::Space::Input, index, nullptr};
+    }
+    auto it = plan_.arenaOffset.find(v);
+    DLC_CHECK(it != plan_.arenaOffset.end(), "value '{}' has no planned buffer", v->name());
+    return {runtime::BufferRef::Space::Arena, it->second, nullptr};
+  }
+
+  void setPointwise(Item& item, const PointwiseGroup& group, const ValueMap& toGraph, const std::string& refuse) {
+    if (!refuse.empty()) {
+      item.reason = refuse;
+      return;
+    }
+    item.kernel = buildPointwiseKernel("", group);
+    if (item.kernel.unsupported) {
+      item.reason = fmt::format("no kernel lowering of {} for {}", item.kernel.unsupported->opName(),
+                                ir::dtypeName(item.kernel.unsupported->input(0)->dtype()));
+      return;
+    }
+    item.kind = Item::Kind::Kernel;
+    item.elementwise = true;
+    for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(toGraph, v));
+    for (const ir::Node* n : group.nodes) item.opNames.emplace_back(n->opName());
+  }
+
+  // A Fused node: its body's first node is the anchor for gemm/matmul/conv kinds.
+  void classifyFused(const ir::Node& n, Item& item) {
+    const ir::Graph& body = n.attrGraph("body");
+    const std::string& kind = n.attrString("kind");
+    ValueMap toGraph;
+    for (size_t i = 0; i < body.inputs().size(); ++i) toGraph[body.inputs()[i]] = n.input(i);
+    for (size_t i = 0; i < body.outputs().size(); ++i) toGraph[body.outputs()[i]] = n.output(i);
+    std::vector<const ir::Node*> nodes(body.nodes().begin(), body.nodes().end());
+    std::vector<const ir::Value*> outputs(body.outputs().begin(), body.outputs().end());
+    if (kind == "elementwise") {
+      PointwiseGroup group;
+      group.nodes = nodes;
+      group.outputs = outputs;
+      group.shape = extentsOf(n.output(0));
+      for (const ir::Value* o : outputs)
+        if (extentsOf(o) != group.shape) return setPointwise(item, group, toGraph, "results of different shapes");
+      setPointwise(item, group, toGraph, "");
+      return;
+    }
+    if ((kind == "matmul" || kind == "gemm") && !nodes.empty()) {
+      std::vector<const ir::Node*> epilogue(nodes.begin() + 1, nodes.end());
+      classifyGemm(n, *nodes[0], outputs, epilogue, toGraph, item);
+      return;
+    }
+    if ((kind == "softmax" || kind == "logsoftmax" || kind == "layernorm" || kind == "reduce") && !nodes.empty()) {
+      classifyRowReduction(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
+      return;
+    }
+    item.reason = fmt::format("no lowering for fused '{}' kernels yet (runs its body in the interpreter)", kind);
+  }
+
+  // A row-reduction anchor (Softmax, LayerNormalization, Reduce*) with an
+  // elementwise epilogue: the anchor's kernel writes its result into the
+  // buffer of the first output (unless the graph reads the anchor's result
+  // itself), then the epilogue kernel updates it in place.
+  void classifyRowReduction(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+                            const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
+    LoweredKernel lowered = hasAnchorLowering(anchor)  ? lowerAnchorOp(anchor)
+                            : hasDataLowering(anchor) ? lowerDataOp(anchor)
+                                                      : LoweredKernel{{}, {}, {}, "no lowering for this anchor"};
+    if (!lowered.unsupported.empty()) {
+      item.reason = lowered.unsupported;
+      return;
+    }
+    const ir::Value* result = anchor.output(0);
+    const ir::Value* resultBuffer = nullptr;
+    for (const ir::Value* o : outputs)
+      if (o == result) resultBuffer = o;
+    if (!resultBuffer) resultBuffer = outputs.at(0);
+    if (resultBuffer->type() != result->type()) {
+      item.reason = "the epilogue changes the anchor result's type";
+      return;
+    }
+    ValueMap withResult = toGraph;
+    withResult[result] = mapValue(toGraph, resultBuffer);
+    item.kind = Item::Kind::Kernel;
+    item.kernel.kernel = std::move(lowered.kernel);
+    for (const ir::Value* v : lowered.bufferValues) item.kernelValues.push_back(v ? mapValue(withResult, v) : nullptr);
+    item.statusMessage = std::move(lowered.statusMessage);
+    item.opNames.emplace_back(anchor.opName());
+    if (epilogue.empty() && outputs.size() == 1 && outputs[0] == result) return;
+    PointwiseGroup group;
+    group.nodes = epilogue;
+    group.outputs = outputs;
+    group.shape = extentsOf(result);
+    group.anchorResult = result;
+    for (const ir::Value* o : outputs)
+      if (extentsOf(o) != group.shape) {
+        item = Item{.node = item.node};
+        item.reason = "epilogue results of different shapes";
+        return;
+      }
+    PointwiseKernel pk = buildPointwiseKernel("", group);
+    if (pk.unsupported) {
+      item = Item{.node = item.node};
+      item.reason = fmt::format("no kernel lowering of epilogue op {}", pk.unsupported->opName());
+      return;
+    }
+    Item::Part part;
+    part.kernel = std::move(pk.kernel);
+    for (const ir::Value* v : pk.bufferValues) part.values.push_back(mapValue(withResult, v));
+    for (const ir::Node* e : epilogue) part.opNames.emplace_back(e->opName());
+    item.epilogue = std::move(part);
+  }
+
+  // MatMul / Gemm `anchor` (maybe inside a Fused node `n`) with an epilogue.
+  void classifyGemm(const ir::Node& n, const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+                    const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
+    auto refuse = [&](std::string why) { item.reason = std::move(why); };
+    const ir::Value* a = anchor.input(0);
+    const ir::Value* b = anchor.input(1);
+    const ir::Value* result = anchor.output(0);
+    if (a->dtype() != ir::DType::F32 || b->dtype() != ir::DType::F32)
+      return refuse("GEMM kernels are f32 only");
+    std::vector<int64_t> as = extentsOf(a), bs = extentsOf(b), cs = extentsOf(result);
+    if (as.size() < 2 || bs.size() < 2) return refuse("matrix-vector MatMul (rank-1 operand)");
+    GemmOperands& op = item.gemm;
+    runtime::GemmArgs& s = op.shape;
+    PointwiseGroup group;
+    group.nodes = epilogue;
+    group.outputs = outputs;
+    group.shape = cs;
+    group.anchorResult = result;
+    if (anchor.op() == OpKind::Gemm) {
+      bool ta = anchor.attrInt("transA") != 0, tb = anchor.attrInt("transB") != 0;
+      s.M = ta ? as[1] : as[0];
+      s.K = ta ? as[0] : as[1];
+      s.N = tb ? bs[0] : bs[1];
+      s.aRowStride = ta ? 1 : as[1];
+      s.aColStride = ta ? as[1] : 1;
+      s.bRowStride = tb ? 1 : bs[1];
+      s.bColStride = tb ? bs[1] : 1;
+      group.anchorScale = anchor.attrFloat("alpha");
+      if (anchor.hasInput(2)) {
+        group.anchorAddend = anchor.input(2);
+        group.anchorAddendShape = extentsOf(anchor.input(2));
+        group.anchorAddendScale = anchor.attrFloat("beta");
+      }
+    } else {
+      s.M = as[as.size() - 2];
+      s.K = as.back();
+      s.N = bs.back();
+      s.aRowStride = s.K;
+      s.aColStride = 1;
+      s.bRowStride = s.N;
+      s.bColStride = 1;
+      std::vector<int64_t> outBatch(cs.begin(), cs.end() - 2);
+      s.batch = product(outBatch, 0, outBatch.size());
+      auto batchStride = [&](const std::vector<int64_t>& shape, int64_t matrix) -> std::optional<int64_t> {
+        std::vector<int64_t> batch(shape.begin(), shape.end() - 2);
+        if (product(batch, 0, batch.size()) == 1) return 0;
+        while (batch.size() < outBatch.size()) batch.insert(batch.begin(), 1);
+        if (batch == outBatch) return matrix;
+        return std::nullopt;
+      };
+      auto sa = batchStride(as, s.M * s.K), sb = batchStride(bs, s.K * s.N);
+      if (!sa || !sb) return refuse("MatMul batch dims that broadcast partially");
+      s.aBatchStride = *sa;
+      s.bBatchStride = *sb;
+    }
+    s.ldc = s.N;
+    s.cBatchStride = s.M * s.N;
+    // The raw product goes to the buffer of the anchor's result if the graph
+    // reads it, else straight into the first result (the epilogue then
+    // updates it in place).
+    const ir::Value* cValue = nullptr;
+    for (const ir::Value* o : outputs)
+      if (o == result) cValue = o;
+    if (!cValue) cValue = outputs.at(0);
+    if (cValue->dtype() != ir::DType::F32 || extentsOf(cValue) != cs)
+      return refuse("epilogue result is not an f32 tensor of the product's shape");
+    for (const ir::Value* o : outputs)
+      if (extentsOf(o) != cs) return refuse("epilogue results of different shapes");
+    const ir::Value* cGraph = mapValue(toGraph, cValue);
+    item.gemmA = mapValue(toGraph, a);
+    item.gemmB = mapValue(toGraph, b);
+    item.gemmC = cGraph;
+    // Constant weights are packed once, after the JIT has chosen the
+    // micro-kernel's tile shape (emitSteps).
+    item.packA = item.gemmA->isConstant() && s.aBatchStride == 0;
+    item.packB = item.gemmB->isConstant() && s.bBatchStride == 0;
+    bool needEpilogue = !epilogue.empty() || group.anchorScale != 1.0 || group.anchorAddend ||
+                        (outputs.size() == 1 && outputs[0] != result);
+    item.kind = Item::Kind::Gemm;
+    if (needEpilogue) {
+      item.kernel = buildPointwiseKernel("", group);
+      if (item.kernel.unsupported) {
+        item.kind = Item::Kind::Library;
+        return refuse(fmt::format("no kernel lowering of epilogue op {}", item.kernel.unsupported->opName()));
+      }
+      // The anchor result's buffer is C.
+      ValueMap withC = toGraph;
+      withC[result] = cGraph;
+      for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(withC, v));
+      item.opNames.emplace_back(anchor.opName());
+      for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
+    }
+    (void)n;
+  }
+
+ private:
+  CompiledVariant& out_;
+  ir::Graph& g_;
+  std::vector<Item> items_;
+  passes::MemoryPlan plan_;
+  std::unordered_map<const ir::Value*, int64_t> outputIndex_;
+  int64_t statusOffset_ = -1;
+};
+
+// The first value whose shape is not static, or nullptr.
+const ir::Value* firstDynamicValue(const ir::Graph& g) {
+  for (const ir::Value* v : g.inputs())
+    if (!v->type().isStatic()) return v;
+  for (const ir::Node* n : g.nodes())
+    for (const ir::Value* v : n->outputs())
+      if (!v->type().isStatic()) return v;
+  return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions& options) {
+  auto start = std::chrono::steady_clock::now();
+  auto out = std::make_unique<CompiledVariant>();
+  out->graph = std::move(graph);
+  if (const ir::Value* v = firstDynamicValue(out->graph)) {
+    out->interpreted = true;
+    out->interpretedReason = fmt::format(
+        "value '{}' has a shape that depends on input data ({}); the whole graph runs on the reference interpreter",
+        v->name(), v->type().str());
+    return out;
+  }
+  for (const ir::Value* v : out->graph.outputs()) out->outputShapes.push_back(extentsOf(v));
+  Builder builder(*out);
+  builder.classify();
+  builder.planMemory();
+  builder.emitSteps(options);
+  out->compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+}  // namespace dlc::codegen::cpu
