@@ -47,7 +47,10 @@ options:
                       min_ms, median_ms, p90_ms, mean_ms, max_ms
 
 compile_ms is compileForTarget (passes and code generation), import_ms the
-ONNX import before it. Latencies include allocating the outputs.
+ONNX import before it. A target that compiles per input-shape signature
+(cpu) compiles a model with static shapes in compileForTarget, but one with
+unbound symbolic dims at its first run: first_run_ms then holds that compile
+(bind the dims with --shape). Latencies include allocating the outputs.
 )";
 
 namespace {
