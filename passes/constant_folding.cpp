@@ -2,11 +2,17 @@
 // all its operands are constants (or, for Shape and Size, when its operand's
 // shape is static), it has no subgraphs, is deterministic, and its results
 // are small enough. Its results become constants; the node is left for DCE.
+// A result whose shape inference could not know (e.g. a Slice of a shape
+// that was itself folded) is folded when the operands are small, then
+// checked. After a sweep that folded something, types are inferred again
+// (folded constants make shapes static downstream) and the sweep repeats.
 // Pre: a valid, type-inferred graph. Post: no foldable node remains.
 #include <algorithm>
+#include <unordered_set>
 
 #include "ir/interpreter.h"
 #include "ir/op_def.h"
+#include "ir/infer.h"
 #include "passes/pass.h"
 
 namespace dlc::passes {
@@ -49,14 +55,20 @@ ir::Tensor foldShapeQuery(const ir::Node& node) {
 
 }  // namespace
 
-bool foldConstants(ir::Graph& graph, const PassContext& ctx) {
+namespace {
+
+bool foldSweep(ir::Graph& graph, const PassContext& ctx, std::unordered_set<const ir::Node*>& folded) {
   bool changed = false;
   for (ir::Node* node : graph.nodes()) {
-    if (!foldable(*node)) continue;
+    if (folded.count(node) || !foldable(*node)) continue;
     bool small = true;
+    int64_t operandElements = 0;
+    for (const ir::Value* v : node->inputs())
+      if (v && v->isConstant()) operandElements += v->constant().numel();
     for (const ir::Value* out : node->outputs()) {
       auto n = out->type().shape ? out->type().shape->numElements() : std::nullopt;
-      small &= n.has_value() && *n <= ctx.maxFoldedElements;
+      // Unknown result sizes: try when the operands are small; checked below.
+      small &= n.has_value() ? *n <= ctx.maxFoldedElements : operandElements <= ctx.maxFoldedElements;
     }
     if (!small) continue;
     std::vector<ir::Tensor> results;
@@ -71,11 +83,27 @@ bool foldConstants(ir::Graph& graph, const PassContext& ctx) {
         continue;  // leave the error to run time, where it is reported with the inputs
       }
     }
+    bool tooBig = false;
+    for (const ir::Tensor& r : results) tooBig |= r.numel() > ctx.maxFoldedElements;
+    if (tooBig) continue;
+    folded.insert(node);
     for (size_t i = 0; i < results.size(); ++i) {
       ir::Value* c = graph.addConstant(graph.uniqueName(node->output(i)->name() + ".folded"), std::move(results[i]));
       graph.replaceAllUsesWith(node->output(i), c);
     }
     changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
+bool foldConstants(ir::Graph& graph, const PassContext& ctx) {
+  bool changed = false;
+  std::unordered_set<const ir::Node*> folded;  // left in place for DCE
+  while (foldSweep(graph, ctx, folded)) {
+    changed = true;
+    ir::inferTypes(graph);
   }
   return changed;
 }

@@ -68,6 +68,12 @@ Expr foldVariadic(BinaryOp op, const std::vector<Expr>& xs) {
 
 }  // namespace
 
+bool isInferenceDropout(const ir::Node& n) {
+  if (n.op() != ir::OpKind::Dropout || n.outputs().size() != 1) return false;
+  const ir::Value* training = n.input(2);
+  return !training || (training->isConstant() && training->constant().numel() == 1 && training->constant().getInt(0) == 0);
+}
+
 Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
   for (size_t i = 0; i < in.size(); ++i)
     if (!in[i] && i == 0) return nullptr;
@@ -77,7 +83,7 @@ Expr lowerElementwise(const ir::Node& node, const std::vector<Expr>& in) {
   Expr result;
   switch (node.op()) {
     case ir::OpKind::Identity: result = x; break;
-    case ir::OpKind::Dropout: result = node.outputs().size() == 1 ? x : nullptr; break;
+    case ir::OpKind::Dropout: result = isInferenceDropout(node) ? x : nullptr; break;
     case ir::OpKind::Relu: result = isFloatCompute(t) || isSignedIntCompute(t) ? relu(x) : nullptr; break;
     case ir::OpKind::Add: result = isFloatCompute(t) || isIntCompute(t) ? add(x, in[1]) : nullptr; break;
     case ir::OpKind::Sub: result = isFloatCompute(t) || isIntCompute(t) ? sub(x, in[1]) : nullptr; break;

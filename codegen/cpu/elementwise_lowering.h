@@ -13,6 +13,10 @@ namespace dlc::codegen {
 // The dtype arithmetic on values of `t` is done in: F32 for F16/BF16, else t.
 ir::DType computeType(ir::DType t);
 
+// Dropout that is the identity: one result (no mask) and training_mode
+// absent or a constant false.
+bool isInferenceDropout(const ir::Node& node);
+
 // Lowers `node` (an op with the kElementwise trait) applied to `operands`
 // (one per node input, nullptr for absent optional inputs; each already in
 // computeType of the input's dtype). Returns the result in computeType of the

@@ -8,6 +8,7 @@
 
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/cpu_steps.h"
+#include "codegen/cpu/elementwise_lowering.h"
 #include "codegen/cpu/pointwise_kernel.h"
 #include "codegen/llvm/cpu_jit.h"
 #include "ir/op_def.h"
@@ -25,7 +26,7 @@ bool isView(const ir::Node& n) {
     case OpKind::Squeeze:
     case OpKind::Unsqueeze:
     case OpKind::Identity: return true;
-    case OpKind::Dropout: return n.outputs().size() == 1;
+    case OpKind::Dropout: return isInferenceDropout(n);
     default: return false;
   }
 }
@@ -138,7 +139,6 @@ class Builder {
 
   void emitSteps(const CpuOptions& options) {
     for (size_t i = 0; i < g_.outputs().size(); ++i) outputIndex_.emplace(g_.outputs()[i], int64_t(i));
-    std::vector<kir::Kernel> kernels;
     std::vector<KernelStep*> kernelSteps;
     std::vector<std::pair<GemmStep*, const Item*>> gemmSteps;
     int counter = 0;
@@ -161,7 +161,7 @@ class Builder {
         case Item::Kind::Kernel: {
           std::vector<runtime::BufferRef> refs;
           for (const ir::Value* v : item.kernelValues) refs.push_back(v ? ref(v) : statusWord());
-          item.kernel.kernel.name = fmt::format("dlc_{}_{}", id, ir::opName(n.op()));
+          item.kernel.kernel.name = addKernel(item.kernel.kernel, fmt::format("dlc_{}_{}", id, ir::opName(n.op())));
           auto step = std::make_unique<KernelStep>(
               item.kernel.kernel.name, std::move(refs), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
               fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), item.kernel.kernel.name,
@@ -169,11 +169,10 @@ class Builder {
                           originsOf(n)));
           if (!item.statusMessage.empty()) step->setStatus(statusWord(), item.statusMessage);
           kernelSteps.push_back(step.get());
-          kernels.push_back(item.kernel.kernel);
           addStep(std::move(step), id);
           if (item.epilogue) {
             Item::Part& part = *item.epilogue;
-            part.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            part.kernel.name = addKernel(part.kernel, fmt::format("dlc_{}_epilogue", id));
             std::vector<runtime::BufferRef> partRefs;
             for (const ir::Value* v : part.values) partRefs.push_back(ref(v));
             auto epi = std::make_unique<KernelStep>(
@@ -181,7 +180,6 @@ class Builder {
                 fmt::format("  epilogue of {} -> JIT kernel {} [{}] over {}x{}", id, part.kernel.name,
                             fmt::join(part.opNames, " "), part.kernel.extent0, part.kernel.extent1));
             kernelSteps.push_back(epi.get());
-            kernels.push_back(part.kernel);
             addStep(std::move(epi), fmt::format("s{}", counter++));
           }
           break;
@@ -193,10 +191,9 @@ class Builder {
           op.c = ref(item.gemmC);
           std::string epilogue = "no epilogue";
           if (!item.kernelValues.empty()) {
-            item.kernel.kernel.name = fmt::format("dlc_{}_epilogue", id);
+            item.kernel.kernel.name = addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id));
             op.epilogueKernel = item.kernel.kernel.name;
             for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
-            kernels.push_back(item.kernel.kernel);
             epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
           }
           const auto& s = op.shape;
@@ -229,12 +226,13 @@ class Builder {
       bool producedHere = v->producer() && outputIndex_.at(v) == int64_t(i);
       if (producedHere) continue;
       runtime::BufferRef to{runtime::BufferRef::Space::Output, int64_t(i), nullptr};
-      addStep(std::make_unique<CopyStep>(ref(v), to, bytesOf(v), fmt::format("output {} -> copy", v->name())),
+      runtime::BufferRef from = v->producer() ? ref(v) : storageRef(v);
+      addStep(std::make_unique<CopyStep>(from, to, bytesOf(v), fmt::format("output {} -> copy", v->name())),
               fmt::format("s{}", counter++));
     }
 
     auto start = std::chrono::steady_clock::now();
-    auto jit = jitCompile(kernels, CpuTargetOptions{options.cpu});
+    auto jit = jitCompile(kernels_, CpuTargetOptions{options.cpu});
     out_.compileMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     out_.target = jit->targetDescription();
     for (KernelStep* s : kernelSteps) s->setFunction(jit->kernel(s->kernelName()));
@@ -260,6 +258,20 @@ class Builder {
     out_.program.addStep(std::move(step));
   }
 
+  // Adds a kernel to the JIT module unless an identical one (same code up to
+  // names: repeated layers) is there already; returns the name to call.
+  std::string addKernel(kir::Kernel k, const std::string& name) {
+    kir::Kernel canonical = k;
+    canonical.name = "k";
+    for (size_t i = 0; i < canonical.buffers.size(); ++i) canonical.buffers[i].name = fmt::format("b{}", i);
+    auto [it, inserted] = kernelByCode_.emplace(kir::print(canonical), name);
+    if (inserted) {
+      k.name = name;
+      kernels_.push_back(std::move(k));
+    }
+    return it->second;
+  }
+
   // An i64 after the planned arena for kernels that report bad data.
   runtime::BufferRef statusWord() {
     if (statusOffset_ < 0) {
@@ -271,7 +283,12 @@ class Builder {
 
   runtime::BufferRef ref(const ir::Value* v) {
     auto out = outputIndex_.find(v);
-    if (out != outputIndex_.end()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
+    if (out != outputIndex_.end() && v->producer()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
+    return storageRef(v);
+  }
+
+  // Where a value lives, ignoring that it may also be a graph output.
+  runtime::BufferRef storageRef(const ir::Value* v) {
     const ir::Value* root = plan_.root(v);
     if (root != v) return ref(root);
     if (v->isConstant()) return {runtime::BufferRef::Space::Fixed, 0, v->constant().rawData()};
@@ -326,18 +343,20 @@ class Builder {
       classifyGemm(n, *nodes[0], outputs, epilogue, toGraph, item);
       return;
     }
-    if ((kind == "softmax" || kind == "logsoftmax" || kind == "layernorm" || kind == "reduce") && !nodes.empty()) {
-      classifyRowReduction(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
+    bool depthwise = kind == "conv" && !nodes.empty() && hasAnchorLowering(*nodes[0]);
+    if ((kind == "softmax" || kind == "logsoftmax" || kind == "layernorm" || kind == "reduce" || depthwise) &&
+        !nodes.empty()) {
+      classifyKernelAnchor(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
       return;
     }
     item.reason = fmt::format("no lowering for fused '{}' kernels yet (runs its body in the interpreter)", kind);
   }
 
-  // A row-reduction anchor (Softmax, LayerNormalization, Reduce*) with an
-  // elementwise epilogue: the anchor's kernel writes its result into the
+  // An anchor lowered to one kernel (Softmax, LayerNormalization, Reduce*,
+  // depthwise Conv) with an elementwise epilogue: the anchor's kernel writes its result into the
   // buffer of the first output (unless the graph reads the anchor's result
   // itself), then the epilogue kernel updates it in place.
-  void classifyRowReduction(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+  void classifyKernelAnchor(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
                             const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
     LoweredKernel lowered = hasAnchorLowering(anchor)  ? lowerAnchorOp(anchor)
                             : hasDataLowering(anchor) ? lowerDataOp(anchor)
@@ -441,6 +460,12 @@ class Builder {
       if (!sa || !sb) return refuse("MatMul batch dims that broadcast partially");
       s.aBatchStride = *sa;
       s.bBatchStride = *sb;
+      // A batch of A's rows times one shared B is one taller GEMM.
+      if (s.batch > 1 && s.bBatchStride == 0 && s.aBatchStride == s.M * s.K) {
+        s.M *= s.batch;
+        s.batch = 1;
+        s.aBatchStride = 0;
+      }
     }
     s.ldc = s.N;
     s.cBatchStride = s.M * s.N;
@@ -489,6 +514,8 @@ class Builder {
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
   int64_t statusOffset_ = -1;
+  std::vector<kir::Kernel> kernels_;                         // to JIT-compile
+  std::unordered_map<std::string, std::string> kernelByCode_;  // code -> kernel name
 };
 
 // The first value whose shape is not static, or nullptr.

@@ -105,6 +105,40 @@ class TinyBert(nn.Module):
         return x, self.head(torch.tanh(x[:, 0]))
 
 
+class TinyGpt(nn.Module):
+    """A GPT-style decoder: token + learned position embeddings, pre-norm
+    layers with causal self-attention written out (q/k/v projections,
+    scaled scores, a causal mask, softmax), a GELU MLP, a final LayerNorm
+    and an LM head."""
+
+    def __init__(self, vocab=64, dim=32, heads=4, layers=2, seq=12):
+        super().__init__()
+        self.heads = heads
+        self.tok = nn.Embedding(vocab, dim)
+        self.pos = nn.Embedding(seq, dim)
+        self.blocks = nn.ModuleList()
+        for _ in range(layers):
+            self.blocks.append(nn.ModuleDict({
+                "ln1": nn.LayerNorm(dim), "qkv": nn.Linear(dim, 3 * dim), "proj": nn.Linear(dim, dim),
+                "ln2": nn.LayerNorm(dim), "fc": nn.Linear(dim, 4 * dim), "out": nn.Linear(4 * dim, dim)}))
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, vocab, bias=False)
+        self.register_buffer("causal", torch.tril(torch.ones(seq, seq, dtype=torch.bool)))
+
+    def forward(self, ids):
+        b, t = ids.shape
+        x = self.tok(ids) + self.pos(torch.arange(t).unsqueeze(0))
+        for blk in self.blocks:
+            q, k, v = blk["qkv"](blk["ln1"](x)).split(x.shape[-1], dim=-1)
+            q, k, v = (z.view(b, t, self.heads, -1).transpose(1, 2) for z in (q, k, v))
+            att = (q @ k.transpose(-2, -1)) / (q.shape[-1] ** 0.5)
+            att = att.masked_fill(~self.causal[:t, :t], float("-inf")).softmax(dim=-1)
+            y = (att @ v).transpose(1, 2).reshape(b, t, -1)
+            x = x + blk["proj"](y)
+            x = x + blk["out"](nn.functional.gelu(blk["fc"](blk["ln2"](x))))
+        return self.head(self.ln(x))
+
+
 class TinyLstm(nn.Module):
     def __init__(self, features=8, hidden=16, classes=4):
         super().__init__()
@@ -153,6 +187,7 @@ def models():
     mask = torch.ones(2, 16, dtype=torch.int64)
     mask[1, 12:] = 0
     yield "bert_tiny", TinyBert(), (ids, mask), ["input_ids", "attention_mask"], ["hidden", "logits"], None
+    yield "gpt_tiny", TinyGpt(), (torch.randint(0, 64, (2, 12), generator=g),), ["input_ids"], ["logits"], None
     yield "lstm_tiny", TinyLstm(), (torch.randn(3, 10, 8, generator=g),), ["input"], ["logits"], None
 
 

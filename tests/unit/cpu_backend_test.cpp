@@ -160,7 +160,6 @@ TEST(CpuBackend, DataMovement) {
   %s: f32[2,3,4] = Slice(%c, %st, %en, %ax, %sp)
   %k: i64[2,2] = const [0, 2, -1, 1]
   %g: f32[2,2,2,4] = Gather(%x, %k) {axis = 1}
-  %sh: i64[3] = const [3, 2, 3, 4]
   return %t, %c, %s, %g
 }
 )");
