@@ -195,6 +195,21 @@ static std::vector<const Value*> nodeReads(const Node& n) {
   return reads;
 }
 
+void Graph::reorderNodes(const std::vector<Node*>& order) {
+  DLC_CHECK(order.size() == nodes_.size(), "reorderNodes: {} nodes given for a graph of {}", order.size(),
+            nodes_.size());
+  std::unordered_map<const Node*, size_t> position;
+  for (size_t i = 0; i < nodes_.size(); ++i) position[nodes_[i].get()] = i;
+  std::vector<std::unique_ptr<Node>> reordered;
+  reordered.reserve(nodes_.size());
+  for (Node* n : order) {
+    auto it = position.find(n);
+    DLC_CHECK(it != position.end() && nodes_[it->second] != nullptr, "reorderNodes: a node is missing or repeated");
+    reordered.push_back(std::move(nodes_[it->second]));
+  }
+  nodes_ = std::move(reordered);
+}
+
 size_t Graph::removeDeadNodes() {
   std::unordered_set<const Value*> live(outputs_.begin(), outputs_.end());
   std::vector<bool> keep(nodes_.size(), false);

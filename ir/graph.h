@@ -131,6 +131,10 @@ class Graph {
 
   // Removes nodes whose results are unused and are not graph outputs.
   size_t removeDeadNodes();
+  // Puts the nodes in the given order, which must be a permutation of
+  // nodes() (passes that add a node reading earlier results and read by
+  // earlier nodes restore a topological order with this).
+  void reorderNodes(const std::vector<Node*>& order);
   // A name not yet used in this graph, derived from `base`.
   std::string uniqueName(const std::string& base);
 

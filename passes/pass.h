@@ -31,6 +31,9 @@ struct PassInfo {
 bool eliminateDeadCode(ir::Graph& graph, const PassContext& ctx);    // dead_code.cpp
 bool foldConstants(ir::Graph& graph, const PassContext& ctx);        // constant_folding.cpp
 bool eliminateCommonSubexpressions(ir::Graph& graph, const PassContext& ctx);  // cse.cpp
+bool simplifyLayout(ir::Graph& graph, const PassContext& ctx);       // simplify_layout.cpp
+bool foldBatchNorm(ir::Graph& graph, const PassContext& ctx);        // fold_batchnorm.cpp
+bool fuse(ir::Graph& graph, const PassContext& ctx);                 // fusion.cpp
 
 // Every pass by name; nullptr for an unknown name.
 const PassInfo* findPass(const std::string& name);

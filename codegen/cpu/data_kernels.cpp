@@ -104,6 +104,35 @@ LoweredKernel lowerConcat(const ir::Node& n) {
   return std::move(w.out);
 }
 
+// Split walks its input: each element goes to the output whose range along
+// the axis holds it.
+LoweredKernel lowerSplit(const ir::Node& n) {
+  std::vector<int64_t> xs = extentsOf(n.input(0));
+  int64_t axis = n.attrInt("axis");
+  if (axis < 0) axis += int64_t(xs.size());
+  OutputWalk w(xs);
+  int x = w.buffer(n.input(0), false);
+  std::vector<std::pair<Expr, kir::Block>> branches;
+  int64_t begin = 0;
+  for (const ir::Value* out : n.outputs()) {
+    std::vector<int64_t> s = extentsOf(out);
+    int64_t extent = s[size_t(axis)];
+    int b = w.buffer(out, true);
+    if (extent == 0) continue;
+    std::vector<Expr> c = w.coord;
+    c[size_t(axis)] = kir::binary(BinaryOp::Sub, c[size_t(axis)], i64(begin));
+    Expr cond = kir::binary(BinaryOp::Lt, w.coord[size_t(axis)], i64(begin + extent));
+    branches.push_back({cond, {kir::store(w.k, b, OutputWalk::index(c, s), kir::load(w.k, x, w.linear))}});
+    begin += extent;
+  }
+  if (begin != xs[size_t(axis)]) return refuse("split sizes do not cover the axis");
+  if (branches.empty()) return std::move(w.out);
+  kir::Block chain = branches.back().second;
+  for (size_t i = branches.size() - 1; i-- > 0;) chain = {kir::ifThen(branches[i].first, branches[i].second, chain)};
+  w.k.body = chain;
+  return std::move(w.out);
+}
+
 std::optional<std::vector<int64_t>> constantInts(const ir::Node& n, size_t i) {
   const ir::Value* v = n.input(i);
   if (!v || !v->isConstant()) return std::nullopt;
@@ -254,6 +283,7 @@ LoweredKernel lowerReduce(const ir::Node& n) {
 bool hasDataLowering(const ir::Node& n) {
   switch (n.op()) {
     case OpKind::Concat:
+    case OpKind::Split:
     case OpKind::Slice:
     case OpKind::Gather:
     case OpKind::Expand:
@@ -274,6 +304,7 @@ LoweredKernel lowerDataOp(const ir::Node& n) {
     if (v->dtype() == DType::Undefined) return refuse("untyped result");
   switch (n.op()) {
     case OpKind::Concat: return lowerConcat(n);
+    case OpKind::Split: return lowerSplit(n);
     case OpKind::Slice: return lowerSlice(n);
     case OpKind::Gather: return lowerGather(n);
     case OpKind::Expand: return lowerExpand(n);

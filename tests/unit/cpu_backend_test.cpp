@@ -160,7 +160,9 @@ TEST(CpuBackend, DataMovement) {
   %s: f32[2,3,4] = Slice(%c, %st, %en, %ax, %sp)
   %k: i64[2,2] = const [0, 2, -1, 1]
   %g: f32[2,2,2,4] = Gather(%x, %k) {axis = 1}
-  return %t, %c, %s, %g
+  %sz: i64[3] = const [1, 4, 3]
+  %p0: f32[2,1,4], %p1: f32[2,4,4], %p2: f32[2,3,4] = Split(%c, %sz) {axis = 1}
+  return %t, %c, %s, %g, %p0, %p1, %p2
 }
 )");
   EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;

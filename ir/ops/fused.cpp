@@ -1,0 +1,99 @@
+// Fused: one kernel made of several ops (passes/fusion.cpp forms them; the
+// code generator lowers each one's body). Operands and results map one to one
+// onto the `body` graph's inputs and outputs; the body reads nothing from
+// outside (one-element constants and a reduction's axes are copied into it).
+// `kind` names the kernel template; the body has the form the kind promises:
+//   "elementwise": only elementwise ops, all with the same static result shape;
+//   "matmul" / "gemm" / "conv": an f32 MatMul (operands of rank >= 2), Gemm or
+//     Conv (1 or 2 spatial dims) first, then elementwise ops whose results
+//     have the anchor's result shape (their other operands broadcast up to it);
+//   "softmax" / "logsoftmax" / "layernorm": an f32 Softmax, LogSoftmax or
+//     single-result LayerNormalization first, then such an elementwise epilogue;
+//   "reduce": a Reduce* op with constant axes first, then such an epilogue.
+// Every value in the body has a static shape. The reference kernel runs the
+// body, so a fused graph still runs on the interpreter.
+#include "ir/ops/op_util.h"
+
+namespace dlc::ir {
+
+namespace {
+
+std::optional<OpKind> anchorOp(const std::string& kind) {
+  if (kind == "matmul") return OpKind::MatMul;
+  if (kind == "gemm") return OpKind::Gemm;
+  if (kind == "conv") return OpKind::Conv;
+  if (kind == "softmax") return OpKind::Softmax;
+  if (kind == "logsoftmax") return OpKind::LogSoftmax;
+  if (kind == "layernorm") return OpKind::LayerNormalization;
+  return std::nullopt;
+}
+
+bool isReduceOp(OpKind op) { return opDef(op).has(kReduction) && opName(op).starts_with("Reduce"); }
+
+// Checks that the body has the form its kind promises (see the note above).
+void checkBody(InferContext& ctx, const std::string& kind, const Graph& body) {
+  auto anchor = anchorOp(kind);
+  if (!anchor && kind != "elementwise" && kind != "reduce")
+    ctx.fail("unknown kind '{}' (expected elementwise, matmul, gemm, conv, softmax, logsoftmax, layernorm or reduce)",
+             kind);
+  auto nodes = body.nodes();
+  if (nodes.empty()) ctx.fail("the body of a {} kernel has no nodes", kind);
+  if (!body.outerUses().empty()) ctx.fail("the body reads '{}' from outside", body.outerUses()[0]->name());
+  const Node& first = *nodes[0];
+  bool elementwise = kind == "elementwise";
+  if (anchor && first.op() != *anchor)
+    ctx.fail("a {} kernel must start with {}, found {}", kind, opName(*anchor), first.opName());
+  if (kind == "reduce" && !isReduceOp(first.op()))
+    ctx.fail("a reduce kernel must start with a Reduce* op, found {}", first.opName());
+  if (kind == "reduce" && first.hasInput(1) && !first.input(1)->isConstant())
+    ctx.fail("a reduce kernel's axes must be a constant of the body");
+  if (!elementwise && kind != "reduce" && first.output(0)->dtype() != DType::F32)
+    ctx.fail("a {} kernel's anchor must be f32, found {}", kind, dtypeName(first.output(0)->dtype()));
+  const TensorType& groupType = first.output(0)->type();
+  if (!groupType.isStatic()) ctx.fail("the body's first result '{}' has no static shape", first.output(0)->name());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = *nodes[i];
+    if (i == 0 && !elementwise) continue;
+    if (!n.def().has(kElementwise) || n.outputs().size() != 1)
+      ctx.fail("body node {} of a {} kernel is not a single-result elementwise op", n.describe(), kind);
+    if (n.output(0)->type().shape != groupType.shape)
+      ctx.fail("body node {} has shape {}, but the kernel's shape is {}", n.describe(),
+               n.output(0)->type().shape ? n.output(0)->type().shape->str() : "[*]", groupType.shape->str());
+  }
+}
+
+void inferFused(InferContext& ctx) {
+  const Graph& body = ctx.node().attrGraph("body");
+  if (body.inputs().size() != ctx.numInputs())
+    ctx.fail("the body takes {} inputs but the node has {} operands", body.inputs().size(), ctx.numInputs());
+  if (body.outputs().size() != ctx.numOutputs())
+    ctx.fail("the body has {} outputs but the node has {} results", body.outputs().size(), ctx.numOutputs());
+  for (size_t i = 0; i < ctx.numInputs(); ++i) {
+    if (!ctx.hasInput(i)) ctx.fail("operand {} is absent", i);
+    const TensorType& want = body.inputs()[i]->type();
+    if (!(ctx.inputType(i) == want))
+      ctx.fail("operand {} is {} but the body's input '{}' is {}", i, ctx.inputType(i).str(),
+               body.inputs()[i]->name(), want.str());
+  }
+  checkBody(ctx, ctx.node().attrString("kind"), body);
+  for (size_t i = 0; i < ctx.numOutputs(); ++i) ctx.setOutput(i, body.outputs()[i]->type());
+}
+
+void evalFused(EvalContext& ctx) {
+  std::vector<Tensor> args;
+  for (size_t i = 0; i < ctx.numInputs(); ++i) args.push_back(ctx.input(i));
+  auto outs = ctx.subgraphRunner()(ctx.node().attrGraph("body"), args);
+  for (size_t i = 0; i < ctx.numOutputs(); ++i) ctx.setOutput(i, std::move(outs.at(i)));
+}
+
+}  // namespace
+
+const OpDef kFusedDef{
+    .name = "Fused", .minInputs = 0, .maxInputs = kVariadic, .minOutputs = 1, .maxOutputs = kVariadic,
+    .traits = kNoTraits,
+    .attrs = {{"kind", AttrKind::String, std::nullopt}, {"body", AttrKind::Graph, std::nullopt}},
+    .infer = inferFused,
+    .eval = evalFused,
+};
+
+}  // namespace dlc::ir

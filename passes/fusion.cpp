@@ -1,0 +1,258 @@
+// Fusion: partitions the graph into kernels, each a `Fused` node whose body
+// the code generator lowers as one loop nest (see ir/ops/fused.cpp for what
+// each kind's body holds).
+//
+// Policy (in the spirit of TVM's fuse_ops.cc):
+//  - Only nodes whose operands and results all have fully static shapes fuse.
+//  - Anchors are f32 MatMul (operands of rank >= 2), Gemm, Conv (1 or 2
+//    spatial dims), Softmax, LogSoftmax, single-result LayerNormalization and
+//    Reduce* ops with constant axes. Fusible elementwise ops are deterministic,
+//    single-result ops with the kElementwise trait.
+//  - Nodes are visited in topological order. Each anchor, and each elementwise
+//    node no earlier group took, starts a group. A group greedily absorbs, in
+//    topological order, consumers of its values that are fusible elementwise
+//    ops with the group's result shape whose other operands are constants,
+//    graph inputs or values that do not depend on the group. So whole
+//    elementwise DAGs (decomposed GELU: x*0.5*(1+erf(x/sqrt2)), x read twice)
+//    fuse into the epilogue, and a lone elementwise node is a one-node group:
+//    every elementwise op ends up in a kernel. Anchors take no prologue and
+//    never join each other: one anchor per kernel, always its first node.
+//  - No cycles: a merge is illegal if any path from the group to the
+//    candidate leaves the group. Dependence is searched backwards from the
+//    candidate's outside operands over the graph in which the groups already
+//    formed count as single nodes, so that kernels, too, form a DAG.
+//  - Group values read outside the group (or returned by the graph) become
+//    results of the Fused node; one-element constants (and a reduction's axes)
+//    are copied into the body, every other operand is an operand of the node.
+//  - Nodes that are none of these stay as they are.
+// The Fused node is named after its first node and its origins are the union
+// of the absorbed nodes' origins; body nodes keep their names and origins.
+// Pre: a valid, type-inferred graph. Post: every fusible node is inside a
+// Fused node; absorbed nodes are removed (with any other dead node); results
+// keep their names; nodes are topologically ordered.
+#include <algorithm>
+#include <queue>
+#include <unordered_set>
+
+#include "ir/infer.h"
+#include "ir/op_def.h"
+#include "passes/graph_util.h"
+#include "passes/pass.h"
+#include "support/error.h"
+
+namespace dlc::passes {
+
+namespace {
+
+bool hasSubgraph(const ir::Node& n) {
+  for (const auto& [name, attr] : n.attrs().all())
+    if (std::holds_alternative<std::shared_ptr<ir::Graph>>(attr)) return true;
+  return false;
+}
+
+bool allStatic(const ir::Node& n) {
+  for (const ir::Value* v : n.inputs())
+    if (v && !isStatic(v)) return false;
+  for (const ir::Value* v : n.outputs())
+    if (!isStatic(v)) return false;
+  return !hasSubgraph(n);
+}
+
+bool fusibleElementwise(const ir::Node& n) {
+  const ir::OpDef& def = n.def();
+  return def.has(ir::kElementwise) && !def.has(ir::kNondeterministic) && n.outputs().size() == 1 &&
+         n.op() != ir::OpKind::Fused && allStatic(n);
+}
+
+size_t rankOf(const ir::Value* v) { return v->type().shape->rank(); }
+
+bool isReduce(const ir::Node& n) { return n.def().has(ir::kReduction) && n.opName().starts_with("Reduce"); }
+
+// The kernel kind an anchor node starts, or nullptr.
+const char* anchorKind(const ir::Node& n) {
+  if (n.outputs().size() != 1 || !allStatic(n) || n.output(0)->dtype() != ir::DType::F32) return nullptr;
+  switch (n.op()) {
+    case ir::OpKind::MatMul:
+      return rankOf(n.input(0)) >= 2 && rankOf(n.input(1)) >= 2 ? "matmul" : nullptr;
+    case ir::OpKind::Gemm:
+      return "gemm";
+    case ir::OpKind::Conv:
+      return rankOf(n.input(0)) == 3 || rankOf(n.input(0)) == 4 ? "conv" : nullptr;
+    case ir::OpKind::Softmax:
+      return "softmax";
+    case ir::OpKind::LogSoftmax:
+      return "logsoftmax";
+    case ir::OpKind::LayerNormalization:
+      return "layernorm";
+    default:
+      if (isReduce(n) && (!n.hasInput(1) || n.input(1)->isConstant())) return "reduce";
+      return nullptr;
+  }
+}
+
+struct Group {
+  std::string kind;
+  std::vector<ir::Node*> members;  // in topological order; members[0] is the anchor or seed
+};
+
+class Partitioner {
+ public:
+  explicit Partitioner(const ir::Graph& graph) : nodes_(graph.nodes()), users_(graph) {
+    for (size_t i = 0; i < nodes_.size(); ++i) position_[nodes_[i]] = i;
+  }
+
+  std::vector<Group> run() {
+    for (ir::Node* n : nodes_) {
+      if (groupOf_.count(n)) continue;
+      const char* kind = anchorKind(*n);
+      if (!kind && fusibleElementwise(*n)) kind = "elementwise";
+      if (kind) grow(n, kind);
+    }
+    return std::move(groups_);
+  }
+
+  const Users& users() const { return users_; }
+
+ private:
+  ir::Node* producerHere(const ir::Value* v) const {
+    ir::Node* p = v->producer();
+    return p && position_.count(p) ? p : nullptr;
+  }
+
+  // Whether `v` depends on group `g`, counting formed groups as single nodes.
+  bool dependsOn(const ir::Value* v, size_t g) const {
+    std::vector<ir::Node*> stack;
+    std::unordered_set<const ir::Node*> seen;
+    auto push = [&](ir::Node* n) {
+      if (n && seen.insert(n).second) stack.push_back(n);
+    };
+    push(producerHere(v));
+    while (!stack.empty()) {
+      ir::Node* n = stack.back();
+      stack.pop_back();
+      auto it = groupOf_.find(n);
+      if (it != groupOf_.end()) {
+        if (it->second == g) return true;
+        for (ir::Node* m : groups_[it->second].members) push(m);
+      }
+      for (const ir::Value* r : nodeReads(*n)) push(producerHere(r));
+    }
+    return false;
+  }
+
+  void grow(ir::Node* seed, const char* kind) {
+    size_t g = groups_.size();
+    groups_.push_back({kind, {seed}});
+    groupOf_[seed] = g;
+    const auto& shape = seed->output(0)->type().shape;
+    auto byPosition = [&](ir::Node* a, ir::Node* b) { return position_.at(a) > position_.at(b); };
+    std::priority_queue<ir::Node*, std::vector<ir::Node*>, decltype(byPosition)> candidates(byPosition);
+    std::unordered_set<const ir::Node*> queued;
+    auto queueUsers = [&](const ir::Node* n) {
+      for (const ir::Value* out : n->outputs())
+        for (ir::Node* u : users_.of(out))
+          if (position_.count(u) && queued.insert(u).second) candidates.push(u);
+    };
+    queueUsers(seed);
+    while (!candidates.empty()) {
+      ir::Node* c = candidates.top();
+      candidates.pop();
+      if (groupOf_.count(c) || !fusibleElementwise(*c) || c->output(0)->type().shape != shape) continue;
+      bool legal = true;
+      for (const ir::Value* v : c->inputs()) {
+        if (!v) continue;
+        ir::Node* p = producerHere(v);
+        if (p && groupOf_.count(p) && groupOf_.at(p) == g) continue;
+        if (dependsOn(v, g)) legal = false;
+      }
+      if (!legal) continue;
+      groupOf_[c] = g;
+      groups_[g].members.push_back(c);
+      queueUsers(c);
+    }
+  }
+
+  std::vector<ir::Node*> nodes_;
+  Users users_;
+  std::unordered_map<const ir::Node*, size_t> position_;
+  std::unordered_map<const ir::Node*, size_t> groupOf_;
+  std::vector<Group> groups_;
+};
+
+// Replaces a group by one Fused node (the members are left unread).
+void materialise(ir::Graph& graph, const Group& group, const Users& users) {
+  std::unordered_set<const ir::Node*> members(group.members.begin(), group.members.end());
+  const ir::Node& first = *group.members[0];
+  auto body = std::make_shared<ir::Graph>();
+  body->setName(first.name().empty() ? group.kind : first.name());
+  std::unordered_map<const ir::Value*, ir::Value*> inBody;
+  std::vector<ir::Value*> operands;
+  std::vector<std::string> origins;
+  for (const ir::Node* m : group.members) {
+    std::vector<ir::Value*> ins;
+    for (size_t i = 0; i < m->inputs().size(); ++i) {
+      ir::Value* v = m->input(i);
+      if (!v) {
+        ins.push_back(nullptr);
+        continue;
+      }
+      auto it = inBody.find(v);
+      if (it == inBody.end()) {
+        bool reduceAxes = group.kind == "reduce" && m == &first && i == 1;
+        bool copy = v->isConstant() && (v->constant().numel() == 1 || reduceAxes);
+        ir::Value* b = copy ? body->addConstant(v->name(), v->constant()) : body->addInput(v->name(), v->type());
+        if (!copy) operands.push_back(v);
+        it = inBody.emplace(v, b).first;
+      }
+      ins.push_back(it->second);
+    }
+    std::vector<std::string> names;
+    for (const ir::Value* o : m->outputs()) names.push_back(o->name());
+    ir::Node* bn = body->addNode(m->op(), ins, m->outputs().size(), m->attrs(), m->name(), names);
+    for (const auto& o : m->origins()) {
+      bn->addOrigin(o);
+      if (std::find(origins.begin(), origins.end(), o) == origins.end()) origins.push_back(o);
+    }
+    for (size_t k = 0; k < m->outputs().size(); ++k) {
+      bn->output(k)->setType(m->output(k)->type());
+      inBody[m->output(k)] = bn->output(k);
+    }
+  }
+  std::vector<ir::Value*> results, bodyOutputs;
+  for (const ir::Node* m : group.members)
+    for (ir::Value* o : m->outputs()) {
+      bool external = users.isGraphOutput(o);
+      for (const ir::Node* u : users.of(o)) external |= !members.count(u);
+      if (!external) continue;
+      results.push_back(o);
+      bodyOutputs.push_back(inBody.at(o));
+    }
+  body->setOutputs(bodyOutputs);
+  ir::Attributes attrs;
+  attrs.set("kind", group.kind);
+  attrs.set("body", body);
+  ir::Node* fused = graph.addNode(ir::OpKind::Fused, operands, results.size(), attrs, first.name());
+  for (auto& o : origins) fused->addOrigin(o);
+  try {
+    ir::inferNode(*fused);
+  } catch (const UserError& e) {
+    throw InternalError(fmt::format("fusion formed an invalid kernel from {}: {}", first.describe(), e.what()));
+  }
+  // The results take over the replaced values' names (so that later kernels'
+  // bodies and the printed graph read as before).
+  for (size_t k = 0; k < results.size(); ++k) replaceKeepingName(graph, results[k], fused->output(k));
+}
+
+}  // namespace
+
+bool fuse(ir::Graph& graph, const PassContext&) {
+  Partitioner partitioner(graph);
+  std::vector<Group> groups = partitioner.run();
+  if (groups.empty()) return false;
+  for (const Group& g : groups) materialise(graph, g, partitioner.users());
+  sortTopologically(graph);  // removeDeadNodes needs readers after their producers
+  graph.removeDeadNodes();
+  return true;
+}
+
+}  // namespace dlc::passes
