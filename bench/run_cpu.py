@@ -7,6 +7,8 @@ For each case bench/models/<model>_b<batch>/ (made by export_models.py) it
      sequential execution and all graph optimisations, timing each run;
   2. runs `dlc bench MODEL --target T --threads N --json` on the same inputs,
      which also writes dlc's outputs;
+     (the exported models have static shapes, so the cpu target compiles
+     them in compile_ms; "dlc first run ms" would hold a lazy compile);
   3. compares dlc's outputs with onnxruntime's (max |dlc - ort| / max |ort|,
      so that a fast wrong answer is visible),
 then prints a markdown table and the geometric mean of the dlc/ort median
@@ -101,10 +103,15 @@ def max_rel_err(dlc_outputs, ort_outputs):
     return worst
 
 
-def default_target(dlc):
+def dlc_targets(dlc):
+    """The targets that `dlc version` lists."""
     out = subprocess.run([dlc, "version"], capture_output=True, text=True).stdout
     targets = next((line.split(":", 1)[1] for line in out.splitlines() if line.startswith("targets:")), "")
-    return "cpu" if "cpu" in [t.strip() for t in targets.split(",")] else "ref"
+    return [t.strip() for t in targets.split(",") if t.strip()]
+
+
+def default_target(dlc):
+    return "cpu" if "cpu" in dlc_targets(dlc) else "ref"
 
 
 def cases_for(models, models_dir):
@@ -134,14 +141,18 @@ def main():
     parser.add_argument("--timeout", type=float, default=300, help="seconds per dlc invocation (default 300)")
     parser.add_argument("--json-out", help="also write the raw results to this file")
     args = parser.parse_args()
+    if not os.access(args.dlc, os.X_OK):
+        sys.exit(f"{args.dlc} is not an executable; build it (cmake --build build --target dlc) or pass --dlc")
     target = args.target or default_target(args.dlc)
+    if target not in dlc_targets(args.dlc):
+        sys.exit(f"{args.dlc} has no target '{target}'; it has: {', '.join(dlc_targets(args.dlc))}")
     batches = {int(b) for b in args.batches.split(",")} if args.batches else None
     cases = [c for c in cases_for(args.models.split(","), args.models_dir) if batches is None or c[1] in batches]
 
     print(f"onnxruntime {ort.__version__}, dlc --target {target}, {args.threads} thread(s), "
           f"{args.warmup} warm-up + {args.iterations} timed runs each\n", flush=True)
     header = ("| model | batch | ort median ms | ort p90 ms | dlc median ms | dlc p90 ms | dlc/ort | dlc compile ms "
-              "| ort session ms | max rel err |")
+              "| dlc first run ms | ort session ms | max rel err |")
     print(header)
     print("|" + "---|" * (header.count("|") - 1), flush=True)
     rows, ratios = [], []
@@ -154,7 +165,7 @@ def main():
                "ort_session_ms": o["session_ms"]}
         if "error" in d:
             row["dlc_error"] = d["error"]
-            print(f"| {model} | {batch} | {fmt(o['median_ms'])} | {fmt(o['p90_ms'])} | {d['error']} | | | | "
+            print(f"| {model} | {batch} | {fmt(o['median_ms'])} | {fmt(o['p90_ms'])} | {d['error']} | | | | | "
                   f"{fmt(o['session_ms'], 0)} | |", flush=True)
         else:
             ratio = d["median_ms"] / o["median_ms"]
@@ -163,7 +174,8 @@ def main():
             row.update({k: d[k] for k in ("median_ms", "p90_ms", "compile_ms", "first_run_ms")})
             row.update({"ratio": ratio, "max_rel_err": err})
             print(f"| {model} | {batch} | {fmt(o['median_ms'])} | {fmt(o['p90_ms'])} | {fmt(d['median_ms'])} "
-                  f"| {fmt(d['p90_ms'])} | {ratio:.3f} | {fmt(d['compile_ms'], 0)} | {fmt(o['session_ms'], 0)} "
+                  f"| {fmt(d['p90_ms'])} | {ratio:.3f} | {fmt(d['compile_ms'], 1)} | {fmt(d['first_run_ms'], 1)} "
+                  f"| {fmt(o['session_ms'], 0)} "
                   f"| {err:.1e} |", flush=True)
         rows.append(row)
     if ratios:

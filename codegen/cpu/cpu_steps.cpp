@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "ir/interpreter.h"
@@ -35,6 +36,62 @@ void GemmStep::run(const runtime::RunContext& ctx) const {
   std::vector<void*> epilogueBuffers;
   if (epilogue_) {
     for (const auto& ref : op_.epilogueBuffers) epilogueBuffers.push_back(ctx.resolve(ref));
+    args.epilogue = epilogue_;
+    args.epilogueBuffers = epilogueBuffers.data();
+  }
+  runtime::gemm(ctx.pool(), microKernel_, args);
+}
+
+void ConvStep::run(const runtime::RunContext& ctx) const {
+  const float* x = static_cast<const float*>(ctx.resolve(x_));
+  float* y = static_cast<float*>(ctx.resolve(y_));
+  const ConvGeometry& g = g_;
+  const int64_t depth = g.inChannels * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
+  runtime::GemmArgs args;
+  args.batch = g.batch;
+  args.M = g.outChannels;
+  args.N = pixels;
+  args.K = depth;
+  args.packedA = weights_.get();
+  args.c = y;
+  args.ldc = pixels;
+  args.cBatchStride = g.outChannels * pixels;
+  args.bRowStride = pixels;
+  args.bColStride = 1;
+  args.bBatchStride = depth * pixels;
+  std::vector<float> col;
+  if (g.pointwise()) {
+    args.b = x;
+  } else {
+    // col[n][(c*KH + kh)*KW + kw][oh*OW + ow], zero where the window is in the padding.
+    col.resize(size_t(g.batch * depth * pixels));
+    float* out = col.data();
+    ctx.pool().parallelFor(g.batch * depth, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) {
+        int64_t n = row / depth, r = row % depth;
+        int64_t c = r / (g.kernelH * g.kernelW), kh = r / g.kernelW % g.kernelH, kw = r % g.kernelW;
+        const float* plane = x + (n * g.inChannels + c) * g.inH * g.inW;
+        float* dst = out + row * pixels;
+        for (int64_t oh = 0; oh < g.outH; ++oh) {
+          int64_t ih = oh * g.strideH - g.padTop + kh * g.dilationH;
+          float* d = dst + oh * g.outW;
+          if (ih < 0 || ih >= g.inH) {
+            std::fill(d, d + g.outW, 0.0f);
+            continue;
+          }
+          const float* src = plane + ih * g.inW;
+          for (int64_t ow = 0; ow < g.outW; ++ow) {
+            int64_t iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
+            d[ow] = iw >= 0 && iw < g.inW ? src[iw] : 0.0f;
+          }
+        }
+      }
+    });
+    args.b = col.data();
+  }
+  std::vector<void*> epilogueBuffers;
+  if (epilogue_) {
+    for (const auto& ref : epilogueBuffers_) epilogueBuffers.push_back(ctx.resolve(ref));
     args.epilogue = epilogue_;
     args.epilogueBuffers = epilogueBuffers.data();
   }

@@ -12,6 +12,7 @@
 #include "codegen/cpu/pointwise_kernel.h"
 #include "codegen/llvm/cpu_jit.h"
 #include "ir/op_def.h"
+#include "ir/ops/nn_util.h"
 
 namespace dlc::codegen::cpu {
 
@@ -44,7 +45,7 @@ std::string originsOf(const ir::Node& n) {
 // How one node of the graph runs.
 struct Item {
   // Kernel: one JIT kernel (elementwise group or an anchor op's lowering).
-  enum class Kind { View, Kernel, Gemm, Library } kind = Kind::Library;
+  enum class Kind { View, Kernel, Gemm, Conv, Library } kind = Kind::Library;
   bool elementwise = false;  // the kernel reads element i before writing element i (may run in place)
   const ir::Node* node = nullptr;
   // Pointwise and Gemm epilogue: the kernel and, per kernel buffer, the
@@ -56,6 +57,9 @@ struct Item {
   GemmOperands gemm;
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
   bool packA = false, packB = false;
+  // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
+  ConvGeometry conv;
+  const ir::Value *convX = nullptr, *convW = nullptr;
   std::string reason;  // Library: why there is no kernel
   std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
   // Kernel: a second kernel run right after the first (the elementwise
@@ -92,7 +96,7 @@ class Builder {
       item.node = n;
       if (isView(*n)) {
         item.kind = Item::Kind::View;
-      } else if (n->opName() == "Fused") {  // TODO(merge): OpKind::Fused
+      } else if (n->op() == OpKind::Fused) {
         classifyFused(*n, item);
       } else if (n->def().has(ir::kElementwise)) {
         PointwiseGroup group;
@@ -102,6 +106,8 @@ class Builder {
         setPointwise(item, group, {}, n->outputs().size() == 1 ? "" : "several results");
       } else if (n->op() == OpKind::MatMul || n->op() == OpKind::Gemm) {
         classifyGemm(*n, *n, {n->output(0)}, {}, {}, item);
+      } else if (n->op() == OpKind::Conv && !hasAnchorLowering(*n)) {
+        classifyConv(*n, {n->output(0)}, {}, {}, item);
       } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
         LoweredKernel lowered = hasAnchorLowering(*n) ? lowerAnchorOp(*n) : lowerDataOp(*n);
         if (!lowered.unsupported.empty()) {
@@ -141,6 +147,7 @@ class Builder {
     for (size_t i = 0; i < g_.outputs().size(); ++i) outputIndex_.emplace(g_.outputs()[i], int64_t(i));
     std::vector<KernelStep*> kernelSteps;
     std::vector<std::pair<GemmStep*, const Item*>> gemmSteps;
+    std::vector<std::pair<ConvStep*, const Item*>> convSteps;
     int counter = 0;
     for (Item& item : items_) {
       const ir::Node& n = *item.node;
@@ -206,6 +213,24 @@ class Builder {
           addStep(std::move(step), id);
           break;
         }
+        case Item::Kind::Conv: {
+          std::string epilogueName, epilogue = "no epilogue";
+          std::vector<runtime::BufferRef> epilogueRefs;
+          if (!item.kernelValues.empty()) {
+            epilogueName = addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id));
+            for (const ir::Value* v : item.kernelValues) epilogueRefs.push_back(ref(v));
+            epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
+          }
+          const ConvGeometry& g = item.conv;
+          auto step = std::make_unique<ConvStep>(
+              g, ref(item.convX), ref(item.gemmC), epilogueName, std::move(epilogueRefs),
+              fmt::format("{} -> {} + GEMM {}x{}x{} x{} images with {}, weights packed at compile time [{}]",
+                          n.describe(), g.pointwise() ? "no im2col (1x1)" : "im2col", g.outChannels,
+                          g.outH * g.outW, g.inChannels * g.kernelH * g.kernelW, g.batch, epilogue, originsOf(n)));
+          convSteps.push_back({step.get(), &item});
+          addStep(std::move(step), id);
+          break;
+        }
         case Item::Kind::Library: {
           std::vector<runtime::BufferRef> ins, outs;
           for (const ir::Value* v : n.inputs()) ins.push_back(v ? ref(v) : runtime::BufferRef{});
@@ -248,6 +273,14 @@ class Builder {
         packedB = std::make_shared<runtime::PackedMatrix>(runtime::packB(
             uk, item->gemmB->constant().data<float>().data(), a.K, a.N, a.bRowStride, a.bColStride));
       s->bind(uk, epi, std::move(packedA), std::move(packedB));
+    }
+    for (auto [s, item] : convSteps) {
+      runtime::KernelFn epi = s->epilogueKernel().empty() ? nullptr : jit->kernel(s->epilogueKernel());
+      const ConvGeometry& g = item->conv;
+      int64_t depth = g.inChannels * g.kernelH * g.kernelW;
+      auto weights = std::make_shared<runtime::PackedMatrix>(
+          runtime::packA(uk, item->convW->constant().data<float>().data(), g.outChannels, depth, depth, 1));
+      s->bind(uk, epi, std::move(weights));
     }
     out_.program.keepAlive(std::shared_ptr<const JitProgram>(std::move(jit)));
   }
@@ -326,7 +359,8 @@ class Builder {
     ValueMap toGraph;
     for (size_t i = 0; i < body.inputs().size(); ++i) toGraph[body.inputs()[i]] = n.input(i);
     for (size_t i = 0; i < body.outputs().size(); ++i) toGraph[body.outputs()[i]] = n.output(i);
-    std::vector<const ir::Node*> nodes(body.nodes().begin(), body.nodes().end());
+    std::vector<ir::Node*> bodyNodes = body.nodes();  // returned by value
+    std::vector<const ir::Node*> nodes(bodyNodes.begin(), bodyNodes.end());
     std::vector<const ir::Value*> outputs(body.outputs().begin(), body.outputs().end());
     if (kind == "elementwise") {
       PointwiseGroup group;
@@ -349,7 +383,81 @@ class Builder {
       classifyKernelAnchor(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
       return;
     }
+    if (kind == "conv" && !nodes.empty()) {
+      classifyConv(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
+      return;
+    }
     item.reason = fmt::format("no lowering for fused '{}' kernels yet (runs its body in the interpreter)", kind);
+  }
+
+  // A convolution through im2col + GEMM (see ConvStep), with an epilogue.
+  void classifyConv(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+                    const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
+    auto refuse = [&](std::string why) { item.reason = std::move(why); };
+    const ir::Value* x = anchor.input(0);
+    const ir::Value* w = anchor.input(1);
+    const ir::Value* result = anchor.output(0);
+    if (x->dtype() != ir::DType::F32 || w->dtype() != ir::DType::F32) return refuse("convolutions are f32 only");
+    const ir::Value* wGraph = mapValue(toGraph, w);
+    if (!wGraph->isConstant()) return refuse("weights that are not constants");
+    if (anchor.attrInt("group") != 1) return refuse("grouped convolution (other than depthwise)");
+    std::vector<int64_t> xs = extentsOf(x), ws = extentsOf(w), ys = extentsOf(result);
+    size_t spatial = xs.size() - 2;
+    if (spatial < 1 || spatial > 2) return refuse("1-D and 2-D convolutions only");
+    std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+    ir::ops::WindowAttrs wa = ir::ops::readWindowAttrs(anchor, spatial, kernel);
+    ConvGeometry& g = item.conv;
+    g.batch = xs[0];
+    g.inChannels = xs[1];
+    g.outChannels = ws[0];
+    size_t h = spatial == 2 ? 0 : SIZE_MAX, wdim = spatial - 1;
+    auto dim = [&](size_t i) { return ir::ops::windowDim(wa, i, xs[2 + i]); };
+    g.inH = h == 0 ? xs[2] : 1;
+    g.inW = xs.back();
+    g.outH = h == 0 ? ys[2] : 1;
+    g.outW = ys.back();
+    if (h == 0) {
+      g.kernelH = wa.kernel[0];
+      g.strideH = wa.strides[0];
+      g.dilationH = wa.dilations[0];
+      g.padTop = dim(0).padBegin;
+    }
+    g.kernelW = wa.kernel[wdim];
+    g.strideW = wa.strides[wdim];
+    g.dilationW = wa.dilations[wdim];
+    g.padLeft = dim(wdim).padBegin;
+
+    PointwiseGroup group;
+    group.nodes = epilogue;
+    group.outputs = outputs;
+    group.shape = ys;
+    group.splitAxis = 2;
+    group.anchorResult = result;
+    if (anchor.hasInput(2)) {
+      group.anchorAddend = anchor.input(2);
+      group.anchorAddendShape = {g.outChannels};
+      for (size_t i = 0; i < spatial; ++i) group.anchorAddendShape.push_back(1);
+    }
+    const ir::Value* cValue = nullptr;
+    for (const ir::Value* o : outputs)
+      if (o == result) cValue = o;
+    if (!cValue) cValue = outputs.at(0);
+    for (const ir::Value* o : outputs)
+      if (extentsOf(o) != ys || o->dtype() != ir::DType::F32) return refuse("epilogue results of another shape or dtype");
+    item.convX = mapValue(toGraph, x);
+    item.convW = wGraph;
+    item.gemmC = mapValue(toGraph, cValue);
+    bool needEpilogue = !epilogue.empty() || group.anchorAddend || outputs.size() > 1 || outputs[0] != result;
+    if (needEpilogue) {
+      item.kernel = buildPointwiseKernel("", group);
+      if (item.kernel.unsupported)
+        return refuse(fmt::format("no kernel lowering of epilogue op {}", item.kernel.unsupported->opName()));
+      ValueMap withC = toGraph;
+      withC[result] = item.gemmC;
+      for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(withC, v));
+      for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
+    }
+    item.kind = Item::Kind::Conv;
   }
 
   // An anchor lowered to one kernel (Softmax, LayerNormalization, Reduce*,

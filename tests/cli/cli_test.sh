@@ -92,6 +92,14 @@ expect 0 '"optimize": false' -- "$dlc" bench "$demo" --target ref --iterations 1
 "$dlc" bench "$demo" --target ref --iterations 1 --output-dir "$tmp/bench_out" >/dev/null 2>&1
 if [ -f "$tmp/bench_out/probabilities.npy" ]; then passes=$((passes + 1)); else
   echo "FAIL: dlc bench --output-dir did not write probabilities.npy"; failures=$((failures + 1)); fi
+"$dlc" bench "$demo" --target ref --iterations 1 --shape input=4x1x28x28 --output-dir "$tmp/bench_shape" >/dev/null 2>&1
+if grep -aq "'shape': (4, 10)" "$tmp/bench_shape/probabilities.npy" 2>/dev/null; then passes=$((passes + 1)); else
+  echo "FAIL: dlc bench --shape input=4x1x28x28 did not give a [4,10] output"; failures=$((failures + 1)); fi
+expect 1 "dim 1 of input 'input' is 1 in the model \(f32\[N,1,28,28\]\), got 2" -- \
+  "$dlc" bench "$demo" --target ref --shape input=4x2x28x28
+expect 1 "input 'input' has rank 4 \(f32\[N,1,28,28\]\), got 3 dims" -- "$dlc" bench "$demo" --shape input=4x1x28
+expect 1 "symbol 'N' of input 'input' is bound to both 3 and 2" -- \
+  "$dlc" bench "$demo" --shape N=3 --shape input=2x1x28x28
 expect 1 "--iterations must be at least 1, got 0" -- "$dlc" bench "$demo" --iterations 0
 expect 1 "--threads must be between 0 \(all cores\) and 4096, got -2" -- "$dlc" bench "$demo" --threads -2
 expect 1 "--warmup must be 0 or more" -- "$dlc" bench "$demo" --warmup -1

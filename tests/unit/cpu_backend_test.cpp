@@ -317,3 +317,26 @@ TEST(CpuBackend, ConcurrentRunsMatchASingleThreadedRun) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(mismatches.load(), 0);
 }
+
+TEST(CpuBackend, ConvolutionsThroughGemm) {
+  std::string d = expectMatchesInterpreter(R"(graph @g(%x: f32[2,5,11,9], %r: f32[2,6,6,3], %s: f32[2,4,13]) {
+  %w: f32[6,5,3,3] = const [)" + [] {
+    std::string v;
+    for (int i = 0; i < 6 * 5 * 3 * 3; ++i) v += fmt::format("{}{}", i ? ", " : "", ((i * 37) % 19 - 9) / 10.0);
+    return v;
+  }() + R"(]
+  %b: f32[6] = const [0.5, -0.25, 0.125, 1.0, -1.0, 0.0]
+  %c: f32[2,6,6,3] = Conv(%x, %w, %b) {dilations = [1, 2], pads = [1, 0, 1, 1], strides = [2, 2]}
+  %a: f32[2,6,6,3] = Add(%c, %r)
+  %y: f32[2,6,6,3] = Relu(%a)
+  %w1: f32[3,5,1,1] = const [0.1, 0.2, 0.3, 0.4, 0.5, -0.1, -0.2, -0.3, -0.4, -0.5, 1.0, 0.0, -1.0, 0.5, 0.25]
+  %p: f32[2,3,11,9] = Conv(%x, %w1)
+  %w2: f32[2,4,3] = const [1, 0, -1, 0.5, 0.5, 0.5, 0, 1, 0, -1, 2, -1, 0.25, 0.5, 0.25, 1, 1, 1, 0, 0, 1, -0.5, 0, 0.5]
+  %q: f32[2,2,13] = Conv(%s, %w2) {pads = [1, 1]}
+  return %y, %p, %q
+}
+)",
+                                           1e-5, 1e-5);
+  EXPECT_EQ(countLines(d, "GEMM"), 3) << d;
+  EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
+}

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -58,6 +59,65 @@ ir::NamedTensors gatherInputs(const ir::Graph& g, const CliArgs& args, const std
   for (const auto* v : g.inputs())
     if (!inputs.count(v->name())) inputs[v->name()] = randomTensor(*v, dims, rng);
   return inputs;
+}
+
+ShapeSpecs splitShapeSpecs(const std::vector<std::string>& specs, const std::vector<std::string>& inputNames) {
+  ShapeSpecs out;
+  for (const auto& spec : specs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      throwUserError("--shape expects SYM=VALUE or INPUT=AxBxC, got '{}'", spec);
+    std::string name = spec.substr(0, eq), value = spec.substr(eq + 1);
+    bool isInput = std::find(inputNames.begin(), inputNames.end(), name) != inputNames.end();
+    if (value.find('x') == std::string::npos && !isInput) {
+      out.symbols.push_back(spec);
+      continue;
+    }
+    std::vector<int64_t> extents;
+    size_t pos = 0;
+    while (pos <= value.size()) {
+      size_t end = value.find('x', pos);
+      std::string part = value.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      size_t used = 0;
+      int64_t extent = -1;
+      try {
+        extent = std::stoll(part, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (part.empty() || used != part.size() || extent < 0)
+        throwUserError("--shape {}: '{}' is not a dim (expected INPUT=AxBxC with integers >= 0)", spec, part);
+      extents.push_back(extent);
+      if (end == std::string::npos) break;
+      pos = end + 1;
+    }
+    out.inputs[name] = extents;
+  }
+  return out;
+}
+
+void bindInputShapes(const ir::Graph& g, const std::map<std::string, std::vector<int64_t>>& shapes,
+                     std::map<std::string, int64_t>& dims) {
+  for (const auto& [name, extents] : shapes) {
+    const ir::Value* v = g.findValue(name);
+    if (!v || !v->isGraphInput()) throwUserError("--shape: '{}' is not an input of the model", name);
+    const auto& shape = v->type().shape;
+    if (!shape) throwUserError("--shape: input '{}' has an unknown rank; give it with --input", name);
+    if (shape->rank() != extents.size())
+      throwUserError("--shape: input '{}' has rank {} ({}), got {} dims", name, shape->rank(), v->type().str(),
+                     extents.size());
+    for (size_t i = 0; i < extents.size(); ++i) {
+      const ir::Dim& d = shape->dims()[i];
+      if (d.isStatic() && d.value() != extents[i])
+        throwUserError("--shape: dim {} of input '{}' is {} in the model ({}), got {}", i, name, d.value(),
+                       v->type().str(), extents[i]);
+      if (!d.isSymbolic()) continue;
+      auto [it, inserted] = dims.emplace(d.symbolName(), extents[i]);
+      if (!inserted && it->second != extents[i])
+        throwUserError("--shape: symbol '{}' of input '{}' is bound to both {} and {}", d.symbolName(), name,
+                       it->second, extents[i]);
+    }
+  }
 }
 
 void writeOutputs(const std::string& dir, const std::vector<std::string>& names,
