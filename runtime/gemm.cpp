@@ -223,6 +223,9 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
         const float* bBlk;
         if (g.packedB) {
           bBlk = g.packedB->panel(k0, n0);
+        } else if (g.bPacker) {
+          g.bPacker(g.bPackerContext, batch, bBuf.get(), n0, roundUp(n1 - n0, nr), g.N, k0, kc, nr);
+          bBlk = bBuf.get();
         } else {
           packBlock(bBuf.get(), b, g.bColStride, g.bRowStride, n0, roundUp(n1 - n0, nr), g.N, k0, kc, nr);
           bBlk = bBuf.get();

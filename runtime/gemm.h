@@ -99,6 +99,15 @@ struct GemmArgs {
   // fused epilogues run while the tile is hot.
   KernelFn epilogue = nullptr;
   void* const* epilogueBuffers = nullptr;
+  // Instead of b: a function that packs B's block of columns [n0, n0 + width)
+  // (width a multiple of nr) and rows [k0, k0 + kc) of batch `batch` into
+  // nr-wide panels: dst[p*kc + k*nr + i] = B[k0 + k][n0 + p + i], zero for
+  // columns >= nEnd. Convolutions pack their im2col matrix this way without
+  // ever writing it out.
+  using BPacker = void (*)(const void* context, int64_t batch, float* dst, int64_t n0, int64_t width, int64_t nEnd,
+                           int64_t k0, int64_t kc, int nr);
+  BPacker bPacker = nullptr;
+  const void* bPackerContext = nullptr;
 };
 
 // C = A * B (overwrites C), then the epilogue per tile. Throws InternalError

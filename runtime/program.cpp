@@ -1,5 +1,6 @@
 #include "runtime/program.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <new>
 
@@ -22,7 +23,8 @@ struct AlignedFree {
 };
 }  // namespace
 
-void Program::run(ThreadPool& pool, std::span<const void* const> inputs, std::span<void* const> outputs) const {
+void Program::run(ThreadPool& pool, std::span<const void* const> inputs, std::span<void* const> outputs,
+                  std::vector<double>* stepSeconds) const {
   std::unique_ptr<std::byte, AlignedFree> arena;
   if (arenaBytes_ > 0) {
     size_t bytes = (size_t(arenaBytes_) + 63) / 64 * 64;
@@ -30,7 +32,16 @@ void Program::run(ThreadPool& pool, std::span<const void* const> inputs, std::sp
     if (!arena) throw std::bad_alloc();
   }
   RunContext ctx(arena.get(), inputs, outputs, pool);
-  for (const auto& step : steps_) step->run(ctx);
+  if (!stepSeconds) {
+    for (const auto& step : steps_) step->run(ctx);
+    return;
+  }
+  stepSeconds->resize(steps_.size(), 0.0);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    auto start = std::chrono::steady_clock::now();
+    steps_[i]->run(ctx);
+    (*stepSeconds)[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
 }
 
 }  // namespace dlc::runtime

@@ -59,8 +59,10 @@ class Program {
   int64_t arenaBytes() const { return arenaBytes_; }
   const std::vector<std::unique_ptr<Step>>& steps() const { return steps_; }
 
-  // Runs every step in order with a fresh arena.
-  void run(ThreadPool& pool, std::span<const void* const> inputs, std::span<void* const> outputs) const;
+  // Runs every step in order with a fresh arena. With `stepSeconds`, the
+  // wall-clock time of each step is added to its entry (profiling).
+  void run(ThreadPool& pool, std::span<const void* const> inputs, std::span<void* const> outputs,
+           std::vector<double>* stepSeconds = nullptr) const;
 
  private:
   std::vector<std::unique_ptr<Step>> steps_;

@@ -177,69 +177,95 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   int bias = op == WindowOp::Depthwise && n.hasInput(2) ? b.buffer(n.input(2), false) : -1;
   int y = b.buffer(n.output(0), true);
   int64_t channels = xs[1];
-  k.extent0 = xs[0] * channels;
-  k.extent1 = g.outSize();
+  // Points are (plane, o0, o1) x o2: the innermost output axis is the inner
+  // loop, so neighbouring points read neighbouring inputs and vectorise.
+  // Padding is handled with selects over clamped (always valid) indices
+  // rather than branches.
+  k.extent0 = xs[0] * channels * g.out[0] * g.out[1];
+  k.extent1 = g.out[2];
   k.allowReassociation = op != WindowOp::Max;
-  // Output coordinates from v1.
-  Expr v1 = kir::var(k.iter1);
-  kir::Var o2 = b.local(DType::I64, rem(v1, i64(g.out[2])), k.body);
-  kir::Var o1 = b.local(DType::I64, rem(div(v1, i64(g.out[2])), i64(g.out[1])), k.body);
-  kir::Var o0 = b.local(DType::I64, div(v1, i64(g.out[2] * g.out[1])), k.body);
-  Expr planeBase = mul(kir::var(k.iter0), i64(g.inSize()));
+  Expr v0 = kir::var(k.iter0);
+  kir::Var o2 = b.local(DType::I64, kir::var(k.iter1), k.body);
+  kir::Var o1 = b.local(DType::I64, rem(v0, i64(g.out[1])), k.body);
+  kir::Var o0 = b.local(DType::I64, rem(div(v0, i64(g.out[1])), i64(g.out[0])), k.body);
+  kir::Var plane = b.local(DType::I64, div(v0, i64(g.out[1] * g.out[0])), k.body);
+  Expr planeBase = mul(kir::var(plane), i64(g.inSize()));
   double init = op == WindowOp::Max ? -std::numeric_limits<double>::infinity() : 0.0;
   kir::Var acc = b.local(DType::F32, f32(init), k.body);
-  kir::Var count = b.local(DType::I64, i64(0), k.body);
-  kir::Var k0 = kir::newVar(k), k1 = kir::newVar(k), k2 = kir::newVar(k);
-  auto coord = [&](kir::Var o, kir::Var kk, int d) {
-    return add(sub(mul(kir::var(o), i64(g.stride[d])), i64(g.padBegin[d])), mul(kir::var(kk), i64(g.dilation[d])));
+  kir::Var count = b.local(DType::F32, f32(0), k.body);
+  auto coord = [&](kir::Var o, const Expr& kk, int d) {
+    return add(sub(mul(kir::var(o), i64(g.stride[d])), i64(g.padBegin[d])), mul(kk, i64(g.dilation[d])));
   };
-  kir::Block inner;
-  kir::Var i0 = b.local(DType::I64, coord(o0, k0, 0), inner);
-  kir::Var i1 = b.local(DType::I64, coord(o1, k1, 1), inner);
-  kir::Var i2 = b.local(DType::I64, coord(o2, k2, 2), inner);
+  // One window position (kernel offsets kk0, kk1, kk2) of the reduction.
+  auto tap = [&](const Expr& kk0, const Expr& kk1, const Expr& kk2, kir::Block& inner) {
+  kir::Var i0 = b.local(DType::I64, coord(o0, kk0, 0), inner);
+  kir::Var i1 = b.local(DType::I64, coord(o1, kk1, 1), inner);
+  kir::Var i2 = b.local(DType::I64, coord(o2, kk2, 2), inner);
   auto inRange = [&](kir::Var i, int64_t lo, int64_t hi) {
     return kir::binary(BinaryOp::And, kir::binary(BinaryOp::Ge, kir::var(i), i64(lo)),
                        kir::binary(BinaryOp::Lt, kir::var(i), i64(hi)));
   };
-  Expr inside = kir::binary(BinaryOp::And, kir::binary(BinaryOp::And, inRange(i0, 0, g.in[0]), inRange(i1, 0, g.in[1])),
-                            inRange(i2, 0, g.in[2]));
-  Expr offset = add(planeBase, add(mul(add(mul(kir::var(i0), i64(g.in[1])), kir::var(i1)), i64(g.in[2])), kir::var(i2)));
+  auto clamp = [&](kir::Var i, int64_t extent) {
+    return kir::binary(BinaryOp::Min, kir::binary(BinaryOp::Max, kir::var(i), i64(0)), i64(extent - 1));
+  };
+  kir::Var inside = b.local(
+      DType::Bool,
+      kir::binary(BinaryOp::And, kir::binary(BinaryOp::And, inRange(i0, 0, g.in[0]), inRange(i1, 0, g.in[1])),
+                  inRange(i2, 0, g.in[2])),
+      inner);
+  Expr offset =
+      add(planeBase, add(mul(add(mul(clamp(i0, g.in[0]), i64(g.in[1])), clamp(i1, g.in[1])), i64(g.in[2])), clamp(i2, g.in[2])));
   Expr xv = kir::load(k, x, offset);
-  kir::Block take;
+  Expr isInside = kir::var(inside);
   switch (op) {
-    case WindowOp::Max:
-      take.push_back(kir::assign(acc, kir::select(kir::binary(BinaryOp::Gt, xv, kir::var(acc)), xv, kir::var(acc))));
+    case WindowOp::Max: {
+      Expr candidate = kir::select(isInside, xv, f32(-std::numeric_limits<double>::infinity()));
+      inner.push_back(kir::assign(acc, kir::select(kir::binary(BinaryOp::Gt, candidate, kir::var(acc)), candidate, kir::var(acc))));
       break;
-    case WindowOp::Average: take.push_back(kir::assign(acc, add(kir::var(acc), xv))); break;
+    }
+    case WindowOp::Average:
+      inner.push_back(kir::assign(acc, add(kir::var(acc), kir::select(isInside, xv, f32(0)))));
+      break;
     case WindowOp::Depthwise: {
       // Weight [C, 1, k0, k1, k2] (leading kernel dims padded to 3).
-      Expr channel = rem(kir::var(k.iter0), i64(channels));
-      Expr widx = add(mul(add(mul(add(mul(channel, i64(g.kernel[0])), kir::var(k0)), i64(g.kernel[1])), kir::var(k1)),
+      Expr channel = rem(kir::var(plane), i64(channels));
+      Expr widx = add(mul(add(mul(add(mul(channel, i64(g.kernel[0])), kk0), i64(g.kernel[1])), kk1),
                           i64(g.kernel[2])),
-                      kir::var(k2));
-      take.push_back(kir::assign(acc, add(kir::var(acc), mul(xv, kir::load(k, wt, widx)))));
+                      kk2);
+      inner.push_back(kir::assign(acc, add(kir::var(acc), kir::select(isInside, mul(xv, kir::load(k, wt, widx)), f32(0)))));
       break;
     }
   }
-  take.push_back(kir::assign(count, add(kir::var(count), i64(1))));
-  inner.push_back(kir::ifThen(inside, std::move(take)));
-  if (includePad) {
-    // Positions inside the padded input count too.
-    Expr padded = kir::binary(
-        BinaryOp::And,
-        kir::binary(BinaryOp::And, inRange(i0, -g.padBegin[0], g.in[0] + g.padEnd[0]),
-                    inRange(i1, -g.padBegin[1], g.in[1] + g.padEnd[1])),
-        inRange(i2, -g.padBegin[2], g.in[2] + g.padEnd[2]));
-    inner.push_back(kir::ifThen(kir::binary(BinaryOp::And, padded, kir::unary(UnaryOp::Not, inside)),
-                                {kir::assign(count, add(kir::var(count), i64(1)))}));
+  if (op == WindowOp::Average) {
+    // count_include_pad counts positions inside the padded input too.
+    Expr counted = isInside;
+    if (includePad)
+      counted = kir::binary(
+          BinaryOp::And,
+          kir::binary(BinaryOp::And, inRange(i0, -g.padBegin[0], g.in[0] + g.padEnd[0]),
+                      inRange(i1, -g.padBegin[1], g.in[1] + g.padEnd[1])),
+          inRange(i2, -g.padBegin[2], g.in[2] + g.padEnd[2]));
+    inner.push_back(kir::assign(count, add(kir::var(count), kir::select(counted, f32(1), f32(0)))));
   }
-  k.body.push_back(kir::forLoop(
-      k0, i64(0), i64(g.kernel[0]),
-      {kir::forLoop(k1, i64(0), i64(g.kernel[1]), {kir::forLoop(k2, i64(0), i64(g.kernel[2]), std::move(inner))})}));
+  };
+  if (g.kernelSize() <= 49) {
+    // Small windows are unrolled: the only loop left in the kernel is the
+    // one over output columns, which then vectorises.
+    for (int64_t a = 0; a < g.kernel[0]; ++a)
+      for (int64_t c = 0; c < g.kernel[1]; ++c)
+        for (int64_t e = 0; e < g.kernel[2]; ++e) tap(i64(a), i64(c), i64(e), k.body);
+  } else {
+    kir::Var k0 = kir::newVar(k), k1 = kir::newVar(k), k2 = kir::newVar(k);
+    kir::Block inner;
+    tap(kir::var(k0), kir::var(k1), kir::var(k2), inner);
+    k.body.push_back(kir::forLoop(
+        k0, i64(0), i64(g.kernel[0]),
+        {kir::forLoop(k1, i64(0), i64(g.kernel[1]), {kir::forLoop(k2, i64(0), i64(g.kernel[2]), std::move(inner))})}));
+  }
   Expr result = kir::var(acc);
-  if (op == WindowOp::Average) result = div(result, kir::cast(DType::F32, kir::var(count)));
-  if (bias >= 0) result = add(result, kir::load(k, bias, rem(kir::var(k.iter0), i64(channels))));
-  Expr outIndex = add(mul(kir::var(k.iter0), i64(g.outSize())), v1);
+  if (op == WindowOp::Average) result = div(result, kir::var(count));
+  if (bias >= 0) result = add(result, kir::load(k, bias, rem(kir::var(plane), i64(channels))));
+  Expr outIndex = add(mul(kir::var(k.iter0), i64(g.out[2])), kir::var(k.iter1));
   k.body.push_back(kir::store(k, y, outIndex, result));
   (void)ys;
   return std::move(b.out);

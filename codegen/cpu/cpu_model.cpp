@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "codegen/cpu/program_builder.h"
@@ -91,6 +92,37 @@ std::vector<ir::Tensor> CpuModel::run(const ir::NamedTensors& inputs) {
   }
   v.program.run(impl_->pool, inputPtrs, outputPtrs);
   return outputs;
+}
+
+std::string CpuModel::profile(const ir::NamedTensors& inputs, int iterations, size_t top) {
+  ir::checkInputs(graph_, inputs);
+  ShapeMap shapes;
+  for (const ir::Value* in : graph_.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
+  const CompiledVariant& v = variantFor(shapes);
+  if (v.interpreted) return "interpreted: " + v.interpretedReason + "\n";
+  std::vector<const void*> inputPtrs;
+  for (const ir::Value* in : v.graph.inputs()) inputPtrs.push_back(inputs.at(in->name()).rawData());
+  std::vector<ir::Tensor> outputs;
+  std::vector<void*> outputPtrs;
+  for (size_t i = 0; i < v.graph.outputs().size(); ++i) {
+    outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
+    outputPtrs.push_back(outputs.back().rawData());
+  }
+  std::vector<double> seconds;
+  for (int i = 0; i < iterations; ++i) v.program.run(impl_->pool, inputPtrs, outputPtrs, &seconds);
+  double total = 0;
+  for (double s : seconds) total += s;
+  std::vector<size_t> order(seconds.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seconds[a] > seconds[b]; });
+  std::string out = fmt::format("per-step time over {} runs (total {:.3f} ms per run):\n", iterations,
+                                1e3 * total / iterations);
+  for (size_t i = 0; i < std::min(top, order.size()); ++i) {
+    size_t s = order[i];
+    out += fmt::format("  {:8.3f} ms {:5.1f}%  {}\n", 1e3 * seconds[s] / iterations,
+                       total > 0 ? 100 * seconds[s] / total : 0.0, v.program.steps()[s]->describe());
+  }
+  return out;
 }
 
 std::string CpuModel::describe() const {

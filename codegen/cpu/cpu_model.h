@@ -39,6 +39,9 @@ class CpuModel {
   ~CpuModel();
 
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs);
+  // Runs `iterations` times and returns a table of the steps that took the
+  // most time (total over the runs), one per line, slowest first.
+  std::string profile(const ir::NamedTensors& inputs, int iterations, size_t top = 15);
 
   // Compiles (or finds) the variant for these input shapes.
   const CompiledVariant& variantFor(const std::map<std::string, std::vector<int64_t>>& inputShapes);

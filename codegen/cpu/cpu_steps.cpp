@@ -22,7 +22,7 @@ void KernelStep::run(const runtime::RunContext& ctx) const {
   for (size_t i = 0; i < buffers_.size(); ++i) ptrs[i] = ctx.resolve(buffers_[i]);
   int64_t* status = status_ ? static_cast<int64_t*>(ctx.resolve(*status_)) : nullptr;
   if (status) *status = 0;
-  runtime::launchKernel(ctx.pool(), fn_, ptrs, extent0_, extent1_);
+  runtime::launchKernel(ctx.pool(), fn_, ptrs, extent0_, extent1_, minPointsPerTile_);
   if (status && *status != 0) throwUserError("{}", statusMessage_);
 }
 
@@ -42,6 +42,68 @@ void GemmStep::run(const runtime::RunContext& ctx) const {
   runtime::gemm(ctx.pool(), microKernel_, args);
 }
 
+namespace {
+
+struct ConvPackContext {
+  const ConvGeometry* g;
+  const float* x;
+};
+
+// Packs panels of the implicit im2col matrix col[(c*KH + kh)*KW + kw][oh*OW + ow]
+// of one image: the pixels of a panel are walked in order (ow, then oh), so
+// there is no division per element.
+void packIm2colPanels(const void* context, int64_t image, float* dst, int64_t n0, int64_t width, int64_t nEnd,
+                      int64_t k0, int64_t kc, int nr) {
+  const auto& ctx = *static_cast<const ConvPackContext*>(context);
+  const ConvGeometry& g = *ctx.g;
+  const float* input = ctx.x + image * g.inChannels * g.inH * g.inW;
+  const int64_t kernelArea = g.kernelH * g.kernelW;
+  for (int64_t p = 0; p < width; p += nr) {
+    float* panel = dst + p * kc;
+    const int64_t first = n0 + p;
+    const int64_t valid = std::clamp<int64_t>(nEnd - first, 0, nr);
+    const int64_t oh0 = first / g.outW, ow0 = first % g.outW;
+    for (int64_t k = 0; k < kc; ++k) {
+      const int64_t r = k0 + k;
+      const int64_t c = r / kernelArea, kh = r / g.kernelW % g.kernelH, kw = r % g.kernelW;
+      const float* plane = input + c * g.inH * g.inW;
+      float* out = panel + k * nr;
+      // One output row at a time: within it the input column advances by
+      // the stride, so stride-1 rows are plain copies between zero edges.
+      int64_t oh = oh0, ow = ow0;
+      for (int64_t i = 0; i < valid;) {
+        const int64_t run = std::min(valid - i, g.outW - ow);
+        const int64_t ih = oh * g.strideH - g.padTop + kh * g.dilationH;
+        float* o = out + i;
+        if (ih < 0 || ih >= g.inH) {
+          std::fill(o, o + run, 0.0f);
+        } else {
+          const float* row = plane + ih * g.inW;
+          const int64_t iw0 = ow * g.strideW - g.padLeft + kw * g.dilationW;
+          if (g.strideW == 1) {
+            // Columns iw0 .. iw0 + run - 1; those outside [0, inW) are padding.
+            const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g.inW - iw0, lo, run);
+            std::fill(o, o + lo, 0.0f);
+            std::copy(row + iw0 + lo, row + iw0 + hi, o + lo);
+            std::fill(o + hi, o + run, 0.0f);
+          } else {
+            for (int64_t j = 0; j < run; ++j) {
+              const int64_t iw = iw0 + j * g.strideW;
+              o[j] = iw >= 0 && iw < g.inW ? row[iw] : 0.0f;
+            }
+          }
+        }
+        i += run;
+        ow = 0;
+        ++oh;
+      }
+      for (int64_t i = valid; i < nr; ++i) out[i] = 0.0f;
+    }
+  }
+}
+
+}  // namespace
+
 void ConvStep::run(const runtime::RunContext& ctx) const {
   const float* x = static_cast<const float*>(ctx.resolve(x_));
   float* y = static_cast<float*>(ctx.resolve(y_));
@@ -59,35 +121,12 @@ void ConvStep::run(const runtime::RunContext& ctx) const {
   args.bRowStride = pixels;
   args.bColStride = 1;
   args.bBatchStride = depth * pixels;
-  std::vector<float> col;
+  ConvPackContext packContext{&g, x};
   if (g.pointwise()) {
     args.b = x;
   } else {
-    // col[n][(c*KH + kh)*KW + kw][oh*OW + ow], zero where the window is in the padding.
-    col.resize(size_t(g.batch * depth * pixels));
-    float* out = col.data();
-    ctx.pool().parallelFor(g.batch * depth, [&](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) {
-        int64_t n = row / depth, r = row % depth;
-        int64_t c = r / (g.kernelH * g.kernelW), kh = r / g.kernelW % g.kernelH, kw = r % g.kernelW;
-        const float* plane = x + (n * g.inChannels + c) * g.inH * g.inW;
-        float* dst = out + row * pixels;
-        for (int64_t oh = 0; oh < g.outH; ++oh) {
-          int64_t ih = oh * g.strideH - g.padTop + kh * g.dilationH;
-          float* d = dst + oh * g.outW;
-          if (ih < 0 || ih >= g.inH) {
-            std::fill(d, d + g.outW, 0.0f);
-            continue;
-          }
-          const float* src = plane + ih * g.inW;
-          for (int64_t ow = 0; ow < g.outW; ++ow) {
-            int64_t iw = ow * g.strideW - g.padLeft + kw * g.dilationW;
-            d[ow] = iw >= 0 && iw < g.inW ? src[iw] : 0.0f;
-          }
-        }
-      }
-    });
-    args.b = col.data();
+    args.bPacker = packIm2colPanels;
+    args.bPackerContext = &packContext;
   }
   std::vector<void*> epilogueBuffers;
   if (epilogue_) {

@@ -4,6 +4,7 @@
 // `dlc inspect`, never chosen silently).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,10 +20,13 @@ namespace dlc::codegen::cpu {
 // Launches a kernel-IR kernel over its 2-D iteration space.
 class KernelStep : public runtime::Step {
  public:
+  // `workPerPoint` estimates the loop iterations of one point (a row kernel
+  // walks a whole row), so that tiles are sized by work, not by points.
   KernelStep(std::string kernelName, std::vector<runtime::BufferRef> buffers, int64_t extent0, int64_t extent1,
-             std::string what)
+             std::string what, int64_t workPerPoint = 1)
       : kernelName_(std::move(kernelName)), buffers_(std::move(buffers)), extent0_(extent0), extent1_(extent1),
-        what_(std::move(what)) {}
+        what_(std::move(what)),
+        minPointsPerTile_(std::max<int64_t>(1, runtime::kDefaultMinPointsPerTile / std::max<int64_t>(1, workPerPoint))) {}
   const std::string& kernelName() const { return kernelName_; }
   // The kernel reports bad data through an i64 status word: cleared before
   // the launch, checked after it (a UserError with `message` if set).
@@ -39,6 +43,7 @@ class KernelStep : public runtime::Step {
   std::vector<runtime::BufferRef> buffers_;
   int64_t extent0_, extent1_;
   std::string what_;
+  int64_t minPointsPerTile_;
   runtime::KernelFn fn_ = nullptr;
   std::optional<runtime::BufferRef> status_;
   std::string statusMessage_;

@@ -42,6 +42,24 @@ std::string originsOf(const ir::Node& n) {
   return fmt::format("{}", fmt::join(n.origins(), ", "));
 }
 
+// Loop iterations per point of a kernel: the product of the trip counts of
+// nested constant-bound loops, summed over sequential loops (an estimate for
+// sizing tiles).
+int64_t workOf(const kir::Block& block) {
+  int64_t work = 1;
+  for (const kir::Stmt& s : block) {
+    if (const auto* f = std::get_if<kir::ForStmt>(&s->kind)) {
+      const auto* b = std::get_if<kir::ConstExpr>(&f->begin->kind);
+      const auto* e = std::get_if<kir::ConstExpr>(&f->end->kind);
+      int64_t trips = b && e ? std::max<int64_t>(1, e->intValue - b->intValue) : 16;
+      work += trips * workOf(f->body);
+    } else if (const auto* i = std::get_if<kir::IfStmt>(&s->kind)) {
+      work += std::max(workOf(i->thenBody), workOf(i->elseBody));
+    }
+  }
+  return work;
+}
+
 // How one node of the graph runs.
 struct Item {
   // Kernel: one JIT kernel (elementwise group or an anchor op's lowering).
@@ -173,7 +191,8 @@ class Builder {
               item.kernel.kernel.name, std::move(refs), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
               fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), item.kernel.kernel.name,
                           fmt::join(item.opNames, " "), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
-                          originsOf(n)));
+                          originsOf(n)),
+              workOf(item.kernel.kernel.body));
           if (!item.statusMessage.empty()) step->setStatus(statusWord(), item.statusMessage);
           kernelSteps.push_back(step.get());
           addStep(std::move(step), id);
@@ -455,6 +474,7 @@ class Builder {
       ValueMap withC = toGraph;
       withC[result] = item.gemmC;
       for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(withC, v));
+      if (group.anchorAddend) item.opNames.emplace_back("bias");
       for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
     }
     item.kind = Item::Kind::Conv;
@@ -609,7 +629,7 @@ class Builder {
       ValueMap withC = toGraph;
       withC[result] = cGraph;
       for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(withC, v));
-      item.opNames.emplace_back(anchor.opName());
+      if (group.anchorAddend || group.anchorScale != 1.0) item.opNames.emplace_back("alpha/beta/C");
       for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
     }
     (void)n;

@@ -42,6 +42,7 @@ options:
   --no-optimize       skip the optimisation passes (by default bench runs
                       them, as a deployment would; compile_ms includes them)
   --output-dir DIR    write the first run's outputs to DIR/<output name>.npy
+  --profile           also print the steps that take the most time (cpu)
   --json              print one JSON object: model, target, threads, optimize,
                       import_ms, compile_ms, first_run_ms, warmup, iterations,
                       min_ms, median_ms, p90_ms, mean_ms, max_ms
@@ -108,7 +109,7 @@ std::string defaultTarget() {
 
 int cmdBench(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir"},
-               {"help", "json", "no-optimize"});
+               {"help", "json", "no-optimize", "profile"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -178,6 +179,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   fmt::print("latency over {} runs after {} warm-up: min {:.3f} ms, median {:.3f} ms, p90 {:.3f} ms, mean {:.3f} ms, "
              "max {:.3f} ms\n",
              samples.size(), warmup, s.min, s.median, s.p90, s.mean, s.max);
+  if (args.flag("profile")) fmt::print("{}", exe->profile(inputs, int(iterations)));
   return 0;
 }
 

@@ -31,6 +31,9 @@ class CpuExecutable : public Executable {
       : model_(std::move(g), codegen::cpu::CpuOptions{options.cpu, options.threads}) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
   std::string describe() const override { return model_.describe(); }
+  std::string profile(const ir::NamedTensors& inputs, int iterations) override {
+    return model_.profile(inputs, iterations);
+  }
   std::string memoryReport() const override {
     if (model_.numCompiledVariants() == 0) return model_.describe();
     codegen::cpu::MemoryReport m = model_.memoryReport();

@@ -19,6 +19,12 @@ class Executable {
   virtual std::string describe() const = 0;
   // The planned memory: arena peak against the sum of intermediates.
   virtual std::string memoryReport() const = 0;
+  // Where the time goes, per step (targets without steps say so).
+  virtual std::string profile(const ir::NamedTensors& inputs, int iterations) {
+    (void)inputs;
+    (void)iterations;
+    return "no per-step profile on this target\n";
+  }
 };
 
 struct CompileOptions {
