@@ -1,4 +1,4 @@
-// Convolution as im2col + GEMM with packed weights; see conv.h.
+// Convolution as GEMM with packed weights and implicit im2col; see conv.h.
 #include "runtime/conv.h"
 
 #include <algorithm>
@@ -42,6 +42,64 @@ void groupEpilogue(void* const* buffers, const int64_t* range) {
   e->fn(e->buffers, mapped);
 }
 
+// The im2col matrix of one group, col[(c*KH + kh)*KW + kw][oh*OW + ow], is
+// never written out: the GEMM asks for panels of it and they are packed
+// straight from the input.
+struct Im2colPanels {
+  const ConvShape* shape;
+  const float* input;
+  int64_t firstChannel;
+};
+
+// GemmArgs::BPacker over the im2col matrix. A panel's pixels are walked one
+// output row at a time; within a row the input column advances by the
+// stride, so stride-1 rows are copies between zero-filled padding.
+void packIm2colPanels(const void* context, int64_t image, float* dst, int64_t n0, int64_t width, int64_t nEnd,
+                      int64_t k0, int64_t kc, int nr) {
+  const auto& ctx = *static_cast<const Im2colPanels*>(context);
+  const ConvShape& s = *ctx.shape;
+  const int64_t OW = s.outW(), kernelArea = s.kernelH * s.kernelW;
+  const float* input = ctx.input + (image * s.inChannels + ctx.firstChannel) * s.inH * s.inW;
+  for (int64_t p = 0; p < width; p += nr) {
+    float* panel = dst + p * kc;
+    const int64_t first = n0 + p;
+    const int64_t valid = std::clamp<int64_t>(nEnd - first, 0, nr);
+    for (int64_t k = 0; k < kc; ++k) {
+      const int64_t r = k0 + k;
+      const int64_t c = r / kernelArea, kh = r / s.kernelW % s.kernelH, kw = r % s.kernelW;
+      const float* plane = input + c * s.inH * s.inW;
+      float* out = panel + k * nr;
+      int64_t oh = first / OW, ow = first % OW;
+      for (int64_t i = 0; i < valid;) {
+        const int64_t run = std::min(valid - i, OW - ow);
+        const int64_t ih = oh * s.strideH - s.padTop + kh * s.dilationH;
+        float* o = out + i;
+        if (ih < 0 || ih >= s.inH) {
+          std::fill(o, o + run, 0.0f);
+        } else {
+          const float* row = plane + ih * s.inW;
+          const int64_t iw0 = ow * s.strideW - s.padLeft + kw * s.dilationW;
+          if (s.strideW == 1) {
+            const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(s.inW - iw0, lo, run);
+            std::fill(o, o + lo, 0.0f);
+            std::copy(row + iw0 + lo, row + iw0 + hi, o + lo);
+            std::fill(o + hi, o + run, 0.0f);
+          } else {
+            for (int64_t j = 0; j < run; ++j) {
+              const int64_t iw = iw0 + j * s.strideW;
+              o[j] = iw >= 0 && iw < s.inW ? row[iw] : 0.0f;
+            }
+          }
+        }
+        i += run;
+        ow = 0;
+        ++oh;
+      }
+      for (int64_t i = valid; i < nr; ++i) out[i] = 0.0f;
+    }
+  }
+}
+
 }  // namespace
 
 PackedConvWeights prepareConvWeights(const GemmMicroKernel& uk, const ConvShape& shape, const float* weights) {
@@ -62,54 +120,18 @@ void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const PackedConvWeights
   const int64_t ICg = s.inChannels / s.group, M = s.outChannels / s.group, K = s.depth();
   const int64_t HW = s.inH * s.inW;
   const bool pointwise = s.isPointwise();
-  std::vector<float> col(pointwise ? 0 : size_t(s.batch * K * OHW));
 
   for (int64_t g = 0; g < s.group; ++g) {
-    if (!pointwise) {
-      // im2col: col[n][(c*KH + kh)*KW + kw][oh*OW + ow], zero where the window
-      // reads padding.
-      pool.parallelFor(s.batch * ICg, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
-          int64_t n = t / ICg, c = t % ICg;
-          const float* in = input + (n * s.inChannels + g * ICg + c) * HW;
-          float* dst = col.data() + (n * K + c * s.kernelH * s.kernelW) * OHW;
-          for (int64_t kh = 0; kh < s.kernelH; ++kh)
-            for (int64_t kw = 0; kw < s.kernelW; ++kw, dst += OHW) {
-              int64_t dx = kw * s.dilationW - s.padLeft;
-              // The ow range whose input column lies inside [0, W).
-              int64_t owBegin = std::clamp<int64_t>((-dx + s.strideW - 1) / s.strideW, 0, OW);
-              if (dx >= 0) owBegin = 0;
-              int64_t owEnd = std::clamp<int64_t>((s.inW - dx + s.strideW - 1) / s.strideW, 0, OW);
-              if (s.inW - dx <= 0) owEnd = 0;
-              for (int64_t oh = 0; oh < OH; ++oh) {
-                float* row = dst + oh * OW;
-                int64_t ih = oh * s.strideH + kh * s.dilationH - s.padTop;
-                if (ih < 0 || ih >= s.inH || owBegin >= owEnd) {
-                  std::fill(row, row + OW, 0.0f);
-                  continue;
-                }
-                const float* src = in + ih * s.inW;
-                std::fill(row, row + owBegin, 0.0f);
-                if (s.strideW == 1) {
-                  std::copy(src + owBegin + dx, src + owEnd + dx, row + owBegin);
-                } else {
-                  for (int64_t ow = owBegin; ow < owEnd; ++ow) row[ow] = src[ow * s.strideW + dx];
-                }
-                std::fill(row + owEnd, row + OW, 0.0f);
-              }
-            }
-        }
-      });
-    }
+    Im2colPanels panels{&s, input, g * ICg};
     GemmArgs a;
     a.batch = s.batch, a.M = M, a.N = OHW, a.K = K;
     a.packedA = &weights.groups[size_t(g)];
     if (pointwise) {
       a.b = input + g * ICg * HW, a.bBatchStride = s.inChannels * HW;
+      a.bRowStride = OHW, a.bColStride = 1;
     } else {
-      a.b = col.data(), a.bBatchStride = K * OHW;
+      a.bPacker = packIm2colPanels, a.bPackerContext = &panels;
     }
-    a.bRowStride = OHW, a.bColStride = 1;
     a.c = output + g * M * OHW, a.cBatchStride = s.outChannels * OHW, a.ldc = OHW;
     GroupEpilogue mapping{epilogue, epilogueBuffers, M, s.outChannels, g * M};
     void* mappingBuffers[1] = {&mapping};

@@ -1,8 +1,9 @@
 // NCHW f32 2-D convolution through runtime::gemm (1-D convolution is 2-D
 // with H = 1 and kernelH = 1). Per group, the weights are the packed A side
 // ([OC/g, IC/g*KH*KW], packed once by prepareConvWeights); the B side is the
-// im2col matrix of each image ([IC/g*KH*KW, OH*OW]), or the input itself for
-// 1x1 kernels with stride 1 and no padding; images are the GEMM's batch.
+// im2col matrix of each image ([IC/g*KH*KW, OH*OW]), packed panel by panel
+// straight from the input (it is never written out), or the input itself
+// for 1x1 kernels with stride 1 and no padding; images are the GEMM's batch.
 // Depthwise convolutions (group == IC, one channel per group) are left to the
 // kernel-IR path: here they would be many tiny GEMMs.
 #pragma once

@@ -42,99 +42,11 @@ void GemmStep::run(const runtime::RunContext& ctx) const {
   runtime::gemm(ctx.pool(), microKernel_, args);
 }
 
-namespace {
-
-struct ConvPackContext {
-  const ConvGeometry* g;
-  const float* x;
-};
-
-// Packs panels of the implicit im2col matrix col[(c*KH + kh)*KW + kw][oh*OW + ow]
-// of one image: the pixels of a panel are walked in order (ow, then oh), so
-// there is no division per element.
-void packIm2colPanels(const void* context, int64_t image, float* dst, int64_t n0, int64_t width, int64_t nEnd,
-                      int64_t k0, int64_t kc, int nr) {
-  const auto& ctx = *static_cast<const ConvPackContext*>(context);
-  const ConvGeometry& g = *ctx.g;
-  const float* input = ctx.x + image * g.inChannels * g.inH * g.inW;
-  const int64_t kernelArea = g.kernelH * g.kernelW;
-  for (int64_t p = 0; p < width; p += nr) {
-    float* panel = dst + p * kc;
-    const int64_t first = n0 + p;
-    const int64_t valid = std::clamp<int64_t>(nEnd - first, 0, nr);
-    const int64_t oh0 = first / g.outW, ow0 = first % g.outW;
-    for (int64_t k = 0; k < kc; ++k) {
-      const int64_t r = k0 + k;
-      const int64_t c = r / kernelArea, kh = r / g.kernelW % g.kernelH, kw = r % g.kernelW;
-      const float* plane = input + c * g.inH * g.inW;
-      float* out = panel + k * nr;
-      // One output row at a time: within it the input column advances by
-      // the stride, so stride-1 rows are plain copies between zero edges.
-      int64_t oh = oh0, ow = ow0;
-      for (int64_t i = 0; i < valid;) {
-        const int64_t run = std::min(valid - i, g.outW - ow);
-        const int64_t ih = oh * g.strideH - g.padTop + kh * g.dilationH;
-        float* o = out + i;
-        if (ih < 0 || ih >= g.inH) {
-          std::fill(o, o + run, 0.0f);
-        } else {
-          const float* row = plane + ih * g.inW;
-          const int64_t iw0 = ow * g.strideW - g.padLeft + kw * g.dilationW;
-          if (g.strideW == 1) {
-            // Columns iw0 .. iw0 + run - 1; those outside [0, inW) are padding.
-            const int64_t lo = std::clamp<int64_t>(-iw0, 0, run), hi = std::clamp<int64_t>(g.inW - iw0, lo, run);
-            std::fill(o, o + lo, 0.0f);
-            std::copy(row + iw0 + lo, row + iw0 + hi, o + lo);
-            std::fill(o + hi, o + run, 0.0f);
-          } else {
-            for (int64_t j = 0; j < run; ++j) {
-              const int64_t iw = iw0 + j * g.strideW;
-              o[j] = iw >= 0 && iw < g.inW ? row[iw] : 0.0f;
-            }
-          }
-        }
-        i += run;
-        ow = 0;
-        ++oh;
-      }
-      for (int64_t i = valid; i < nr; ++i) out[i] = 0.0f;
-    }
-  }
-}
-
-}  // namespace
-
 void ConvStep::run(const runtime::RunContext& ctx) const {
-  const float* x = static_cast<const float*>(ctx.resolve(x_));
-  float* y = static_cast<float*>(ctx.resolve(y_));
-  const ConvGeometry& g = g_;
-  const int64_t depth = g.inChannels * g.kernelH * g.kernelW, pixels = g.outH * g.outW;
-  runtime::GemmArgs args;
-  args.batch = g.batch;
-  args.M = g.outChannels;
-  args.N = pixels;
-  args.K = depth;
-  args.packedA = weights_.get();
-  args.c = y;
-  args.ldc = pixels;
-  args.cBatchStride = g.outChannels * pixels;
-  args.bRowStride = pixels;
-  args.bColStride = 1;
-  args.bBatchStride = depth * pixels;
-  ConvPackContext packContext{&g, x};
-  if (g.pointwise()) {
-    args.b = x;
-  } else {
-    args.bPacker = packIm2colPanels;
-    args.bPackerContext = &packContext;
-  }
   std::vector<void*> epilogueBuffers;
-  if (epilogue_) {
-    for (const auto& ref : epilogueBuffers_) epilogueBuffers.push_back(ctx.resolve(ref));
-    args.epilogue = epilogue_;
-    args.epilogueBuffers = epilogueBuffers.data();
-  }
-  runtime::gemm(ctx.pool(), microKernel_, args);
+  for (const auto& ref : epilogueBuffers_) epilogueBuffers.push_back(ctx.resolve(ref));
+  runtime::conv2d(ctx.pool(), microKernel_, *weights_, static_cast<const float*>(ctx.resolve(x_)),
+                  static_cast<float*>(ctx.resolve(y_)), epilogue_, epilogue_ ? epilogueBuffers.data() : nullptr);
 }
 
 void CopyStep::run(const runtime::RunContext& ctx) const {

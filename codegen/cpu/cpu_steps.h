@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "runtime/conv.h"
 #include "runtime/gemm.h"
 #include "runtime/kernel.h"
 #include "runtime/program.h"
@@ -82,28 +83,19 @@ class GemmStep : public runtime::Step {
   runtime::KernelFn epilogue_ = nullptr;
 };
 
-// 2-D convolution (NCHW, f32, one group) as im2col + one batched GEMM:
-// C[n] (OC x OH*OW) = W (OC x IC*KH*KW, packed at compile time) x col[n],
-// with the fused epilogue over the output viewed as [N*OC, OH*OW] rows.
-// A 1x1, stride-1, unpadded convolution reads its input as col directly.
-struct ConvGeometry {
-  int64_t batch = 0, inChannels = 0, inH = 0, inW = 0;
-  int64_t outChannels = 0, outH = 0, outW = 0;
-  int64_t kernelH = 1, kernelW = 1, strideH = 1, strideW = 1, dilationH = 1, dilationW = 1, padTop = 0, padLeft = 0;
-  bool pointwise() const {
-    return kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0;
-  }
-};
-
+// A 1-D/2-D convolution through runtime::conv2d (implicit im2col + batched
+// GEMM per group, weights packed at compile time), with the fused epilogue
+// over the output viewed as [N*OC, OH*OW] rows.
 class ConvStep : public runtime::Step {
  public:
-  ConvStep(ConvGeometry g, runtime::BufferRef x, runtime::BufferRef y, std::string epilogueKernel,
+  ConvStep(runtime::ConvShape shape, runtime::BufferRef x, runtime::BufferRef y, std::string epilogueKernel,
            std::vector<runtime::BufferRef> epilogueBuffers, std::string what)
-      : g_(g), x_(x), y_(y), epilogueKernel_(std::move(epilogueKernel)),
+      : shape_(shape), x_(x), y_(y), epilogueKernel_(std::move(epilogueKernel)),
         epilogueBuffers_(std::move(epilogueBuffers)), what_(std::move(what)) {}
   const std::string& epilogueKernel() const { return epilogueKernel_; }
+  const runtime::ConvShape& shape() const { return shape_; }
   void bind(const runtime::GemmMicroKernel& uk, runtime::KernelFn epilogue,
-            std::shared_ptr<const runtime::PackedMatrix> weights) {
+            std::shared_ptr<const runtime::PackedConvWeights> weights) {
     microKernel_ = uk;
     epilogue_ = epilogue;
     weights_ = std::move(weights);
@@ -112,14 +104,14 @@ class ConvStep : public runtime::Step {
   std::string describe() const override { return what_; }
 
  private:
-  ConvGeometry g_;
+  runtime::ConvShape shape_;
   runtime::BufferRef x_, y_;
   std::string epilogueKernel_;
   std::vector<runtime::BufferRef> epilogueBuffers_;
   std::string what_;
   runtime::GemmMicroKernel microKernel_;
   runtime::KernelFn epilogue_ = nullptr;
-  std::shared_ptr<const runtime::PackedMatrix> weights_;
+  std::shared_ptr<const runtime::PackedConvWeights> weights_;
 };
 
 class CopyStep : public runtime::Step {

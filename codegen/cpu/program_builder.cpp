@@ -76,7 +76,7 @@ struct Item {
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
   bool packA = false, packB = false;
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
-  ConvGeometry conv;
+  runtime::ConvShape conv;
   const ir::Value *convX = nullptr, *convW = nullptr;
   std::string reason;  // Library: why there is no kernel
   std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
@@ -240,12 +240,13 @@ class Builder {
             for (const ir::Value* v : item.kernelValues) epilogueRefs.push_back(ref(v));
             epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
           }
-          const ConvGeometry& g = item.conv;
+          const runtime::ConvShape& g = item.conv;
           auto step = std::make_unique<ConvStep>(
               g, ref(item.convX), ref(item.gemmC), epilogueName, std::move(epilogueRefs),
-              fmt::format("{} -> {} + GEMM {}x{}x{} x{} images with {}, weights packed at compile time [{}]",
-                          n.describe(), g.pointwise() ? "no im2col (1x1)" : "im2col", g.outChannels,
-                          g.outH * g.outW, g.inChannels * g.kernelH * g.kernelW, g.batch, epilogue, originsOf(n)));
+              fmt::format("{} -> conv as {} GEMM {}x{}x{} x{} images{} with {}, weights packed at compile time [{}]",
+                          n.describe(), g.isPointwise() ? "a" : "an implicit-im2col", g.outChannels / g.group,
+                          g.outH() * g.outW(), g.depth(), g.batch,
+                          g.group > 1 ? fmt::format(" x{} groups", g.group) : "", epilogue, originsOf(n)));
           convSteps.push_back({step.get(), &item});
           addStep(std::move(step), id);
           break;
@@ -295,10 +296,8 @@ class Builder {
     }
     for (auto [s, item] : convSteps) {
       runtime::KernelFn epi = s->epilogueKernel().empty() ? nullptr : jit->kernel(s->epilogueKernel());
-      const ConvGeometry& g = item->conv;
-      int64_t depth = g.inChannels * g.kernelH * g.kernelW;
-      auto weights = std::make_shared<runtime::PackedMatrix>(
-          runtime::packA(uk, item->convW->constant().data<float>().data(), g.outChannels, depth, depth, 1));
+      auto weights = std::make_shared<runtime::PackedConvWeights>(
+          runtime::prepareConvWeights(uk, item->conv, item->convW->constant().data<float>().data()));
       s->bind(uk, epi, std::move(weights));
     }
     out_.program.keepAlive(std::shared_ptr<const JitProgram>(std::move(jit)));
@@ -419,32 +418,36 @@ class Builder {
     if (x->dtype() != ir::DType::F32 || w->dtype() != ir::DType::F32) return refuse("convolutions are f32 only");
     const ir::Value* wGraph = mapValue(toGraph, w);
     if (!wGraph->isConstant()) return refuse("weights that are not constants");
-    if (anchor.attrInt("group") != 1) return refuse("grouped convolution (other than depthwise)");
     std::vector<int64_t> xs = extentsOf(x), ws = extentsOf(w), ys = extentsOf(result);
     size_t spatial = xs.size() - 2;
     if (spatial < 1 || spatial > 2) return refuse("1-D and 2-D convolutions only");
     std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
     ir::ops::WindowAttrs wa = ir::ops::readWindowAttrs(anchor, spatial, kernel);
-    ConvGeometry& g = item.conv;
+    runtime::ConvShape& g = item.conv;
     g.batch = xs[0];
     g.inChannels = xs[1];
     g.outChannels = ws[0];
-    size_t h = spatial == 2 ? 0 : SIZE_MAX, wdim = spatial - 1;
-    auto dim = [&](size_t i) { return ir::ops::windowDim(wa, i, xs[2 + i]); };
-    g.inH = h == 0 ? xs[2] : 1;
+    g.group = anchor.attrInt("group");
+    // A 1-D convolution is a 2-D one with H = 1.
+    size_t wdim = spatial - 1;
+    g.inH = spatial == 2 ? xs[2] : 1;
     g.inW = xs.back();
-    g.outH = h == 0 ? ys[2] : 1;
-    g.outW = ys.back();
-    if (h == 0) {
+    if (spatial == 2) {
+      ir::ops::WindowDim d = ir::ops::windowDim(wa, 0, xs[2]);
       g.kernelH = wa.kernel[0];
       g.strideH = wa.strides[0];
       g.dilationH = wa.dilations[0];
-      g.padTop = dim(0).padBegin;
+      g.padTop = d.padBegin;
+      g.padBottom = d.padEnd;
     }
+    ir::ops::WindowDim d = ir::ops::windowDim(wa, wdim, xs.back());
     g.kernelW = wa.kernel[wdim];
     g.strideW = wa.strides[wdim];
     g.dilationW = wa.dilations[wdim];
-    g.padLeft = dim(wdim).padBegin;
+    g.padLeft = d.padBegin;
+    g.padRight = d.padEnd;
+    if (g.outW() != ys.back() || (spatial == 2 && g.outH() != ys[2]))
+      return refuse("output extents that the convolution geometry does not give");
 
     PointwiseGroup group;
     group.nodes = epilogue;

@@ -319,7 +319,7 @@ TEST(CpuBackend, ConcurrentRunsMatchASingleThreadedRun) {
 }
 
 TEST(CpuBackend, ConvolutionsThroughGemm) {
-  std::string d = expectMatchesInterpreter(R"(graph @g(%x: f32[2,5,11,9], %r: f32[2,6,6,3], %s: f32[2,4,13]) {
+  std::string d = expectMatchesInterpreter(R"(graph @g(%x: f32[2,5,11,9], %r: f32[2,6,6,3], %s: f32[2,4,13], %r4: f32[2,4,13,12]) {
   %w: f32[6,5,3,3] = const [)" + [] {
     std::string v;
     for (int i = 0; i < 6 * 5 * 3 * 3; ++i) v += fmt::format("{}{}", i ? ", " : "", ((i * 37) % 19 - 9) / 10.0);
@@ -333,10 +333,12 @@ TEST(CpuBackend, ConvolutionsThroughGemm) {
   %p: f32[2,3,11,9] = Conv(%x, %w1)
   %w2: f32[2,4,3] = const [1, 0, -1, 0.5, 0.5, 0.5, 0, 1, 0, -1, 2, -1, 0.25, 0.5, 0.25, 1, 1, 1, 0, 0, 1, -0.5, 0, 0.5]
   %q: f32[2,2,13] = Conv(%s, %w2) {pads = [1, 1]}
-  return %y, %p, %q
+  %w3: f32[4,2,1,3] = const [1, 0, -1, 0.5, 0.5, 0.5, 0, 1, 0, -1, 2, -1, 0.25, 0.5, 0.25, 1, 1, 1, 0, 0, 1, -0.5, 0, 0.5]
+  %u: f32[2,4,13,11] = Conv(%r4, %w3) {group = 2, pads = [0, 1, 0, 0]}
+  return %y, %p, %q, %u
 }
 )",
                                            1e-5, 1e-5);
-  EXPECT_EQ(countLines(d, "GEMM"), 3) << d;
+  EXPECT_EQ(countLines(d, "GEMM"), 4) << d;
   EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
 }
