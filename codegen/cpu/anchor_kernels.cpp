@@ -267,6 +267,9 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   if (bias >= 0) result = add(result, kir::load(k, bias, rem(kir::var(plane), i64(channels))));
   Expr outIndex = add(mul(kir::var(k.iter0), i64(g.out[2])), kir::var(k.iter1));
   k.body.push_back(kir::store(k, y, outIndex, result));
+  // The point is output element (plane, o0, o1, o2) in order: 2-D and 1-D
+  // windows have o0 (and o1) of extent 1, so the split matches the result's.
+  b.out.pointPerOutputElement = spatial <= 2;
   (void)ys;
   return std::move(b.out);
 }

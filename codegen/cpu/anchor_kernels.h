@@ -21,6 +21,10 @@ struct LoweredKernel {
   std::vector<const ir::Value*> bufferValues;
   std::string statusMessage;
   std::string unsupported;  // non-empty: no lowering, and why
+  // Point (v0, v1) computes exactly element v0 * extent1 + v1 of the result
+  // (with the result's last axis as the inner extent), so an elementwise
+  // epilogue can be appended to the same kernel.
+  bool pointPerOutputElement = false;
 };
 
 // Lowers `node` if it is one of the ops above; unsupported says why not.

@@ -55,15 +55,26 @@ Expr broadcastIndex(const kir::Kernel& k, const std::vector<int64_t>& shape, int
 
 PointwiseKernel buildPointwiseKernel(const std::string& name, const PointwiseGroup& group) {
   PointwiseKernel result;
+  result.kernel.name = name;
+  appendPointwise(result, group);
+  return result;
+}
+
+void appendPointwise(PointwiseKernel& result, const PointwiseGroup& group) {
   kir::Kernel& k = result.kernel;
-  k.name = name;
+  const bool appending = !result.bufferValues.empty();
   const auto& shape = group.shape;
   const size_t rank = shape.size();
   const size_t split = group.splitAxis < 0 ? (rank == 0 ? 0 : rank - 1) : size_t(group.splitAxis);
-  k.extent0 = product(shape, 0, split);
-  k.extent1 = product(shape, split, rank);
+  int64_t extent0 = product(shape, 0, split), extent1 = product(shape, split, rank);
+  DLC_CHECK(!appending || (k.extent0 == extent0 && k.extent1 == extent1),
+            "pointwise epilogue over {}x{} appended to a kernel over {}x{}", extent0, extent1, k.extent0, k.extent1);
+  k.extent0 = extent0;
+  k.extent1 = extent1;
 
   std::unordered_map<const ir::Value*, int> bufferOf;
+  for (size_t i = 0; i < result.bufferValues.size(); ++i)
+    if (result.bufferValues[i]) bufferOf[result.bufferValues[i]] = int(i);
   auto bufferFor = [&](const ir::Value* v, bool written) {
     auto it = bufferOf.find(v);
     if (it != bufferOf.end()) {
@@ -123,9 +134,11 @@ PointwiseKernel buildPointwiseKernel(const std::string& name, const PointwiseGro
     Expr r = lowerElementwise(*node, operands);
     if (!r) {
       result.unsupported = node;
-      result.kernel = {};
-      result.bufferValues.clear();
-      return result;
+      if (!appending) {
+        result.kernel = {};
+        result.bufferValues.clear();
+      }
+      return;
     }
     kir::Var local = kir::newVar(k, r->dtype);
     k.body.push_back(kir::declare(local, r));
@@ -139,7 +152,6 @@ PointwiseKernel buildPointwiseKernel(const std::string& name, const PointwiseGro
     int b = bufferFor(out, true);
     k.body.push_back(kir::store(k, b, linear, value));
   }
-  return result;
 }
 
 }  // namespace dlc::codegen

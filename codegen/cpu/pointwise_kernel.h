@@ -38,6 +38,14 @@ struct PointwiseKernel {
 
 PointwiseKernel buildPointwiseKernel(const std::string& name, const PointwiseGroup& group);
 
+// Appends the group's computation to `kernel`, an existing kernel over the
+// same iteration space whose point (v0, v1) has produced element
+// v0 * extent1 + v1 of the group's anchor result (a pooling or depthwise
+// kernel): one kernel, no second pass over memory. Buffers already bound to
+// a value are reused. On an op without a lowering, sets `unsupported` and
+// leaves the kernel unusable.
+void appendPointwise(PointwiseKernel& kernel, const PointwiseGroup& group);
+
 // Index of the element of a value of `valueShape` that broadcasts to the
 // point (v0, v1) of the iteration space of `shape` split at `splitAxis`.
 kir::Expr broadcastIndex(const kir::Kernel& k, const std::vector<int64_t>& shape, int splitAxis,

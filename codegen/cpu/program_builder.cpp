@@ -524,6 +524,20 @@ class Builder {
         item.reason = "epilogue results of different shapes";
         return;
       }
+    if (lowered.pointPerOutputElement) {
+      // One kernel: the epilogue runs right after the anchor's store.
+      PointwiseKernel merged;
+      merged.kernel = item.kernel.kernel;
+      for (const ir::Value* v : lowered.bufferValues) merged.bufferValues.push_back(v);
+      appendPointwise(merged, group);
+      if (!merged.unsupported) {
+        item.kernel.kernel = std::move(merged.kernel);
+        item.kernelValues.clear();
+        for (const ir::Value* v : merged.bufferValues) item.kernelValues.push_back(v ? mapValue(withResult, v) : nullptr);
+        for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
+        return;
+      }
+    }
     PointwiseKernel pk = buildPointwiseKernel("", group);
     if (pk.unsupported) {
       item = Item{.node = item.node};

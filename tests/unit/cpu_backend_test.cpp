@@ -194,11 +194,17 @@ TEST(CpuBackend, PoolingAndDepthwiseConvolution) {
   %aq: f32[2,3,5,4] = AveragePool(%x) {count_include_pad = 1, kernel_shape = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]}
   %gp: f32[2,3,1,1] = GlobalAveragePool(%x)
   %dw: f32[2,3,9,8] = Conv(%x, %w, %b) {group = 3, pads = [1, 1, 1, 1]}
-  return %mp, %ap, %aq, %gp, %dw
+  %lo: f32[] = const [0.0]
+  %hi: f32[] = const [0.5]
+  %dc: f32[2,3,9,8] = Clip(%dw, %lo, %hi)
+  %dm: f32[2,3,9,8] = Mul(%dc, %x)
+  return %mp, %ap, %aq, %gp, %dw, %dm
 }
 )",
                                            1e-5, 1e-5);
   EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
+  // The depthwise convolution's epilogue (Clip, Mul) runs in the same kernel.
+  EXPECT_EQ(countLines(d, "[Conv Clip Mul]"), 1) << d;
 }
 
 // Random elementwise graphs: chains of unary and binary ops over operands
