@@ -51,3 +51,28 @@ std::vector<int64_t> inversePermutation(const std::vector<int64_t>& perm) {
 }
 
 }  // namespace dlc::ir::ops
+
+namespace dlc::ir::ops {
+
+const Tensor* constantOperand(const Node& node, size_t i, const char* what) {
+  Value* v = node.input(i);
+  if (!v) return nullptr;
+  if (!v->isConstant())
+    throwUserError("the gradient needs the {} operand '{}' to be a constant", what, v->name());
+  return &v->constant();
+}
+
+NormStats normStats(GraphBuilder& b, Value* x, const std::vector<int64_t>& axes, double eps) {
+  Value* d = b.sub(x, b.reduceMean(x, axes, true));
+  Value* var = b.reduceMean(b.mul(d, d), axes, true);
+  Value* rstd = b.unary(OpKind::Reciprocal, b.unary(OpKind::Sqrt, b.add(var, b.scalarLike(x, eps))));
+  return {b.mul(d, rstd), rstd};
+}
+
+Value* normInputGrad(GraphBuilder& b, const NormStats& s, Value* dxhat, const std::vector<int64_t>& axes) {
+  Value* centred = b.sub(dxhat, b.reduceMean(dxhat, axes, true));
+  Value* proj = b.mul(s.xhat, b.reduceMean(b.mul(dxhat, s.xhat), axes, true));
+  return b.mul(s.rstd, b.sub(centred, proj));
+}
+
+}  // namespace dlc::ir::ops

@@ -38,3 +38,21 @@ std::vector<Value*> unaryGrad(GradContext& ctx, F&& dydx) {
 }
 
 }  // namespace dlc::ir::ops
+
+namespace dlc::ir::ops {
+
+// The constant value of operand i of a forward node (nullptr if absent);
+// UserError if it is present but not a constant (the rule needs its value).
+const Tensor* constantOperand(const Node& node, size_t i, const char* what);
+
+// Normalisation backward: for xhat = (x - mean) * rstd over `axes` (biased
+// variance, eps added) and the gradient dxhat of xhat, the gradient of x:
+// rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)).
+struct NormStats {
+  Value* xhat = nullptr;
+  Value* rstd = nullptr;
+};
+NormStats normStats(GraphBuilder& b, Value* x, const std::vector<int64_t>& axes, double eps);
+Value* normInputGrad(GraphBuilder& b, const NormStats& s, Value* dxhat, const std::vector<int64_t>& axes);
+
+}  // namespace dlc::ir::ops

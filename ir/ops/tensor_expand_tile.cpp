@@ -1,8 +1,15 @@
 // Expand (broadcast to a shape) and Tile (repeat along each axis).
 #include "ir/ops/tensor_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
+
+
+// Gradient rule: the gradient summed over the broadcast axes.
+static std::vector<Value*> gradExpand(GradContext& ctx) {
+  return {unbroadcast(ctx.builder(), ctx.outputGrad(0), ctx.input(0)), nullptr};
+}
 
 const OpDef kExpandDef{
     .name = "Expand", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
@@ -36,6 +43,7 @@ const OpDef kExpandDef{
       std::vector<int64_t> outShape = broadcastExtents(in.shape(), target);
       ctx.setOutput(0, stridedGather(in, outShape, 0, broadcastStrides(in.shape(), outShape)));
     },
+    .grad = gradExpand,
 };
 
 const OpDef kTileDef{
