@@ -217,7 +217,16 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const std::string& lossNa
         bool relevant = bl.noOutputGradient ? false : reach.count(bl.node->input(bl.input)) != 0;
         if (bl.noOutputGradient)
           for (const Value* in : bl.node->inputs()) relevant |= in && reach.count(in);
-        if (relevant) why += "\n  blocked at " + describeBlock(bl);
+          if (relevant) why += "\n  blocked at " + describeBlock(bl);
+      }
+      std::unordered_set<const Node*> isActive(active.begin(), active.end());
+      for (const Node* n : g.nodes()) {
+        bool reads = false, feeds = false;
+        for (const Value* in : n->inputs()) reads |= in && reach.count(in);
+        for (const Value* out : n->outputs()) feeds |= toLoss.count(out) != 0;
+        if (reads && feeds && !isActive.count(n))
+          why += fmt::format("\n  blocked at {}, whose results that the loss reads are not float tensors",
+                             n->describe());
       }
       throwUserError("autodiff: parameter '{}' has no differentiable path to the loss '{}'{}", p->name(), lossName,
                      why);

@@ -151,7 +151,7 @@ static void checkGatherNDRanks(int64_t dataRank, int64_t indicesRank, int64_t ba
 }
 
 const OpDef kGatherNDDef{
-    .name = "GatherND", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
+    .name = "GatherND", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp,
     .attrs = {{"batch_dims", AttrKind::Int, int64_t(0)}},
     .infer = [](InferContext& ctx) {
       if (ctx.inputDType(1) != DType::I64)

@@ -52,7 +52,7 @@ static void evalCumSum(EvalContext& ctx) {
 }
 
 const OpDef kCumSumDef{
-    .name = "CumSum", .minInputs = 2, .maxInputs = 2, .traits = kDifferentiable,
+    .name = "CumSum", .minInputs = 2, .maxInputs = 2, 
     .attrs = {{"exclusive", AttrKind::Int, int64_t(0)}, {"reverse", AttrKind::Int, int64_t(0)}},
     .infer = inferCumSum, .eval = evalCumSum,
 };

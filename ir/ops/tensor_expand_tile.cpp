@@ -47,7 +47,7 @@ const OpDef kExpandDef{
 };
 
 const OpDef kTileDef{
-    .name = "Tile", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
+    .name = "Tile", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp,
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);
       if (!isInteger(ctx.inputDType(1)))

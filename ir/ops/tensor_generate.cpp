@@ -135,7 +135,7 @@ const OpDef kEyeLikeDef{
 // ---- Trilu(input, k?) upper ----
 
 const OpDef kTriluDef{
-    .name = "Trilu", .minInputs = 1, .maxInputs = 2, .traits = kDifferentiable,
+    .name = "Trilu", .minInputs = 1, .maxInputs = 2, 
     .attrs = {{"upper", AttrKind::Int, int64_t(1)}},
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);

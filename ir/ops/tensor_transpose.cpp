@@ -87,7 +87,7 @@ static Dim divided(const Dim& d, int64_t factor, const char* what) {
 }
 
 const OpDef kDepthToSpaceDef{
-    .name = "DepthToSpace", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp | kDifferentiable,
+    .name = "DepthToSpace", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp,
     .attrs = {{"blocksize", AttrKind::Int, std::nullopt}, {"mode", AttrKind::String, std::string("DCR")}},
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);
@@ -120,7 +120,7 @@ const OpDef kDepthToSpaceDef{
 };
 
 const OpDef kSpaceToDepthDef{
-    .name = "SpaceToDepth", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp | kDifferentiable,
+    .name = "SpaceToDepth", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp,
     .attrs = {{"blocksize", AttrKind::Int, std::nullopt}},
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);
