@@ -185,8 +185,10 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const std::string& lossNa
     } catch (const UserError& e) {
       throwUserError("autodiff: gradient of {}: {}", n->describe(), e.what());
     }
-    DLC_CHECK(inGrads.size() <= n->inputs().size(), "gradient rule of {} returned {} gradients for {} operands",
-              n->opName(), inGrads.size(), n->inputs().size());
+    // Rules may list (null) gradients for absent trailing optional operands.
+    for (size_t i = n->inputs().size(); i < inGrads.size(); ++i)
+      DLC_CHECK(inGrads[i] == nullptr, "gradient rule of {} returned a gradient for absent operand {}",
+                n->opName(), i);
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       if (!needs[i]) continue;
       Value* gi = i < inGrads.size() ? inGrads[i] : nullptr;
@@ -215,9 +217,10 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const std::string& lossNa
       std::string why;
       for (const Blocked& bl : blocked) {
         bool relevant = bl.noOutputGradient ? false : reach.count(bl.node->input(bl.input)) != 0;
-        if (bl.noOutputGradient)
+        if (bl.noOutputGradient) {
           for (const Value* in : bl.node->inputs()) relevant |= in && reach.count(in);
-          if (relevant) why += "\n  blocked at " + describeBlock(bl);
+        }
+        if (relevant) why += "\n  blocked at " + describeBlock(bl);
       }
       std::unordered_set<const Node*> isActive(active.begin(), active.end());
       for (const Node* n : g.nodes()) {

@@ -129,8 +129,9 @@ TEST(Optimizers, AdamInterfaceNamesStateAndStep) {
   EXPECT_EQ(tg.carried[2].next, "w.v.next");
   // The update is elementwise only (one fused kernel per parameter).
   for (const ir::Node* n : tg.graph.nodes())
-    if (n->name().rfind("w.update", 0) == 0)
+    if (n->name().rfind("w.update", 0) == 0) {
       EXPECT_TRUE(n->def().has(ir::kElementwise)) << n->describe();
+    }
 }
 
 TEST(Optimizers, InvalidHyperparameters) {
