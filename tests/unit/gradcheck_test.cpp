@@ -44,6 +44,8 @@ struct Case {
   size_t numOutputs = 1;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 Tensor randomTensor(std::mt19937& rng, const std::vector<int64_t>& shape, Dist d) {
   Tensor t(DType::F64, shape);
   std::uniform_real_distribution<double> u(0.0, 1.0);
