@@ -92,7 +92,7 @@ static void evalNll(EvalContext& ctx) {
 }
 
 const OpDef kNegativeLogLikelihoodLossDef{
-    .name = "NegativeLogLikelihoodLoss", .minInputs = 2, .maxInputs = 3, 
+    .name = "NegativeLogLikelihoodLoss", .minInputs = 2, .maxInputs = 3,
     .attrs = lossAttrs(),
     .infer = inferLoss, .eval = evalNll,
 };

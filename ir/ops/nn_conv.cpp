@@ -393,7 +393,7 @@ const OpDef kConvDef{
 };
 
 const OpDef kConvTransposeDef{
-    .name = "ConvTranspose", .minInputs = 2, .maxInputs = 3, 
+    .name = "ConvTranspose", .minInputs = 2, .maxInputs = 3,
     .attrs = convAttrs(true),
     .infer = inferConvTranspose,
     .eval = evalConvTranspose,

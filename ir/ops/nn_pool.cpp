@@ -395,7 +395,7 @@ const OpDef kAveragePoolDef{
     .grad = gradAveragePool,
 };
 const OpDef kLpPoolDef{
-    .name = "LpPool", .minInputs = 1, .maxInputs = 1, 
+    .name = "LpPool", .minInputs = 1, .maxInputs = 1,
     .attrs = poolAttrs(PoolKind::Lp),
     .infer = [](InferContext& ctx) { inferPool(ctx, false); },
     .eval = [](EvalContext& ctx) { evalPool(ctx, PoolKind::Lp); },
@@ -413,7 +413,7 @@ const OpDef kGlobalMaxPoolDef{
     .grad = gradGlobalMaxPool,
 };
 const OpDef kGlobalLpPoolDef{
-    .name = "GlobalLpPool", .minInputs = 1, .maxInputs = 1, 
+    .name = "GlobalLpPool", .minInputs = 1, .maxInputs = 1,
     .attrs = {{"p", AttrKind::Int, int64_t(2)}},
     .infer = inferGlobalPool,
     .eval = [](EvalContext& ctx) { evalGlobalPool(ctx, PoolKind::Lp); },

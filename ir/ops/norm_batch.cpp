@@ -154,10 +154,32 @@ static void evalInstanceNorm(EvalContext& ctx) {
   ctx.setOutput(0, fromDoubles(xt.dtype(), xt.shape(), y));
 }
 
+
+// Gradient rule of InstanceNormalization: per (sample, channel) statistics
+// over the spatial axes, per-channel scale and bias.
+static std::vector<Value*> gradInstanceNorm(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  int64_t r = rankOf(x);
+  std::vector<int64_t> axes, expand{0}, reduceAll{0};
+  for (int64_t i = 2; i < r; ++i) {
+    axes.push_back(i);
+    expand.push_back(i);
+    reduceAll.push_back(i);
+  }
+  Value* scale = b.op(OpKind::Unsqueeze, {ctx.input(1), b.ints(expand)});
+  NormStats s = normStats(b, x, axes, ctx.node().attrFloat("epsilon"));
+  Value* dx = ctx.needsGrad(0) ? normInputGrad(b, s, b.mul(g, scale), axes) : nullptr;
+  Value* dscale = ctx.needsGrad(1) ? b.reduceSum(b.mul(g, s.xhat), reduceAll, false) : nullptr;
+  Value* dbias = ctx.needsGrad(2) ? b.reduceSum(g, reduceAll, false) : nullptr;
+  return {dx, dscale, dbias};
+}
+
 const OpDef kInstanceNormalizationDef{
-    .name = "InstanceNormalization", .minInputs = 3, .maxInputs = 3, 
+    .name = "InstanceNormalization", .minInputs = 3, .maxInputs = 3, .traits = kDifferentiable,
     .attrs = {{"epsilon", AttrKind::Float, 1e-5}},
     .infer = inferInstanceNorm, .eval = evalInstanceNorm,
+    .grad = gradInstanceNorm,
 };
 
 }  // namespace dlc::ir

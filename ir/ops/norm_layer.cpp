@@ -169,7 +169,7 @@ static void evalGroupNorm(EvalContext& ctx) {
 }
 
 const OpDef kGroupNormalizationDef{
-    .name = "GroupNormalization", .minInputs = 3, .maxInputs = 3, 
+    .name = "GroupNormalization", .minInputs = 3, .maxInputs = 3,
     .attrs = {{"num_groups", AttrKind::Int, std::nullopt},
               {"epsilon", AttrKind::Float, 1e-5},
               {"stash_type", AttrKind::Int, int64_t(1)}},

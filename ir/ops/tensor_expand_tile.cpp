@@ -46,8 +46,26 @@ const OpDef kExpandDef{
     .grad = gradExpand,
 };
 
+
+// Gradient rule of Tile: the gradient as [r0, d0, r1, d1, ...] summed over
+// the repeat axes (static shapes).
+static std::vector<Value*> gradTile(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value* x = ctx.input(0);
+  if (!x->type().isStatic()) ctx.fail("the gradient of Tile needs a static input shape");
+  std::vector<int64_t> dims = x->type().shape->extents();
+  std::vector<int64_t> repeats = constantOperand(ctx.node(), 1, "repeats")->toInts();
+  std::vector<int64_t> split, repeatAxes;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    repeatAxes.push_back(int64_t(split.size()));
+    split.push_back(repeats[i]);
+    split.push_back(dims[i]);
+  }
+  return {b.reduceSum(b.reshape(ctx.outputGrad(0), b.ints(split)), repeatAxes, false), nullptr};
+}
+
 const OpDef kTileDef{
-    .name = "Tile", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp,
+    .name = "Tile", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);
       if (!isInteger(ctx.inputDType(1)))
@@ -88,6 +106,7 @@ const OpDef kTileDef{
                       return s;
                     }));
     },
+    .grad = gradTile,
 };
 
 }  // namespace dlc::ir

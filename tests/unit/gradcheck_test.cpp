@@ -241,6 +241,8 @@ std::vector<Case> cases() {
   cs.push_back({"BatchNormInference", OpKind::BatchNormalization,
                 {p({3, 2, 2, 3}), p({2}), p({2}), Operand{{2}, Dist::Any, false, std::nullopt},
                  Operand{{2}, Dist::Pos, false, std::nullopt}}});
+  cs.push_back({"InstanceNorm", OpKind::InstanceNormalization, {p({2, 3, 4, 3}), p({3}), p({3})},
+                attrs({{"epsilon", 1e-3}})});
   cs.push_back({"LayerNorm", OpKind::LayerNormalization, {p({2, 3, 4}), p({4}), p({4})}});
   cs.push_back({"LayerNormAxis1", OpKind::LayerNormalization, {p({2, 3, 4}), p({3, 4}), p({3, 4})},
                 attrs({{"axis", int64_t(1)}, {"epsilon", 1e-2}})});
@@ -279,6 +281,13 @@ std::vector<Case> cases() {
   cs.push_back({"SliceAxesSteps", OpKind::Slice, {p({4, 6}), ints({0, 1}), ints({4, 6}), ints({0, 1}), ints({2, 2})}});
   cs.push_back({"SliceNegativeStep", OpKind::Slice, {p({5, 3}), ints({-1}), ints({-10}), ints({0}), ints({-2})}});
   cs.push_back({"Pad", OpKind::Pad, {p({2, 3}), ints({1, 0, 2, 1})}});
+  cs.push_back({"Tile", OpKind::Tile, {p({2, 3}), ints({2, 3})}});
+  cs.push_back({"CumSum", OpKind::CumSum, {p({3, 4}), fixedTensor(Tensor::scalar<int64_t>(1))}});
+  cs.push_back({"CumSumExclusiveReverse", OpKind::CumSum, {p({3, 4}), fixedTensor(Tensor::scalar<int64_t>(0))},
+                attrs({{"exclusive", int64_t(1)}, {"reverse", int64_t(1)}})});
+  cs.push_back({"TriluLower", OpKind::Trilu, {p({2, 3, 4}), fixedTensor(Tensor::scalar<int64_t>(1))},
+                attrs({{"upper", int64_t(0)}})});
+  cs.push_back({"TriluUpper", OpKind::Trilu, {p({4, 3})}});
   cs.push_back({"Expand", OpKind::Expand, {p({3, 1}), ints({2, 3, 4})}});
   cs.push_back({"Gather_axis0", OpKind::Gather, {p({4, 3}), fixedTensor(i64({2, 2}, {0, 3, -1, 0}))}});
   cs.push_back({"Gather_axis1", OpKind::Gather, {p({2, 4, 3}), fixedTensor(i64({3}, {1, 1, 3}))},
