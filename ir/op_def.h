@@ -1,5 +1,5 @@
 // The definition of one IR op: its operands, attributes, shape/type
-// inference and reference kernel (and, later, its gradient rule). Each op's
+// inference, reference kernel and gradient rule. Each op's
 // OpDef lives in one file under ir/ops/; ir/ops.def indexes them.
 #pragma once
 
@@ -92,8 +92,44 @@ class EvalContext {
   const SubgraphRunner* runSubgraph_;
 };
 
+class GraphBuilder;
+
+// Gradient-rule context (reverse mode, used by passes/autodiff): the forward
+// node, the gradients flowing into its results, and a builder that appends
+// the rule's IR nodes to the training graph. A rule returns one gradient per
+// operand (nullptr: none, e.g. integer operands, shapes, axes), each of the
+// operand's type and shape, written with ordinary IR ops.
+class GradContext {
+ public:
+  GradContext(const Node& node, GraphBuilder& builder, std::vector<Value*> outputGrads,
+              std::vector<bool> needsGrad)
+      : node_(node), builder_(builder), outputGrads_(std::move(outputGrads)), needsGrad_(std::move(needsGrad)) {}
+  const Node& node() const { return node_; }
+  GraphBuilder& builder() { return builder_; }
+  size_t numInputs() const { return node_.inputs().size(); }
+  // The forward operand / result (nullptr for an absent optional operand).
+  Value* input(size_t i) const { return node_.input(i); }
+  Value* output(size_t i) const { return node_.output(i); }
+  // The gradient of result i, or nullptr when nothing downstream needs it.
+  Value* outputGrad(size_t i) const { return i < outputGrads_.size() ? outputGrads_[i] : nullptr; }
+  // Whether the gradient of operand i is wanted (a rule may skip the others).
+  bool needsGrad(size_t i) const { return i < needsGrad_.size() && needsGrad_[i]; }
+
+  template <typename... Args>
+  [[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) const {
+    throw UserError(fmt::format(f, std::forward<Args>(args)...));
+  }
+
+ private:
+  const Node& node_;
+  GraphBuilder& builder_;
+  std::vector<Value*> outputGrads_;
+  std::vector<bool> needsGrad_;
+};
+
 using InferFn = void (*)(InferContext&);
 using EvalFn = void (*)(EvalContext&);
+using GradFn = std::vector<Value*> (*)(GradContext&);
 
 struct OpDef {
   std::string name;  // IR name; equals the ONNX op_type where there is one
@@ -105,6 +141,7 @@ struct OpDef {
   std::vector<AttrSpec> attrs;
   InferFn infer = nullptr;
   EvalFn eval = nullptr;
+  GradFn grad = nullptr;  // set exactly when traits has kDifferentiable
 
   const AttrSpec* findAttr(const std::string& attrName) const;
   bool has(OpTrait t) const { return (traits & t) != 0; }

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "ir/ops/elementwise.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -31,10 +32,133 @@ void evalDoubleFn(EvalContext& ctx, F f) {
 
 }  // namespace
 
+
+// Gradient rules (reverse mode; see passes/autodiff.h): g * dy/dx.
+namespace {
+
+Value* c(GraphBuilder& b, const Value* like, double v) { return b.scalarLike(like, v); }
+Value* cmp(GraphBuilder& b, OpKind k, Value* x, double v) { return b.op(k, {x, c(b, x, v)}); }
+Value* sigmoidOf(GraphBuilder& b, Value* x) { return b.unary(OpKind::Sigmoid, x); }
+
+std::vector<Value*> gradSigmoid(GradContext& ctx) {
+  return unaryGrad(ctx, [](GraphBuilder& b, Value*, Value* y) { return b.mul(y, b.sub(c(b, y, 1.0), y)); });
+}
+// alpha where 0 < alpha * x + beta < 1, else 0.
+std::vector<Value*> gradHardSigmoid(GradContext& ctx) {
+  double alpha = ctx.node().attrFloat("alpha"), beta = ctx.node().attrFloat("beta");
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    Value* t = b.add(b.mul(x, c(b, x, alpha)), c(b, x, beta));
+    Value* inside = b.op(OpKind::And, {cmp(b, OpKind::Greater, t, 0.0), cmp(b, OpKind::Less, t, 1.0)});
+    return b.where(inside, c(b, x, alpha), c(b, x, 0.0));
+  });
+}
+// y = x * hardsigmoid(x) (alpha 1/6, beta 1/2): hardsigmoid(x) + x / 6 inside (-3, 3).
+std::vector<Value*> gradHardSwish(GradContext& ctx) {
+  return unaryGrad(ctx, [](GraphBuilder& b, Value* x, Value*) {
+    Attributes a;
+    a.set("alpha", 1.0 / 6.0);
+    a.set("beta", 0.5);
+    Value* hs = b.op(OpKind::HardSigmoid, {x}, a);
+    Value* inside = b.op(OpKind::And, {cmp(b, OpKind::Greater, x, -3.0), cmp(b, OpKind::Less, x, 3.0)});
+    return b.add(hs, b.where(inside, b.div(x, c(b, x, 6.0)), c(b, x, 0.0)));
+  });
+}
+std::vector<Value*> gradLeakyRelu(GradContext& ctx) {
+  double alpha = ctx.node().attrFloat("alpha");
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    return b.where(cmp(b, OpKind::Greater, x, 0.0), c(b, x, 1.0), c(b, x, alpha));
+  });
+}
+// x > 0 ? 1 : alpha * exp(x)
+std::vector<Value*> gradElu(GradContext& ctx) {
+  double alpha = ctx.node().attrFloat("alpha");
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    return b.where(cmp(b, OpKind::Greater, x, 0.0), c(b, x, 1.0), b.mul(c(b, x, alpha), b.unary(OpKind::Exp, x)));
+  });
+}
+std::vector<Value*> gradSelu(GradContext& ctx) {
+  double alpha = ctx.node().attrFloat("alpha"), gamma = ctx.node().attrFloat("gamma");
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    return b.where(cmp(b, OpKind::Greater, x, 0.0), c(b, x, gamma),
+                   b.mul(c(b, x, gamma * alpha), b.unary(OpKind::Exp, x)));
+  });
+}
+std::vector<Value*> gradCelu(GradContext& ctx) {
+  double alpha = ctx.node().attrFloat("alpha");
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    return b.where(cmp(b, OpKind::Greater, x, 0.0), c(b, x, 1.0),
+                   b.unary(OpKind::Exp, b.div(x, c(b, x, alpha))));
+  });
+}
+std::vector<Value*> gradSoftplus(GradContext& ctx) {
+  return unaryGrad(ctx, [](GraphBuilder& b, Value* x, Value*) { return sigmoidOf(b, x); });
+}
+// 1 / (1 + |x|)^2
+std::vector<Value*> gradSoftsign(GradContext& ctx) {
+  return unaryGrad(ctx, [](GraphBuilder& b, Value* x, Value*) {
+    Value* d = b.add(c(b, x, 1.0), b.unary(OpKind::Abs, x));
+    return b.unary(OpKind::Reciprocal, b.mul(d, d));
+  });
+}
+std::vector<Value*> gradThresholdedRelu(GradContext& ctx) {
+  double alpha = ctx.node().attrFloat("alpha");
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    return b.where(cmp(b, OpKind::Greater, x, alpha), c(b, x, 1.0), c(b, x, 0.0));
+  });
+}
+std::vector<Value*> gradShrink(GradContext& ctx) {
+  double lambd = ctx.node().attrFloat("lambd");
+  if (!isFloat(ctx.input(0)->dtype())) return {nullptr};
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) {
+    Value* outside = b.op(OpKind::Or, {cmp(b, OpKind::Less, x, -lambd), cmp(b, OpKind::Greater, x, lambd)});
+    return b.where(outside, c(b, x, 1.0), c(b, x, 0.0));
+  });
+}
+// dx = x < 0 ? g * slope : g; dslope = x < 0 ? g * x : 0 (summed to slope's shape).
+std::vector<Value*> gradPRelu(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *g = ctx.outputGrad(0), *x = ctx.input(0), *slope = ctx.input(1);
+  Value* neg = cmp(b, OpKind::Less, x, 0.0);
+  Value* dx = ctx.needsGrad(0) ? b.where(neg, b.mul(g, slope), g) : nullptr;
+  Value* ds = ctx.needsGrad(1) ? unbroadcast(b, b.where(neg, b.mul(g, x), c(b, x, 0.0)), slope) : nullptr;
+  return {dx, ds};
+}
+// none: Phi(x) + x * phi(x); tanh: 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 * 0.044715 x^2).
+std::vector<Value*> gradGelu(GradContext& ctx) {
+  bool tanhForm = ctx.node().attrString("approximate") == "tanh";
+  return unaryGrad(ctx, [&](GraphBuilder& b, Value* x, Value*) -> Value* {
+    Value* x2 = b.mul(x, x);
+    if (tanhForm) {
+      double k = std::sqrt(2.0 / std::numbers::pi);
+      Value* u = b.mul(c(b, x, k), b.add(x, b.mul(c(b, x, 0.044715), b.mul(x2, x))));
+      Value* t = b.unary(OpKind::Tanh, u);
+      Value* du = b.mul(c(b, x, k), b.add(c(b, x, 1.0), b.mul(c(b, x, 3 * 0.044715), x2)));
+      Value* first = b.mul(c(b, x, 0.5), b.add(c(b, x, 1.0), t));
+      Value* second = b.mul(b.mul(c(b, x, 0.5), x), b.mul(b.sub(c(b, x, 1.0), b.mul(t, t)), du));
+      return b.add(first, second);
+    }
+    Value* cdf = b.mul(c(b, x, 0.5),
+                       b.add(c(b, x, 1.0), b.unary(OpKind::Erf, b.mul(x, c(b, x, 1.0 / std::numbers::sqrt2)))));
+    Value* pdf = b.mul(c(b, x, 1.0 / std::sqrt(2.0 * std::numbers::pi)),
+                       b.unary(OpKind::Exp, b.mul(x2, c(b, x, -0.5))));
+    return b.add(cdf, b.mul(x, pdf));
+  });
+}
+// y = x tanh(softplus(x)): tanh(sp) + x (1 - tanh(sp)^2) sigmoid(x).
+std::vector<Value*> gradMish(GradContext& ctx) {
+  return unaryGrad(ctx, [](GraphBuilder& b, Value* x, Value*) {
+    Value* t = b.unary(OpKind::Tanh, b.unary(OpKind::Softplus, x));
+    return b.add(t, b.mul(b.mul(x, b.sub(c(b, x, 1.0), b.mul(t, t))), sigmoidOf(b, x)));
+  });
+}
+
+}  // namespace
+
 const OpDef kSigmoidDef{
     .name = "Sigmoid", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
     .infer = inferFloatUnary,
     .eval = [](EvalContext& ctx) { evalDoubleFn(ctx, sigmoid); },
+    .grad = gradSigmoid,
 };
 
 const OpDef kHardSigmoidDef{
@@ -45,6 +169,7 @@ const OpDef kHardSigmoidDef{
       double alpha = ctx.node().attrFloat("alpha"), beta = ctx.node().attrFloat("beta");
       evalDoubleFn(ctx, [&](double x) { return std::clamp(alpha * x + beta, 0.0, 1.0); });
     },
+    .grad = gradHardSigmoid,
 };
 
 const OpDef kHardSwishDef{
@@ -53,6 +178,7 @@ const OpDef kHardSwishDef{
     .eval = [](EvalContext& ctx) {
       evalDoubleFn(ctx, [](double x) { return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0); });
     },
+    .grad = gradHardSwish,
 };
 
 const OpDef kLeakyReluDef{
@@ -63,6 +189,7 @@ const OpDef kLeakyReluDef{
       double alpha = ctx.node().attrFloat("alpha");
       evalDoubleFn(ctx, [&](double x) { return x < 0 ? alpha * x : x; });
     },
+    .grad = gradLeakyRelu,
 };
 
 const OpDef kEluDef{
@@ -73,6 +200,7 @@ const OpDef kEluDef{
       double alpha = ctx.node().attrFloat("alpha");
       evalDoubleFn(ctx, [&](double x) { return x < 0 ? alpha * std::expm1(x) : x; });
     },
+    .grad = gradElu,
 };
 
 // The defaults are the float32 values ONNX specifies.
@@ -85,6 +213,7 @@ const OpDef kSeluDef{
       double alpha = ctx.node().attrFloat("alpha"), gamma = ctx.node().attrFloat("gamma");
       evalDoubleFn(ctx, [&](double x) { return x <= 0 ? gamma * alpha * std::expm1(x) : gamma * x; });
     },
+    .grad = gradSelu,
 };
 
 const OpDef kCeluDef{
@@ -99,18 +228,21 @@ const OpDef kCeluDef{
       if (alpha == 0.0) ctx.fail("attribute alpha must be non-zero, found 0");
       evalDoubleFn(ctx, [&](double x) { return std::max(0.0, x) + std::min(0.0, alpha * std::expm1(x / alpha)); });
     },
+    .grad = gradCelu,
 };
 
 const OpDef kSoftplusDef{
     .name = "Softplus", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
     .infer = inferFloatUnary,
     .eval = [](EvalContext& ctx) { evalDoubleFn(ctx, softplus); },
+    .grad = gradSoftplus,
 };
 
 const OpDef kSoftsignDef{
     .name = "Softsign", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
     .infer = inferFloatUnary,
     .eval = [](EvalContext& ctx) { evalDoubleFn(ctx, [](double x) { return x / (1.0 + std::fabs(x)); }); },
+    .grad = gradSoftsign,
 };
 
 const OpDef kThresholdedReluDef{
@@ -121,6 +253,7 @@ const OpDef kThresholdedReluDef{
       double alpha = ctx.node().attrFloat("alpha");
       evalDoubleFn(ctx, [&](double x) { return x > alpha ? x : 0.0; });
     },
+    .grad = gradThresholdedRelu,
 };
 
 // Shrink accepts any numeric type; integer results are converted back
@@ -133,6 +266,7 @@ const OpDef kShrinkDef{
       double bias = ctx.node().attrFloat("bias"), lambd = ctx.node().attrFloat("lambd");
       evalDoubleFn(ctx, [&](double x) { return x < -lambd ? x + bias : x > lambd ? x - bias : 0.0; });
     },
+    .grad = gradShrink,
 };
 
 // y = x < 0 ? slope * x : x, where slope broadcasts to x's shape
@@ -155,6 +289,7 @@ const OpDef kPReluDef{
                  fmt::join(x, ","));
       evalBinary(ctx, [](auto v, auto s) { return v < decltype(v)(0) ? wrappingMul(s, v) : v; });
     },
+    .grad = gradPRelu,
 };
 
 const OpDef kGeluDef{
@@ -179,12 +314,14 @@ const OpDef kGeluDef{
         ctx.fail("attribute approximate must be 'none' or 'tanh', found '{}'", approx);
       }
     },
+    .grad = gradGelu,
 };
 
 const OpDef kMishDef{
     .name = "Mish", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
     .infer = inferFloatUnary,
     .eval = [](EvalContext& ctx) { evalDoubleFn(ctx, [](double x) { return x * std::tanh(softplus(x)); }); },
+    .grad = gradMish,
 };
 
 }  // namespace dlc::ir

@@ -1,6 +1,7 @@
 // Pow (base and exponent may have different dtypes) and Mod (integer or
 // float remainder, with numpy or C sign conventions).
 #include "ir/ops/elementwise.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -53,6 +54,34 @@ T remainder(T a, T b, bool truncated) {
 
 }  // namespace
 
+
+// Gradient rules (reverse mode; see passes/autodiff.h).
+namespace {
+
+// d(a^b) = g * b * a^(b-1), g * a^b * log(a).
+std::vector<Value*> gradPow(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *g = ctx.outputGrad(0), *x = ctx.input(0), *e = ctx.input(1);
+  if (!isFloat(x->dtype())) return {nullptr, nullptr};
+  Value* ex = e;
+  if (e->dtype() != x->dtype()) {
+    Attributes to;
+    to.set("to", std::string(dtypeName(x->dtype())));
+    ex = b.op(OpKind::Cast, {e}, std::move(to));
+  }
+  Value* dx = nullptr;
+  if (ctx.needsGrad(0)) {
+    Value* pm1 = b.op(OpKind::Pow, {x, b.sub(ex, b.scalarLike(x, 1.0))});
+    dx = unbroadcast(b, b.mul(g, b.mul(ex, pm1)), x);
+  }
+  Value* de = nullptr;
+  if (ctx.needsGrad(1) && isFloat(e->dtype()) && e->dtype() == x->dtype())
+    de = unbroadcast(b, b.mul(g, b.mul(ctx.output(0), b.unary(OpKind::Log, x))), e);
+  return {dx, de};
+}
+
+}  // namespace
+
 // ONNX Pow: the result has the base's dtype; the exponent may be any
 // numeric type. Integer bases with integer exponents are computed exactly.
 const OpDef kPowDef{
@@ -93,6 +122,7 @@ const OpDef kPowDef{
       });
       ctx.setOutput(0, std::move(out));
     },
+    .grad = gradPow,
 };
 
 // fmod=0 on floats follows numpy.mod (the ONNX reference does the same,

@@ -3,6 +3,7 @@
 // TensorProto codes). Float to integer truncates toward zero and saturates
 // (NaN becomes 0); to bool is `!= 0`; integer to integer wraps.
 #include "ir/ops/elementwise.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -18,6 +19,17 @@ DType targetDType(const Node& node) {
 }
 
 }  // namespace
+
+
+// Gradient rule: the gradient cast back to the operand's float type.
+static std::vector<Value*> gradCast(GradContext& ctx) {
+  Value* x = ctx.input(0);
+  if (!isFloat(x->dtype()) || !isFloat(ctx.output(0)->dtype())) return {nullptr};
+  if (x->dtype() == ctx.output(0)->dtype()) return {ctx.outputGrad(0)};
+  Attributes to;
+  to.set("to", std::string(dtypeName(x->dtype())));
+  return {ctx.builder().op(OpKind::Cast, {ctx.outputGrad(0)}, std::move(to))};
+}
 
 const OpDef kCastDef{
     .name = "Cast", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
@@ -39,6 +51,7 @@ const OpDef kCastDef{
       });
       ctx.setOutput(0, std::move(out));
     },
+    .grad = gradCast,
 };
 
 }  // namespace dlc::ir

@@ -2,6 +2,7 @@
 // all true. Training mode with a non-zero ratio drops random elements, which
 // the reference interpreter does not model: it is reported as unsupported.
 #include "ir/ops/elementwise.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -22,6 +23,11 @@ void checkRatio(double ratio) {
 }
 
 }  // namespace
+
+
+// Gradient rule: Dropout runs as the identity here (training mode with a
+// non-zero ratio is rejected by the kernel), so the gradient passes through.
+static std::vector<Value*> gradDropout(GradContext& ctx) { return {ctx.outputGrad(0)}; }
 
 // Operands: data, ratio (scalar float, default 0.5), training_mode (scalar
 // bool, default false). Results: output, mask (bool).
@@ -73,6 +79,7 @@ const OpDef kDropoutDef{
         ctx.setOutput(1, std::move(mask));
       }
     },
+    .grad = gradDropout,
 };
 
 }  // namespace dlc::ir

@@ -1,9 +1,37 @@
 // Where (select by a bool condition, broadcasting all three operands) and
 // Clip (bound by optional scalar min and max operands).
 #include "ir/ops/elementwise.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
+
+
+// Gradient rules (reverse mode; see passes/autodiff.h).
+namespace {
+
+std::vector<Value*> gradWhere(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *cond = ctx.input(0), *g = ctx.outputGrad(0);
+  Value* zero = b.scalarLike(g, 0.0);
+  return {nullptr, ctx.needsGrad(1) ? unbroadcast(b, b.where(cond, g, zero), ctx.input(1)) : nullptr,
+          ctx.needsGrad(2) ? unbroadcast(b, b.where(cond, zero, g), ctx.input(2)) : nullptr};
+}
+
+// The gradient passes where min <= x <= max; the bounds get none.
+std::vector<Value*> gradClip(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  Value* inside = nullptr;
+  if (ctx.input(1)) inside = b.op(OpKind::GreaterOrEqual, {x, ctx.input(1)});
+  if (ctx.input(2)) {
+    Value* below = b.op(OpKind::LessOrEqual, {x, ctx.input(2)});
+    inside = inside ? b.op(OpKind::And, {inside, below}) : below;
+  }
+  return {inside ? b.where(inside, g, b.scalarLike(g, 0.0)) : g};
+}
+
+}  // namespace
 
 const OpDef kWhereDef{
     .name = "Where", .minInputs = 3, .maxInputs = 3, .traits = kElementwise | kDifferentiable,
@@ -35,6 +63,7 @@ const OpDef kWhereDef{
       });
       ctx.setOutput(0, std::move(out));
     },
+    .grad = gradWhere,
 };
 
 namespace {
@@ -94,6 +123,7 @@ const OpDef kClipDef{
       });
       ctx.setOutput(0, std::move(out));
     },
+    .grad = gradClip,
 };
 
 }  // namespace dlc::ir

@@ -1,6 +1,7 @@
 // Min, Max, Sum and Mean: any number (at least one) of operands of one dtype,
 // broadcast together (numpy rules), folded elementwise.
 #include "ir/ops/elementwise.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -54,6 +55,45 @@ void checkAllPresent(const EvalContext& ctx) {
 
 }  // namespace
 
+
+// Gradient rules (reverse mode; see passes/autodiff.h).
+namespace {
+
+// Min/Max: the gradient goes to the operands equal to the result.
+std::vector<Value*> gradSelected(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *g = ctx.outputGrad(0), *y = ctx.output(0);
+  std::vector<Value*> out;
+  for (size_t i = 0; i < ctx.numInputs(); ++i) {
+    Value* x = ctx.input(i);
+    if (!ctx.needsGrad(i)) {
+      out.push_back(nullptr);
+      continue;
+    }
+    Value* picked = b.where(b.op(OpKind::Equal, {x, y}), g, b.scalarLike(g, 0.0));
+    out.push_back(unbroadcast(b, picked, x));
+  }
+  return out;
+}
+
+std::vector<Value*> gradSum(GradContext& ctx) {
+  std::vector<Value*> out;
+  for (size_t i = 0; i < ctx.numInputs(); ++i)
+    out.push_back(ctx.needsGrad(i) ? unbroadcast(ctx.builder(), ctx.outputGrad(0), ctx.input(i)) : nullptr);
+  return out;
+}
+
+std::vector<Value*> gradMean(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value* g = b.div(ctx.outputGrad(0), b.scalarLike(ctx.outputGrad(0), double(ctx.numInputs())));
+  std::vector<Value*> out;
+  for (size_t i = 0; i < ctx.numInputs(); ++i)
+    out.push_back(ctx.needsGrad(i) ? unbroadcast(b, g, ctx.input(i)) : nullptr);
+  return out;
+}
+
+}  // namespace
+
 const OpDef kMinDef{
     .name = "Min", .minInputs = 1, .maxInputs = kVariadic, .traits = kElementwise | kCommutative | kDifferentiable,
     .infer = [](InferContext& ctx) { inferVariadic(ctx, TypeSet::Numeric); },
@@ -61,6 +101,7 @@ const OpDef kMinDef{
       checkAllPresent(ctx);
       evalFold(ctx, [](auto a, auto b) { return pickMin(a, b); }, keep);
     },
+    .grad = gradSelected,
 };
 
 const OpDef kMaxDef{
@@ -70,6 +111,7 @@ const OpDef kMaxDef{
       checkAllPresent(ctx);
       evalFold(ctx, [](auto a, auto b) { return pickMax(a, b); }, keep);
     },
+    .grad = gradSelected,
 };
 
 // ONNX Sum takes floats only; integers are accepted too (wrapping addition).
@@ -80,6 +122,7 @@ const OpDef kSumDef{
       checkAllPresent(ctx);
       evalFold(ctx, [](auto a, auto b) { return wrappingAdd(a, b); }, keep);
     },
+    .grad = gradSum,
 };
 
 const OpDef kMeanDef{
@@ -92,6 +135,7 @@ const OpDef kMeanDef{
       evalFold(ctx, [](auto a, auto b) { return a + b; },
                [](auto acc, size_t n) { return decltype(acc)(double(acc) / double(n)); });
     },
+    .grad = gradMean,
 };
 
 }  // namespace dlc::ir

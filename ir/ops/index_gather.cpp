@@ -2,11 +2,58 @@
 // given by an index tensor. Negative indices count from the end of the axis;
 // indices still out of range are a UserError.
 #include "ir/ops/index_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
 
 // Gather: output = data[:axis] + indices.shape + data[axis+1:].
+
+// Gradient rules (reverse mode; see passes/autodiff.h): the gradient
+// scattered (added) back to the gathered positions.
+namespace {
+
+// Gather along axis a: move the gathered axis to the front, ScatterND-add
+// the gradient rows at the (non-negative) indices, and move it back.
+std::vector<Value*> gradGather(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *x = ctx.input(0), *idx = ctx.input(1), *g = ctx.outputGrad(0);
+  int64_t r = rankOf(x), q = rankOf(idx);
+  int64_t a = normalizeAxis(ctx.node().attrInt("axis"), r);
+  const Dim& extent = (*x->type().shape)[size_t(a)];
+  if (!extent.isStatic()) ctx.fail("the gradient of Gather needs a static extent along the axis");
+  if (idx->dtype() != DType::I64) {
+    Attributes to;
+    to.set("to", std::string("i64"));
+    idx = b.op(OpKind::Cast, {idx}, std::move(to));
+  }
+  Value* zero = b.scalar(0.0, DType::I64);
+  idx = b.where(b.op(OpKind::Less, {idx, zero}), b.add(idx, b.scalar(double(extent.value()), DType::I64)), idx);
+  std::vector<int64_t> gPerm, toFront{a}, back;
+  for (int64_t i = a; i < a + q; ++i) gPerm.push_back(i);
+  for (int64_t i = 0; i < a; ++i) gPerm.push_back(i);
+  for (int64_t i = a + q; i < r + q - 1; ++i) gPerm.push_back(i);
+  for (int64_t i = 0; i < r; ++i)
+    if (i != a) toFront.push_back(i);
+  Attributes add;
+  add.set("reduction", std::string("add"));
+  Value* zeros = b.transpose(zerosLike(b, x), toFront);
+  Value* scattered = b.op(OpKind::ScatterND, {zeros, b.op(OpKind::Unsqueeze, {idx, b.ints({-1})}),
+                                              b.transpose(g, gPerm)}, add);
+  return {b.transpose(scattered, inversePermutation(toFront)), nullptr};
+}
+
+std::vector<Value*> gradGatherElements(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Attributes at;
+  at.set("axis", ctx.node().attrInt("axis"));
+  at.set("reduction", std::string("add"));
+  return {b.op(OpKind::ScatterElements, {zerosLike(b, ctx.input(0)), ctx.input(1), ctx.outputGrad(0)}, at),
+          nullptr};
+}
+
+}  // namespace
+
 const OpDef kGatherDef{
     .name = "Gather", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
     .attrs = {{"axis", AttrKind::Int, int64_t(0)}},
@@ -43,6 +90,7 @@ const OpDef kGatherDef{
           copyElements(out, (o * n + k) * inner, data, (o * extent + idx[size_t(k)]) * inner, inner);
       ctx.setOutput(0, std::move(out));
     },
+    .grad = gradGather,
 };
 
 // GatherElements: output[i] = data[i with i[axis] replaced by indices[i]];
@@ -85,6 +133,7 @@ const OpDef kGatherElementsDef{
       });
       ctx.setOutput(0, std::move(out));
     },
+    .grad = gradGatherElements,
 };
 
 // GatherND: the last dim of `indices` (k) indexes the first k dims of data
@@ -102,7 +151,7 @@ static void checkGatherNDRanks(int64_t dataRank, int64_t indicesRank, int64_t ba
 }
 
 const OpDef kGatherNDDef{
-    .name = "GatherND", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
+    .name = "GatherND", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp,
     .attrs = {{"batch_dims", AttrKind::Int, int64_t(0)}},
     .infer = [](InferContext& ctx) {
       if (ctx.inputDType(1) != DType::I64)

@@ -329,7 +329,7 @@ Tensor storeAs(DType dtype, const std::vector<int64_t>& shape, const std::vector
 }  // namespace
 
 const OpDef kResizeDef{
-    .name = "Resize", .minInputs = 1, .maxInputs = 4, .traits = kDifferentiable,
+    .name = "Resize", .minInputs = 1, .maxInputs = 4,
     .attrs = {{"antialias", AttrKind::Int, int64_t(0)},
               {"axes", AttrKind::Ints, std::nullopt, true},
               {"coordinate_transformation_mode", AttrKind::String, std::string("half_pixel")},

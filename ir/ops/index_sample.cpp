@@ -87,7 +87,7 @@ std::vector<Tap> gridTaps(double g, int64_t size, GridMode mode, Padding padding
 // coordinates in [-1, 1], the last grid component indexing the last spatial
 // dim (x is width); output [N, C, O1..Or].
 const OpDef kGridSampleDef{
-    .name = "GridSample", .minInputs = 2, .maxInputs = 2, .traits = kDifferentiable,
+    .name = "GridSample", .minInputs = 2, .maxInputs = 2,
     .attrs = {{"align_corners", AttrKind::Int, int64_t(0)},
               {"mode", AttrKind::String, std::string("linear")},
               {"padding_mode", AttrKind::String, std::string("zeros")}},

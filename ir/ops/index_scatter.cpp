@@ -75,7 +75,7 @@ void inferScatter(InferContext& ctx, const char* what) {
 // ScatterElements: indices and updates have one shape, of data's rank; for
 // each position i, out[i with i[axis] = indices[i]] op= updates[i].
 const OpDef kScatterElementsDef{
-    .name = "ScatterElements", .minInputs = 3, .maxInputs = 3, .traits = kDifferentiable,
+    .name = "ScatterElements", .minInputs = 3, .maxInputs = 3,
     .attrs = {{"axis", AttrKind::Int, int64_t(0)}, {"reduction", AttrKind::String, std::string("none")}},
     .infer = [](InferContext& ctx) {
       inferScatter(ctx, "ScatterElements indices");
@@ -126,7 +126,7 @@ const OpDef kScatterElementsDef{
 // ScatterND: each row of indices (last dim k) addresses a slice
 // data[i0, ..., ik-1, :, ...]; updates = indices.shape[:-1] + data.shape[k:].
 const OpDef kScatterNDDef{
-    .name = "ScatterND", .minInputs = 3, .maxInputs = 3, .traits = kDifferentiable,
+    .name = "ScatterND", .minInputs = 3, .maxInputs = 3,
     .attrs = {{"reduction", AttrKind::String, std::string("none")}},
     .infer = [](InferContext& ctx) {
       if (ctx.inputDType(1) != DType::I64)

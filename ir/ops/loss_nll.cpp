@@ -92,7 +92,7 @@ static void evalNll(EvalContext& ctx) {
 }
 
 const OpDef kNegativeLogLikelihoodLossDef{
-    .name = "NegativeLogLikelihoodLoss", .minInputs = 2, .maxInputs = 3, .traits = kDifferentiable,
+    .name = "NegativeLogLikelihoodLoss", .minInputs = 2, .maxInputs = 3,
     .attrs = lossAttrs(),
     .infer = inferLoss, .eval = evalNll,
 };
@@ -129,7 +129,7 @@ static void evalSce(EvalContext& ctx) {
 
 const OpDef kSoftmaxCrossEntropyLossDef{
     .name = "SoftmaxCrossEntropyLoss", .minInputs = 2, .maxInputs = 3, .minOutputs = 1, .maxOutputs = 2,
-    .traits = kDifferentiable, .attrs = lossAttrs(),
+    .attrs = lossAttrs(),
     .infer = inferSce, .eval = evalSce,
 };
 

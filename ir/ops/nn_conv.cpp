@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ir/ops/nn_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -304,15 +305,95 @@ std::vector<double> convolve(const Node& node, const std::vector<double>& xd, co
 
 }  // namespace ops
 
+
+// Gradient rule of Conv (any groups, strides, dilations, pads), with Conv
+// and ConvTranspose:
+//  dX = ConvTranspose(g, W) with the forward geometry (output_padding makes
+//       up the rows the forward window skipped);
+//  dW = a Conv of X by g with strides and dilations swapped, per group:
+//       X as [Ci/G, G*N, S...] and g as [Co, N, So...] (batch as channels),
+//       the result [Ci/G, Co, K'...] cropped to K and transposed;
+//  dB = g summed over batch and space.
+static std::vector<Value*> gradConv(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  Value *x = ctx.input(0), *w = ctx.input(1), *g = ctx.outputGrad(0);
+  if (!w->type().isStatic() || !ctx.output(0)->type().isStatic() || !x->type().isStatic())
+    ctx.fail("the gradient of Conv needs static shapes");
+  std::vector<int64_t> xs = x->type().shape->extents(), ws = w->type().shape->extents(),
+                       ys = ctx.output(0)->type().shape->extents();
+  size_t sr = xs.size() - 2;
+  std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+  WindowAttrs wa = readWindowAttrs(n, sr, kernel);
+  std::vector<int64_t> pb(sr), pe(sr), outPad(sr);
+  for (size_t i = 0; i < sr; ++i) {
+    WindowDim d = windowDim(wa, i, xs[2 + i]);
+    pb[i] = d.padBegin;
+    pe[i] = d.padEnd;
+    int64_t covered = wa.strides[i] * (ys[2 + i] - 1) + (kernel[i] - 1) * wa.dilations[i] + 1 - pb[i] - pe[i];
+    outPad[i] = xs[2 + i] - covered;
+  }
+  std::vector<int64_t> pads = pb;
+  pads.insert(pads.end(), pe.begin(), pe.end());
+  int64_t groups = n.attrInt("group"), ci = xs[1], co = ws[0];
+  Value *dx = nullptr, *dw = nullptr, *db = nullptr;
+  if (ctx.needsGrad(0)) {
+    Attributes at;
+    at.set("strides", wa.strides);
+    at.set("dilations", wa.dilations);
+    at.set("pads", pads);
+    at.set("group", groups);
+    at.set("output_padding", outPad);
+    dx = b.op(OpKind::ConvTranspose, {g, w}, std::move(at));
+  }
+  if (ctx.needsGrad(1)) {
+    std::vector<int64_t> spatialPerm;
+    for (size_t i = 0; i < sr; ++i) spatialPerm.push_back(int64_t(3 + i));
+    auto shape = [&](std::vector<int64_t> head, const std::vector<int64_t>& full) {
+      head.insert(head.end(), full.begin() + 2, full.end());
+      return b.ints(head);
+    };
+    // X [N, Ci, S] -> [N, G, Ci/G, S] -> [Ci/G, G, N, S] -> [Ci/G, G*N, S]
+    Value* xg = b.reshape(x, shape({0, groups, ci / groups}, xs));
+    std::vector<int64_t> px{2, 1, 0};
+    px.insert(px.end(), spatialPerm.begin(), spatialPerm.end());
+    xg = b.reshape(b.transpose(xg, px), shape({ci / groups, -1}, xs));
+    // g [N, Co, So] -> [N, G, Co/G, So] -> [G, Co/G, N, So] -> [Co, N, So]
+    Value* gg = b.reshape(g, shape({0, groups, co / groups}, ys));
+    std::vector<int64_t> pg{1, 2, 0};
+    pg.insert(pg.end(), spatialPerm.begin(), spatialPerm.end());
+    gg = b.reshape(b.transpose(gg, pg), shape({co, -1}, ys));
+    Attributes at;
+    at.set("strides", wa.dilations);
+    at.set("dilations", wa.strides);
+    at.set("pads", pads);
+    at.set("group", groups);
+    Value* full = b.op(OpKind::Conv, {xg, gg}, std::move(at));  // [Ci/G, Co, K'...]
+    std::vector<int64_t> zeros(sr, 0), axes;
+    for (size_t i = 0; i < sr; ++i) axes.push_back(int64_t(2 + i));
+    Value* cropped = b.op(OpKind::Slice, {full, b.ints(zeros), b.ints(kernel), b.ints(axes)});
+    std::vector<int64_t> pw{1, 0};
+    pw.insert(pw.end(), axes.begin(), axes.end());
+    dw = b.transpose(cropped, pw);
+  }
+  if (ctx.needsGrad(2)) {
+    std::vector<int64_t> axes{0};
+    for (size_t i = 0; i < sr; ++i) axes.push_back(int64_t(2 + i));
+    db = b.reduceSum(g, axes, false);
+  }
+  return {dx, dw, db};
+}
+
 const OpDef kConvDef{
     .name = "Conv", .minInputs = 2, .maxInputs = 3, .traits = kDifferentiable,
     .attrs = convAttrs(false),
     .infer = inferConv,
     .eval = evalConv,
+    .grad = gradConv,
 };
 
 const OpDef kConvTransposeDef{
-    .name = "ConvTranspose", .minInputs = 2, .maxInputs = 3, .traits = kDifferentiable,
+    .name = "ConvTranspose", .minInputs = 2, .maxInputs = 3,
     .attrs = convAttrs(true),
     .infer = inferConvTranspose,
     .eval = evalConvTranspose,

@@ -61,7 +61,7 @@ void evalDet(EvalContext& ctx) {
 }  // namespace
 
 const OpDef kDetDef{
-    .name = "Det", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
+    .name = "Det", .minInputs = 1, .maxInputs = 1,
     .infer = inferDet,
     .eval = evalDet,
 };

@@ -253,7 +253,7 @@ void evalEinsum(EvalContext& ctx) {
 }  // namespace
 
 const OpDef kEinsumDef{
-    .name = "Einsum", .minInputs = 1, .maxInputs = kVariadic, .traits = kDifferentiable,
+    .name = "Einsum", .minInputs = 1, .maxInputs = kVariadic,
     .attrs = {{"equation", AttrKind::String, std::nullopt}},
     .infer = inferEinsum,
     .eval = evalEinsum,

@@ -1,6 +1,7 @@
 // Gemm: Y = alpha * op(A) * op(B) + beta * C, op = optional transpose, C
 // broadcast unidirectionally to [M, N].
 #include "ir/ops/nn_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -94,6 +95,30 @@ static void evalGemm(EvalContext& ctx) {
   ctx.setOutput(0, std::move(out));
 }
 
+
+// Gradient rule of Y = alpha op(A) op(B) + beta C, written with Gemm:
+// dA = alpha g op(B)^T (transposed back if transA), dB = alpha op(A)^T g
+// (likewise), dC = beta g summed to C's shape.
+static std::vector<Value*> gradGemm(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  double alpha = n.attrFloat("alpha"), beta = n.attrFloat("beta");
+  int64_t ta = n.attrInt("transA") != 0, tb = n.attrInt("transB") != 0;
+  Value *a = ctx.input(0), *w = ctx.input(1), *g = ctx.outputGrad(0);
+  auto gemm = [&](Value* x, Value* y, int64_t tx, int64_t ty) {
+    Attributes at;
+    at.set("alpha", alpha);
+    at.set("transA", tx);
+    at.set("transB", ty);
+    return b.op(OpKind::Gemm, {x, y}, std::move(at));
+  };
+  Value* da = !ctx.needsGrad(0) ? nullptr : ta ? gemm(w, g, tb, 1) : gemm(g, w, 0, 1 - tb);
+  Value* dw = !ctx.needsGrad(1) ? nullptr : tb ? gemm(g, a, 1, ta) : gemm(a, g, 1 - ta, 0);
+  Value* dc = nullptr;
+  if (ctx.needsGrad(2)) dc = unbroadcast(b, b.mul(g, b.scalarLike(g, beta)), ctx.input(2));
+  return {da, dw, dc};
+}
+
 const OpDef kGemmDef{
     .name = "Gemm", .minInputs = 2, .maxInputs = 3, .traits = kDifferentiable,
     .attrs = {{"alpha", AttrKind::Float, 1.0},
@@ -102,6 +127,7 @@ const OpDef kGemmDef{
               {"transB", AttrKind::Int, int64_t(0)}},
     .infer = inferGemm,
     .eval = evalGemm,
+    .grad = gradGemm,
 };
 
 }  // namespace dlc::ir

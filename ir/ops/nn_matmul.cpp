@@ -1,6 +1,7 @@
 // MatMul with numpy semantics: 1-D operands are promoted and the promoted
 // dim removed; leading (batch) dims broadcast.
 #include "ir/ops/nn_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -80,10 +81,44 @@ static void inferMatMul(InferContext& ctx) {
   ctx.setOutput(0, shape ? TensorType(a, *shape) : TensorType::unranked(a));
 }
 
+
+// Gradient rule: dA = g B^T, dB = A^T g over the last two axes, summed over
+// broadcast batch axes; 1-D operands are promoted to matrices and back.
+static std::vector<Value*> gradMatMul(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *a = ctx.input(0), *w = ctx.input(1), *g = ctx.outputGrad(0);
+  int64_t ra = rankOf(a), rw = rankOf(w);
+  Value* a2 = ra == 1 ? b.op(OpKind::Unsqueeze, {a, b.ints({0})}) : a;
+  Value* w2 = rw == 1 ? b.op(OpKind::Unsqueeze, {w, b.ints({1})}) : w;
+  Value* g2 = g;
+  if (ra == 1 && rw == 1) g2 = b.op(OpKind::Unsqueeze, {g, b.ints({0, 1})});
+  else if (ra == 1) g2 = b.op(OpKind::Unsqueeze, {g, b.ints({-2})});
+  else if (rw == 1) g2 = b.op(OpKind::Unsqueeze, {g, b.ints({-1})});
+  auto swapLast = [&](Value* v) {
+    std::vector<int64_t> perm;
+    int64_t r = rankOf(v);
+    for (int64_t i = 0; i < r - 2; ++i) perm.push_back(i);
+    perm.push_back(r - 1);
+    perm.push_back(r - 2);
+    return b.transpose(v, perm);
+  };
+  Value *da = nullptr, *dw = nullptr;
+  if (ctx.needsGrad(0)) {
+    da = unbroadcast(b, b.op(OpKind::MatMul, {g2, swapLast(w2)}), a2);
+    if (ra == 1) da = b.op(OpKind::Squeeze, {da, b.ints({0})});
+  }
+  if (ctx.needsGrad(1)) {
+    dw = unbroadcast(b, b.op(OpKind::MatMul, {swapLast(a2), g2}), w2);
+    if (rw == 1) dw = b.op(OpKind::Squeeze, {dw, b.ints({1})});
+  }
+  return {da, dw};
+}
+
 const OpDef kMatMulDef{
     .name = "MatMul", .minInputs = 2, .maxInputs = 2, .traits = kDifferentiable,
     .infer = inferMatMul,
     .eval = [](EvalContext& ctx) { ctx.setOutput(0, matMulTensors(ctx.input(0), ctx.input(1))); },
+    .grad = gradMatMul,
 };
 
 }  // namespace dlc::ir

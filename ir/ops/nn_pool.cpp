@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ir/ops/nn_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -292,20 +293,109 @@ void evalMaxUnpool(EvalContext& ctx) {
 
 }  // namespace
 
+
+// Gradient rules (reverse mode; see passes/autodiff.h).
+namespace {
+
+std::vector<int64_t> staticShape(const GradContext& ctx, const Value* v) {
+  if (!v->type().isStatic()) ctx.fail("the gradient of {} needs static shapes", ctx.node().opName());
+  return v->type().shape->extents();
+}
+
+// MaxPool: a MaxPool with indices (flat over N, C and space) and the
+// gradient added at them.
+std::vector<Value*> gradMaxPool(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  Attributes at = ctx.node().attrs();
+  at.set("storage_order", int64_t(0));
+  Value* indices = b.opN(OpKind::MaxPool, {x}, 2, at)[1];
+  Attributes add;
+  add.set("reduction", std::string("add"));
+  Value* flat = b.op(OpKind::ScatterElements, {b.reshape(zerosLike(b, x), b.ints({-1})),
+                                               b.reshape(indices, b.ints({-1})), b.reshape(g, b.ints({-1}))},
+                     add);
+  return {b.reshape(flat, shapeOf(b, x))};
+}
+
+// AveragePool: g divided by each window's element count, spread over the
+// window with a depthwise ConvTranspose of ones.
+std::vector<Value*> gradAveragePool(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  std::vector<int64_t> xs = staticShape(ctx, x), ys = staticShape(ctx, ctx.output(0));
+  size_t sr = xs.size() - 2;
+  WindowAttrs wa = readWindowAttrs(n, sr, n.attrInts("kernel_shape"));
+  if (wa.ceilMode) ctx.fail("no gradient rule for AveragePool with ceil_mode");
+  std::vector<int64_t> pb(sr), pe(sr), outPad(sr);
+  int64_t windowSize = 1;
+  for (size_t i = 0; i < sr; ++i) {
+    WindowDim d = windowDim(wa, i, xs[2 + i]);
+    pb[i] = d.padBegin;
+    pe[i] = d.padEnd;
+    outPad[i] = xs[2 + i] - (wa.strides[i] * (ys[2 + i] - 1) + (wa.kernel[i] - 1) * wa.dilations[i] + 1 - pb[i] - pe[i]);
+    windowSize *= wa.kernel[i];
+  }
+  std::vector<int64_t> pads = pb;
+  pads.insert(pads.end(), pe.begin(), pe.end());
+  auto onesOf = [&](std::vector<int64_t> head, const std::vector<int64_t>& tail) {
+    head.insert(head.end(), tail.begin(), tail.end());
+    Tensor t(x->dtype(), head);
+    for (int64_t i = 0; i < t.numel(); ++i) t.setDouble(i, 1.0);
+    return b.constant("ones", t);
+  };
+  Attributes geometry;
+  geometry.set("strides", wa.strides);
+  geometry.set("dilations", wa.dilations);
+  geometry.set("pads", pads);
+  Value* count;
+  if (n.attrInt("count_include_pad") != 0) {
+    count = b.scalarLike(x, double(windowSize));
+  } else {
+    std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
+    count = b.op(OpKind::Conv, {onesOf({1, 1}, spatial), onesOf({1, 1}, wa.kernel)}, geometry);
+  }
+  Attributes at = geometry;
+  at.set("group", xs[1]);
+  at.set("output_padding", outPad);
+  return {b.op(OpKind::ConvTranspose, {b.div(g, count), onesOf({xs[1], 1}, wa.kernel)}, std::move(at))};
+}
+
+std::vector<Value*> gradGlobalAveragePool(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value* x = ctx.input(0);
+  std::vector<int64_t> xs = staticShape(ctx, x);
+  int64_t count = 1;
+  for (size_t i = 2; i < xs.size(); ++i) count *= xs[i];
+  return {expandLike(b, b.div(ctx.outputGrad(0), b.scalarLike(x, double(count))), x)};
+}
+
+std::vector<Value*> gradGlobalMaxPool(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value* x = ctx.input(0);
+  return {b.where(b.op(OpKind::Equal, {x, ctx.output(0)}), expandLike(b, ctx.outputGrad(0), x),
+                  b.scalarLike(x, 0.0))};
+}
+
+}  // namespace
+
 const OpDef kMaxPoolDef{
     .name = "MaxPool", .minInputs = 1, .maxInputs = 1, .minOutputs = 1, .maxOutputs = 2,
     .traits = kDifferentiable, .attrs = poolAttrs(PoolKind::Max),
     .infer = [](InferContext& ctx) { inferPool(ctx, true); },
     .eval = [](EvalContext& ctx) { evalPool(ctx, PoolKind::Max); },
+    .grad = gradMaxPool,
 };
 const OpDef kAveragePoolDef{
     .name = "AveragePool", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
     .attrs = poolAttrs(PoolKind::Average),
     .infer = [](InferContext& ctx) { inferPool(ctx, false); },
     .eval = [](EvalContext& ctx) { evalPool(ctx, PoolKind::Average); },
+    .grad = gradAveragePool,
 };
 const OpDef kLpPoolDef{
-    .name = "LpPool", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
+    .name = "LpPool", .minInputs = 1, .maxInputs = 1,
     .attrs = poolAttrs(PoolKind::Lp),
     .infer = [](InferContext& ctx) { inferPool(ctx, false); },
     .eval = [](EvalContext& ctx) { evalPool(ctx, PoolKind::Lp); },
@@ -314,14 +404,16 @@ const OpDef kGlobalAveragePoolDef{
     .name = "GlobalAveragePool", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
     .infer = inferGlobalPool,
     .eval = [](EvalContext& ctx) { evalGlobalPool(ctx, PoolKind::Average); },
+    .grad = gradGlobalAveragePool,
 };
 const OpDef kGlobalMaxPoolDef{
     .name = "GlobalMaxPool", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
     .infer = inferGlobalPool,
     .eval = [](EvalContext& ctx) { evalGlobalPool(ctx, PoolKind::Max); },
+    .grad = gradGlobalMaxPool,
 };
 const OpDef kGlobalLpPoolDef{
-    .name = "GlobalLpPool", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
+    .name = "GlobalLpPool", .minInputs = 1, .maxInputs = 1,
     .attrs = {{"p", AttrKind::Int, int64_t(2)}},
     .infer = inferGlobalPool,
     .eval = [](EvalContext& ctx) { evalGlobalPool(ctx, PoolKind::Lp); },

@@ -286,19 +286,19 @@ void evalRecurrent(EvalContext& ctx, CellKind kind) {
 
 const OpDef kRNNDef{
     .name = "RNN", .minInputs = 3, .maxInputs = 6, .minOutputs = 1, .maxOutputs = 2,
-    .traits = kDifferentiable, .attrs = recurrentAttrs(CellKind::Rnn),
+    .attrs = recurrentAttrs(CellKind::Rnn),
     .infer = [](InferContext& ctx) { inferRecurrent(ctx, CellKind::Rnn); },
     .eval = [](EvalContext& ctx) { evalRecurrent(ctx, CellKind::Rnn); },
 };
 const OpDef kGRUDef{
     .name = "GRU", .minInputs = 3, .maxInputs = 6, .minOutputs = 1, .maxOutputs = 2,
-    .traits = kDifferentiable, .attrs = recurrentAttrs(CellKind::Gru),
+    .attrs = recurrentAttrs(CellKind::Gru),
     .infer = [](InferContext& ctx) { inferRecurrent(ctx, CellKind::Gru); },
     .eval = [](EvalContext& ctx) { evalRecurrent(ctx, CellKind::Gru); },
 };
 const OpDef kLSTMDef{
     .name = "LSTM", .minInputs = 3, .maxInputs = 8, .minOutputs = 1, .maxOutputs = 3,
-    .traits = kDifferentiable, .attrs = recurrentAttrs(CellKind::Lstm),
+    .attrs = recurrentAttrs(CellKind::Lstm),
     .infer = [](InferContext& ctx) { inferRecurrent(ctx, CellKind::Lstm); },
     .eval = [](EvalContext& ctx) { evalRecurrent(ctx, CellKind::Lstm); },
 };

@@ -1,6 +1,7 @@
 // BatchNormalization (opset-15 form, inference and training mode) and
 // InstanceNormalization: per-channel normalisation of (N, C, D1, ...) inputs.
 #include "ir/ops/reduction_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -78,6 +79,39 @@ static void evalBatchNorm(EvalContext& ctx) {
   if (ctx.numOutputs() > 2) ctx.setOutput(2, fromDoubles(ctx.input(4).dtype(), {channels}, runningVar));
 }
 
+
+// Gradient rule of BatchNormalization for Y (batch statistics in training
+// mode, the running ones otherwise); the running statistics get none.
+static std::vector<Value*> gradBatchNorm(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  if (!g) ctx.fail("no gradient rule for the running statistics of BatchNormalization");
+  int64_t r = rankOf(x);
+  double eps = n.attrFloat("epsilon");
+  std::vector<int64_t> axes{0}, expand{0};
+  for (int64_t i = 2; i < r; ++i) {
+    axes.push_back(i);
+    expand.push_back(i);
+  }
+  auto perChannel = [&](Value* v) { return b.op(OpKind::Unsqueeze, {v, b.ints(expand)}); };
+  Value* scale = perChannel(ctx.input(1));
+  NormStats s;
+  Value* dx = nullptr;
+  if (n.attrInt("training_mode") != 0) {
+    s = normStats(b, x, axes, eps);
+    if (ctx.needsGrad(0)) dx = normInputGrad(b, s, b.mul(g, scale), axes);
+  } else {
+    s.rstd = b.unary(OpKind::Reciprocal,
+                     b.unary(OpKind::Sqrt, b.add(perChannel(ctx.input(4)), b.scalarLike(x, eps))));
+    s.xhat = b.mul(b.sub(x, perChannel(ctx.input(3))), s.rstd);
+    if (ctx.needsGrad(0)) dx = b.mul(g, b.mul(scale, s.rstd));
+  }
+  Value* dscale = ctx.needsGrad(1) ? b.reduceSum(b.mul(g, s.xhat), axes, false) : nullptr;
+  Value* dbias = ctx.needsGrad(2) ? b.reduceSum(g, axes, false) : nullptr;
+  return {dx, dscale, dbias, nullptr, nullptr};
+}
+
 const OpDef kBatchNormalizationDef{
     .name = "BatchNormalization", .minInputs = 5, .maxInputs = 5, .minOutputs = 1, .maxOutputs = 3,
     .traits = kDifferentiable,
@@ -85,6 +119,7 @@ const OpDef kBatchNormalizationDef{
               {"momentum", AttrKind::Float, 0.9},
               {"training_mode", AttrKind::Int, int64_t(0)}},
     .infer = inferBatchNorm, .eval = evalBatchNorm,
+    .grad = gradBatchNorm,
 };
 
 static void inferInstanceNorm(InferContext& ctx) {
@@ -119,10 +154,32 @@ static void evalInstanceNorm(EvalContext& ctx) {
   ctx.setOutput(0, fromDoubles(xt.dtype(), xt.shape(), y));
 }
 
+
+// Gradient rule of InstanceNormalization: per (sample, channel) statistics
+// over the spatial axes, per-channel scale and bias.
+static std::vector<Value*> gradInstanceNorm(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  int64_t r = rankOf(x);
+  std::vector<int64_t> axes, expand{0}, reduceAll{0};
+  for (int64_t i = 2; i < r; ++i) {
+    axes.push_back(i);
+    expand.push_back(i);
+    reduceAll.push_back(i);
+  }
+  Value* scale = b.op(OpKind::Unsqueeze, {ctx.input(1), b.ints(expand)});
+  NormStats s = normStats(b, x, axes, ctx.node().attrFloat("epsilon"));
+  Value* dx = ctx.needsGrad(0) ? normInputGrad(b, s, b.mul(g, scale), axes) : nullptr;
+  Value* dscale = ctx.needsGrad(1) ? b.reduceSum(b.mul(g, s.xhat), reduceAll, false) : nullptr;
+  Value* dbias = ctx.needsGrad(2) ? b.reduceSum(g, reduceAll, false) : nullptr;
+  return {dx, dscale, dbias};
+}
+
 const OpDef kInstanceNormalizationDef{
     .name = "InstanceNormalization", .minInputs = 3, .maxInputs = 3, .traits = kDifferentiable,
     .attrs = {{"epsilon", AttrKind::Float, 1e-5}},
     .infer = inferInstanceNorm, .eval = evalInstanceNorm,
+    .grad = gradInstanceNorm,
 };
 
 }  // namespace dlc::ir

@@ -1,6 +1,7 @@
 // LayerNormalization (with optional Mean and InvStdDev outputs) and
 // GroupNormalization (opset-21 form: per-channel scale and bias).
 #include "ir/ops/reduction_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -95,6 +96,25 @@ static void evalLayerNorm(EvalContext& ctx) {
   if (ctx.numOutputs() > 2) ctx.setOutput(2, fromDoubles(statType, statShape, invStds));
 }
 
+
+// Gradient rule of LayerNormalization for Y (Mean and InvStdDev get none).
+static std::vector<Value*> gradLayerNorm(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  if (!g || ctx.outputGrad(1) || ctx.outputGrad(2))
+    ctx.fail("no gradient rule for the Mean and InvStdDev results of LayerNormalization");
+  int64_t r = rankOf(x);
+  std::vector<int64_t> axes;
+  for (int64_t i = normalizeAxis(n.attrInt("axis"), r); i < r; ++i) axes.push_back(i);
+  NormStats s = normStats(b, x, axes, n.attrFloat("epsilon"));
+  Value* scale = ctx.input(1);
+  Value* dx = ctx.needsGrad(0) ? normInputGrad(b, s, b.mul(g, scale), axes) : nullptr;
+  Value* dscale = ctx.needsGrad(1) ? unbroadcast(b, b.mul(g, s.xhat), scale) : nullptr;
+  Value* dbias = ctx.needsGrad(2) ? unbroadcast(b, g, ctx.input(2)) : nullptr;
+  return {dx, dscale, dbias};
+}
+
 const OpDef kLayerNormalizationDef{
     .name = "LayerNormalization", .minInputs = 2, .maxInputs = 3, .minOutputs = 1, .maxOutputs = 3,
     .traits = kDifferentiable,
@@ -102,6 +122,7 @@ const OpDef kLayerNormalizationDef{
               {"epsilon", AttrKind::Float, 1e-5},
               {"stash_type", AttrKind::Int, int64_t(1)}},
     .infer = inferLayerNorm, .eval = evalLayerNorm,
+    .grad = gradLayerNorm,
 };
 
 static void inferGroupNorm(InferContext& ctx) {
@@ -148,7 +169,7 @@ static void evalGroupNorm(EvalContext& ctx) {
 }
 
 const OpDef kGroupNormalizationDef{
-    .name = "GroupNormalization", .minInputs = 3, .maxInputs = 3, .traits = kDifferentiable,
+    .name = "GroupNormalization", .minInputs = 3, .maxInputs = 3,
     .attrs = {{"num_groups", AttrKind::Int, std::nullopt},
               {"epsilon", AttrKind::Float, 1e-5},
               {"stash_type", AttrKind::Int, int64_t(1)}},

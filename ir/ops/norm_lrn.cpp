@@ -41,7 +41,7 @@ static void evalLrn(EvalContext& ctx) {
 }
 
 const OpDef kLRNDef{
-    .name = "LRN", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
+    .name = "LRN", .minInputs = 1, .maxInputs = 1,
     .attrs = {{"size", AttrKind::Int, std::nullopt},
               {"alpha", AttrKind::Float, 1e-4},
               {"beta", AttrKind::Float, 0.75},

@@ -40,7 +40,7 @@ static void evalMvn(EvalContext& ctx) {
 }
 
 const OpDef kMeanVarianceNormalizationDef{
-    .name = "MeanVarianceNormalization", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
+    .name = "MeanVarianceNormalization", .minInputs = 1, .maxInputs = 1,
     .attrs = {{"axes", AttrKind::Ints, std::vector<int64_t>{0, 2, 3}}},
     .infer = inferMvn, .eval = evalMvn,
 };

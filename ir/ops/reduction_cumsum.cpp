@@ -1,5 +1,6 @@
 // CumSum: running sums along one axis, optionally exclusive and/or reversed.
 #include "ir/ops/reduction_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -51,10 +52,20 @@ static void evalCumSum(EvalContext& ctx) {
   ctx.setOutput(0, std::move(out));
 }
 
+
+// Gradient rule: the cumulative sum in the other direction (exclusive stays
+// exclusive).
+static std::vector<Value*> gradCumSum(GradContext& ctx) {
+  Attributes a = ctx.node().attrs();
+  a.set("reverse", int64_t(ctx.node().attrInt("reverse") == 0));
+  return {ctx.builder().op(OpKind::CumSum, {ctx.outputGrad(0), ctx.input(1)}, a), nullptr};
+}
+
 const OpDef kCumSumDef{
     .name = "CumSum", .minInputs = 2, .maxInputs = 2, .traits = kDifferentiable,
     .attrs = {{"exclusive", AttrKind::Int, int64_t(0)}, {"reverse", AttrKind::Int, int64_t(0)}},
     .infer = inferCumSum, .eval = evalCumSum,
+    .grad = gradCumSum,
 };
 
 }  // namespace dlc::ir

@@ -1,6 +1,7 @@
 // Softmax, LogSoftmax and Hardmax along one axis (opset-13 form; older
 // opsets' coercion to 2-D is lowered by the importer).
 #include "ir/ops/reduction_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -10,6 +11,28 @@ static void inferSoftmaxLike(InferContext& ctx) {
   if (const auto& s = ctx.inputShape(0)) normalizeAxis(ctx.node().attrInt("axis"), int64_t(s->rank()));
   ctx.setOutput(0, ctx.inputType(0));
 }
+
+
+// Gradient rules (reverse mode; see passes/autodiff.h).
+namespace {
+
+int64_t softmaxAxis(const GradContext& ctx) {
+  return normalizeAxis(ctx.node().attrInt("axis"), rankOf(ctx.input(0)));
+}
+// dx = y * (g - sum(g * y, axis))
+std::vector<Value*> gradSoftmax(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *g = ctx.outputGrad(0), *y = ctx.output(0);
+  return {b.mul(y, b.sub(g, b.reduceSum(b.mul(g, y), {softmaxAxis(ctx)}, true)))};
+}
+// dx = g - exp(y) * sum(g, axis)
+std::vector<Value*> gradLogSoftmax(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value *g = ctx.outputGrad(0), *y = ctx.output(0);
+  return {b.sub(g, b.mul(b.unary(OpKind::Exp, y), b.reduceSum(g, {softmaxAxis(ctx)}, true)))};
+}
+
+}  // namespace
 
 enum class SoftmaxKind { Softmax, LogSoftmax, Hardmax };
 
@@ -48,12 +71,14 @@ const OpDef kSoftmaxDef{
     .name = "Softmax", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
     .attrs = {{"axis", AttrKind::Int, int64_t(-1)}},
     .infer = inferSoftmaxLike, .eval = evalSoftmaxLike<SoftmaxKind::Softmax>,
+    .grad = gradSoftmax,
 };
 
 const OpDef kLogSoftmaxDef{
     .name = "LogSoftmax", .minInputs = 1, .maxInputs = 1, .traits = kDifferentiable,
     .attrs = {{"axis", AttrKind::Int, int64_t(-1)}},
     .infer = inferSoftmaxLike, .eval = evalSoftmaxLike<SoftmaxKind::LogSoftmax>,
+    .grad = gradLogSoftmax,
 };
 
 const OpDef kHardmaxDef{

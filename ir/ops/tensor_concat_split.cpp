@@ -1,5 +1,6 @@
 // Concat joins tensors along an axis; Split cuts one along an axis.
 #include "ir/ops/tensor_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -85,11 +86,48 @@ static void evalConcat(EvalContext& ctx) {
   ctx.setOutput(0, out);
 }
 
+
+// Gradient rules (reverse mode; see passes/autodiff.h).
+namespace {
+
+// Concat: each operand's slice of the gradient along the axis.
+std::vector<Value*> gradConcat(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  int64_t axis = normalizeAxis(ctx.node().attrInt("axis"), rankOf(ctx.input(0)));
+  std::vector<Value*> out;
+  int64_t offset = 0;
+  for (size_t i = 0; i < ctx.numInputs(); ++i) {
+    const Dim& d = (*ctx.input(i)->type().shape)[size_t(axis)];
+    if (!d.isStatic()) ctx.fail("the gradient needs the extent of operand {} along the axis", i);
+    int64_t end = offset + d.value();
+    out.push_back(ctx.needsGrad(i)
+                      ? b.op(OpKind::Slice, {ctx.outputGrad(0), b.ints({offset}), b.ints({end}), b.ints({axis})})
+                      : nullptr);
+    offset = end;
+  }
+  return out;
+}
+
+// Split: the results' gradients concatenated (zeros for those with none).
+std::vector<Value*> gradSplit(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  int64_t axis = normalizeAxis(ctx.node().attrInt("axis"), rankOf(ctx.input(0)));
+  std::vector<Value*> parts;
+  for (size_t i = 0; i < ctx.node().outputs().size(); ++i)
+    parts.push_back(ctx.outputGrad(i) ? ctx.outputGrad(i) : zerosLike(b, ctx.output(i)));
+  Attributes a;
+  a.set("axis", axis);
+  return {b.op(OpKind::Concat, parts, a), nullptr};
+}
+
+}  // namespace
+
 const OpDef kConcatDef{
     .name = "Concat", .minInputs = 1, .maxInputs = kVariadic, .traits = kShapeOp | kDifferentiable,
     .attrs = {{"axis", AttrKind::Int, std::nullopt}},
     .infer = inferConcat,
     .eval = evalConcat,
+    .grad = gradConcat,
 };
 
 // Extents of Split's pieces along an axis of `extent`: the `split` operand
@@ -166,6 +204,7 @@ const OpDef kSplitDef{
         start += sizes[i];
       }
     },
+    .grad = gradSplit,
 };
 
 }  // namespace dlc::ir

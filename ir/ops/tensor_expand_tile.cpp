@@ -1,8 +1,15 @@
 // Expand (broadcast to a shape) and Tile (repeat along each axis).
 #include "ir/ops/tensor_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
+
+
+// Gradient rule: the gradient summed over the broadcast axes.
+static std::vector<Value*> gradExpand(GradContext& ctx) {
+  return {unbroadcast(ctx.builder(), ctx.outputGrad(0), ctx.input(0)), nullptr};
+}
 
 const OpDef kExpandDef{
     .name = "Expand", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
@@ -36,7 +43,26 @@ const OpDef kExpandDef{
       std::vector<int64_t> outShape = broadcastExtents(in.shape(), target);
       ctx.setOutput(0, stridedGather(in, outShape, 0, broadcastStrides(in.shape(), outShape)));
     },
+    .grad = gradExpand,
 };
+
+
+// Gradient rule of Tile: the gradient as [r0, d0, r1, d1, ...] summed over
+// the repeat axes (static shapes).
+static std::vector<Value*> gradTile(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  Value* x = ctx.input(0);
+  if (!x->type().isStatic()) ctx.fail("the gradient of Tile needs a static input shape");
+  std::vector<int64_t> dims = x->type().shape->extents();
+  std::vector<int64_t> repeats = constantOperand(ctx.node(), 1, "repeats")->toInts();
+  std::vector<int64_t> split, repeatAxes;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    repeatAxes.push_back(int64_t(split.size()));
+    split.push_back(repeats[i]);
+    split.push_back(dims[i]);
+  }
+  return {b.reduceSum(b.reshape(ctx.outputGrad(0), b.ints(split)), repeatAxes, false), nullptr};
+}
 
 const OpDef kTileDef{
     .name = "Tile", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
@@ -80,6 +106,7 @@ const OpDef kTileDef{
                       return s;
                     }));
     },
+    .grad = gradTile,
 };
 
 }  // namespace dlc::ir

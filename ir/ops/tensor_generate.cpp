@@ -3,6 +3,7 @@
 #include "ir/ops/tensor_util.h"
 
 #include <cmath>
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -134,6 +135,12 @@ const OpDef kEyeLikeDef{
 
 // ---- Trilu(input, k?) upper ----
 
+
+// Gradient rule: the same triangle of the gradient.
+static std::vector<Value*> gradTrilu(GradContext& ctx) {
+  return {ctx.builder().op(OpKind::Trilu, {ctx.outputGrad(0), ctx.input(1)}, ctx.node().attrs()), nullptr};
+}
+
 const OpDef kTriluDef{
     .name = "Trilu", .minInputs = 1, .maxInputs = 2, .traits = kDifferentiable,
     .attrs = {{"upper", AttrKind::Int, int64_t(1)}},
@@ -167,6 +174,7 @@ const OpDef kTriluDef{
       }
       ctx.setOutput(0, out);
     },
+    .grad = gradTrilu,
 };
 
 }  // namespace dlc::ir

@@ -1,6 +1,7 @@
 // Pad (opset-18/19 form): pads, constant_value and axes as operands; modes
 // constant, reflect, edge and wrap. Negative pads remove elements.
 #include "ir/ops/tensor_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -127,6 +128,30 @@ void evalPad(EvalContext& ctx) {
                        &fill));
 }
 
+
+// Gradient rule (constant mode): the gradient cropped back to the input.
+static std::vector<Value*> gradPad(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  if (n.attrString("mode") != "constant") ctx.fail("no gradient rule for Pad in {} mode", n.attrString("mode"));
+  Value* x = ctx.input(0);
+  size_t rank = size_t(rankOf(x));
+  std::optional<std::vector<int64_t>> axes;
+  if (const Tensor* t = constantOperand(n, 3, "axes")) axes = t->toInts();
+  AxisPads p = axisPads(rank, constantOperand(n, 1, "pads")->toInts(), axes);
+  std::vector<int64_t> starts, ends, all;
+  const Shape& s = *ctx.output(0)->type().shape;
+  for (size_t d = 0; d < rank; ++d) {
+    if (p.begin[d] < 0 || p.end[d] < 0) ctx.fail("no gradient rule for negative pads");
+    if (!s[d].isStatic()) ctx.fail("the gradient of Pad needs static extents");
+    starts.push_back(p.begin[d]);
+    ends.push_back(s[d].value() - p.end[d]);
+    all.push_back(int64_t(d));
+  }
+  return {b.op(OpKind::Slice, {ctx.outputGrad(0), b.ints(starts), b.ints(ends), b.ints(all)}), nullptr, nullptr,
+          nullptr};
+}
+
 }  // namespace
 
 const OpDef kPadDef{
@@ -134,6 +159,7 @@ const OpDef kPadDef{
     .attrs = {{"mode", AttrKind::String, std::string("constant")}},
     .infer = inferPad,
     .eval = evalPad,
+    .grad = gradPad,
 };
 
 }  // namespace dlc::ir

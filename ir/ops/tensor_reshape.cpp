@@ -1,6 +1,7 @@
 // Reshape: data unchanged, new extents from the `shape` input (0 copies the
 // input extent unless allowzero, -1 is inferred).
 #include "ir/ops/op_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -35,6 +36,13 @@ static std::vector<int64_t> resolveReshape(const std::vector<int64_t>& in,
   return target;
 }
 
+
+// Gradient rule of the reshaping ops: the gradient reshaped back.
+static std::vector<Value*> gradReshapeBack(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  return {b.reshape(ctx.outputGrad(0), shapeOf(b, ctx.input(0))), nullptr};
+}
+
 const OpDef kReshapeDef{
     .name = "Reshape", .minInputs = 2, .maxInputs = 2, .traits = kShapeOp | kDifferentiable,
     .attrs = {{"allowzero", AttrKind::Int, int64_t(0)}},
@@ -67,6 +75,7 @@ const OpDef kReshapeDef{
                                   ctx.node().attrInt("allowzero") != 0);
       ctx.setOutput(0, in.reshaped(shape));
     },
+    .grad = gradReshapeBack,
 };
 
 }  // namespace dlc::ir

@@ -3,6 +3,7 @@
 #include "ir/ops/tensor_util.h"
 
 #include <climits>
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -105,12 +106,56 @@ void evalSlice(EvalContext& ctx) {
   ctx.setOutput(0, stridedGather(in, shape, offset, strides));
 }
 
+
+// Gradient rule: the gradient placed back into zeros at the sliced
+// positions: Pad for unit steps, else a scatter to the positions (computed
+// here from the static shape).
+static std::vector<Value*> gradSlice(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  const Node& n = ctx.node();
+  Value *x = ctx.input(0), *g = ctx.outputGrad(0);
+  if (!x->type().isStatic()) ctx.fail("the gradient of Slice needs a static input shape");
+  std::vector<int64_t> in = x->type().shape->extents();
+  std::optional<std::vector<int64_t>> axes, steps;
+  if (const Tensor* t = constantOperand(n, 3, "axes")) axes = t->toInts();
+  if (const Tensor* t = constantOperand(n, 4, "steps")) steps = t->toInts();
+  const Tensor* starts = constantOperand(n, 1, "starts");
+  const Tensor* ends = constantOperand(n, 2, "ends");
+  SliceSpec spec = sliceSpec(in.size(), starts->toInts(), ends->toInts(), axes, steps);
+  std::vector<int64_t> outShape(in.size());
+  bool unitSteps = true;
+  std::vector<int64_t> pads(2 * in.size());
+  for (size_t a = 0; a < in.size(); ++a) {
+    int64_t start = spec.starts[a], end = spec.ends[a];
+    outShape[a] = clampSlice(in[a], start, end, spec.steps[a]);
+    spec.starts[a] = start;
+    unitSteps &= spec.steps[a] == 1 || outShape[a] <= 1;
+    pads[a] = outShape[a] > 0 ? start : in[a];
+    pads[a + in.size()] = in[a] - pads[a] - outShape[a];
+  }
+  if (unitSteps) return {b.op(OpKind::Pad, {g, b.ints(pads)}), nullptr, nullptr, nullptr, nullptr};
+  // Flat positions of the selected elements, in the slice's row-major order.
+  auto strides = contiguousStrides(in);
+  std::vector<int64_t> positions;
+  forEachIndex(outShape, [&](const std::vector<int64_t>& idx) {
+    int64_t o = 0;
+    for (size_t a = 0; a < in.size(); ++a) o += (spec.starts[a] + idx[a] * spec.steps[a]) * strides[a];
+    positions.push_back(o);
+  });
+  int64_t count = int64_t(positions.size());
+  Value* flatZeros = b.reshape(zerosLike(b, x), b.ints({-1}));
+  Value* idx = b.constant("slice_positions", Tensor::fromVector<int64_t>({count}, positions));
+  Value* scattered = b.op(OpKind::ScatterElements, {flatZeros, idx, b.reshape(g, b.ints({count}))});
+  return {b.reshape(scattered, b.ints(in)), nullptr, nullptr, nullptr, nullptr};
+}
+
 }  // namespace
 
 const OpDef kSliceDef{
     .name = "Slice", .minInputs = 3, .maxInputs = 5, .traits = kShapeOp | kDifferentiable,
     .infer = inferSlice,
     .eval = evalSlice,
+    .grad = gradSlice,
 };
 
 }  // namespace dlc::ir

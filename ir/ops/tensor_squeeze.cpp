@@ -3,6 +3,7 @@
 #include "ir/ops/tensor_util.h"
 
 #include <algorithm>
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -25,6 +26,13 @@ static std::vector<bool> squeezedAxes(const std::vector<int64_t>& extents,
     drop[size_t(a)] = true;
   }
   return drop;
+}
+
+
+// Gradient rule of the reshaping ops: the gradient reshaped back.
+static std::vector<Value*> gradReshapeBack(GradContext& ctx) {
+  GraphBuilder& b = ctx.builder();
+  return {b.reshape(ctx.outputGrad(0), shapeOf(b, ctx.input(0))), nullptr};
 }
 
 const OpDef kSqueezeDef{
@@ -58,6 +66,7 @@ const OpDef kSqueezeDef{
         if (!drop[d]) shape.push_back(in.dim(d));
       ctx.setOutput(0, in.reshaped(shape));
     },
+    .grad = gradReshapeBack,
 };
 
 // ---- Unsqueeze(data, axes) ----
@@ -90,6 +99,7 @@ const OpDef kUnsqueezeDef{
         shape.push_back(isNew ? 1 : in.dim(next++));
       ctx.setOutput(0, in.reshaped(shape));
     },
+    .grad = gradReshapeBack,
 };
 
 // ---- Flatten(input): [d0..d(axis-1)] x [d(axis)..] ----
@@ -122,6 +132,7 @@ const OpDef kFlattenDef{
       for (size_t d = size_t(axis); d < in.rank(); ++d) inner *= in.dim(d);
       ctx.setOutput(0, in.reshaped({outer, inner}));
     },
+    .grad = gradReshapeBack,
 };
 
 }  // namespace dlc::ir

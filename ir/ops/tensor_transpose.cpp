@@ -1,6 +1,7 @@
 // Transpose and the two block rearrangements DepthToSpace / SpaceToDepth,
 // which are reshape-transpose-reshape sequences done as one strided copy.
 #include "ir/ops/tensor_util.h"
+#include "ir/ops/grad_util.h"
 
 namespace dlc::ir {
 using namespace ops;
@@ -26,6 +27,12 @@ static std::vector<int64_t> transposePerm(const Node& node, size_t rank) {
   return perm;
 }
 
+// Gradient rule: the gradient transposed by the inverse permutation.
+static std::vector<Value*> gradTranspose(GradContext& ctx) {
+  std::vector<int64_t> perm = transposePerm(ctx.node(), size_t(rankOf(ctx.input(0))));
+  return {ctx.builder().transpose(ctx.outputGrad(0), inversePermutation(perm))};
+}
+
 const OpDef kTransposeDef{
     .name = "Transpose", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp | kDifferentiable,
     .attrs = {{"perm", AttrKind::Ints, std::nullopt, true}},
@@ -47,7 +54,9 @@ const OpDef kTransposeDef{
       }
       ctx.setOutput(0, stridedGather(in, shape, 0, strides));
     },
+    .grad = gradTranspose,
 };
+
 
 static int64_t blockSize(const Node& node) {
   int64_t b = node.attrInt("blocksize");
@@ -78,7 +87,7 @@ static Dim divided(const Dim& d, int64_t factor, const char* what) {
 }
 
 const OpDef kDepthToSpaceDef{
-    .name = "DepthToSpace", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp | kDifferentiable,
+    .name = "DepthToSpace", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp,
     .attrs = {{"blocksize", AttrKind::Int, std::nullopt}, {"mode", AttrKind::String, std::string("DCR")}},
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);
@@ -111,7 +120,7 @@ const OpDef kDepthToSpaceDef{
 };
 
 const OpDef kSpaceToDepthDef{
-    .name = "SpaceToDepth", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp | kDifferentiable,
+    .name = "SpaceToDepth", .minInputs = 1, .maxInputs = 1, .traits = kShapeOp,
     .attrs = {{"blocksize", AttrKind::Int, std::nullopt}},
     .infer = [](InferContext& ctx) {
       const TensorType& in = ctx.inputType(0);
