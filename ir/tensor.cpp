@@ -30,15 +30,20 @@ std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape) {
   return strides;
 }
 
+void checkTensorBytes(DType dtype, const std::vector<int64_t>& shape, int64_t maxBytes, const std::string& what) {
+  int64_t numel = checkedNumElements(shape);
+  int64_t elem = int64_t(dtypeSize(dtype));
+  if (numel > maxBytes / elem)
+    throwUserError("{} of shape [{}] and dtype {} needs {} elements of {} bytes, over the limit of {} bytes",
+                   what, fmt::join(shape, ","), dtypeName(dtype), numel, elem, maxBytes);
+}
+
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : dtype_(dtype), shape_(std::move(shape)) {
   DLC_CHECK(dtype != DType::Undefined, "tensor of undefined dtype");
+  checkTensorBytes(dtype, shape_, kDefaultMaxTensorBytes, "tensor");
   numel_ = checkedNumElements(shape_);
-  int64_t elem = int64_t(dtypeSize(dtype));
-  if (numel_ > kDefaultMaxTensorBytes / elem)
-    throwUserError("tensor of shape [{}] and dtype {} needs {} elements of {} bytes, over the limit of {} bytes",
-                   fmt::join(shape_, ","), dtypeName(dtype), numel_, elem, kDefaultMaxTensorBytes);
-  storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_ * elem));
+  storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_) * dtypeSize(dtype));
 }
 
 void Tensor::checkType(DType requested) const {

@@ -94,5 +94,8 @@ class Tensor {
 std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape);
 // Product of extents; throws UserError on negative extents or overflow.
 int64_t checkedNumElements(const std::vector<int64_t>& shape);
+// Throws UserError when a tensor of this dtype and shape would take more than
+// maxBytes (checked before anything is allocated); `what` names the tensor.
+void checkTensorBytes(DType dtype, const std::vector<int64_t>& shape, int64_t maxBytes, const std::string& what);
 
 }  // namespace dlc::ir

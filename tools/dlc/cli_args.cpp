@@ -85,7 +85,14 @@ CompileOptions compileOptions(const CliArgs& args) {
     while (std::getline(ss, name, ','))
       if (!name.empty()) options.printAfter.insert(name);
   }
+  options.maxTensorBytes = maxTensorBytes(args);
   return options;
+}
+
+int64_t maxTensorBytes(const CliArgs& args) {
+  int64_t bytes = args.integer("max-tensor-bytes", ir::kDefaultMaxTensorBytes);
+  if (bytes <= 0) throwUserError("--max-tensor-bytes must be positive, got {}", bytes);
+  return bytes;
 }
 
 }  // namespace dlc::tools

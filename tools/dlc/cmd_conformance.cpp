@@ -28,6 +28,7 @@ options:
                   does not pass: a regression check
   --quiet         print only failures and the summary
   --optimize      run the optimisation passes before each test
+  --max-tensor-bytes B  refuse any tensor over B bytes (default 16 GiB)
 )";
 
 std::string jsonEscape(const std::string& s) {
@@ -61,7 +62,7 @@ static std::set<std::string> readExpectList(const std::string& path) {
 }
 
 int cmdConformance(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect"}, {"json", "help", "quiet", "optimize"});
+  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "max-tensor-bytes"}, {"json", "help", "quiet", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

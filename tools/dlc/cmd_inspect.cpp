@@ -20,6 +20,7 @@ options:
   --ir            also print the imported IR (large constants elided)
   --ir-full       print the IR with every constant value
   --shape N=V     bind a symbolic dim (repeatable), e.g. --shape N=1
+  --max-tensor-bytes B  refuse any weight or input over B bytes (default 16 GiB)
 )";
 
 std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& specs) {
@@ -37,7 +38,7 @@ std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& 
 }
 
 int cmdInspect(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"shape"}, {"ir", "ir-full", "help"});
+  CliArgs args(argv, {"shape", "max-tensor-bytes"}, {"ir", "ir-full", "help"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -45,6 +46,7 @@ int cmdInspect(const std::vector<std::string>& argv) {
   if (args.positional().size() != 1) throwUserError("expected one model file (see --help)");
   frontend::onnx::ImportOptions options;
   options.dimBindings = parseDimBindings(args.values("shape"));
+  options.maxTensorBytes = maxTensorBytes(args);
   auto model = frontend::onnx::importOnnxFile(args.positional()[0], options);
   const ir::Graph& g = model.graph;
   fmt::print("model: {}\nopset: {}\nproducer: {}\n", args.positional()[0], model.opset,

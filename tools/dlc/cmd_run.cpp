@@ -31,16 +31,19 @@ options:
   --target T          where to run: ref (default)
   --optimize          run the optimisation passes first (constant folding, CSE, DCE)
   --print-after P     print the IR after pass P (comma-separated, or "all")
+  --max-tensor-bytes B  refuse any weight, input or intermediate tensor over
+                      B bytes, before allocating it (default 16 GiB)
 )";
 
-static ir::Tensor loadTensorFile(const std::string& path) {
+static ir::Tensor loadTensorFile(const std::string& path, int64_t maxBytes) {
   std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".npy") return ir::readNpy(path);
-  if (ext == ".pb") return frontend::onnx::readTensorProtoFile(path);
+  if (ext == ".npy") return ir::readNpy(path, maxBytes);
+  if (ext == ".pb") return frontend::onnx::readTensorProtoFile(path, nullptr, maxBytes);
   throwUserError("input file '{}' must be .npy or .pb", path);
 }
 
-static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::string, int64_t>& dims, std::mt19937_64& rng) {
+static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::string, int64_t>& dims, int64_t maxBytes,
+                               std::mt19937_64& rng) {
   const ir::TensorType& t = input.type();
   if (!t.shape) throwUserError("input '{}' has an unknown rank; give it with --input", input.name());
   std::vector<int64_t> extents;
@@ -49,6 +52,7 @@ static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::strin
     else if (d.isSymbolic() && dims.count(d.symbolName())) extents.push_back(dims.at(d.symbolName()));
     else extents.push_back(1);
   }
+  ir::checkTensorBytes(t.dtype, extents, maxBytes, fmt::format("input '{}'", input.name()));
   ir::Tensor out(t.dtype, extents);
   std::uniform_real_distribution<double> real(-1.0, 1.0);
   std::uniform_int_distribution<int64_t> integer(0, 9);
@@ -61,14 +65,17 @@ static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::strin
 }
 
 int cmdRun(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after"}, {"help", "optimize"});
+  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "max-tensor-bytes"}, {"help", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
   }
   if (args.positional().size() != 1) throwUserError("expected one model file (see --help)");
   auto dims = parseDimBindings(args.values("shape"));
-  auto model = frontend::onnx::importOnnxFile(args.positional()[0]);
+  CompileOptions compile = compileOptions(args);
+  frontend::onnx::ImportOptions importOptions;
+  importOptions.maxTensorBytes = compile.maxTensorBytes;
+  auto model = frontend::onnx::importOnnxFile(args.positional()[0], importOptions);
   const ir::Graph& g = model.graph;
   std::mt19937_64 rng(uint64_t(args.integer("seed", 0)));
 
@@ -85,14 +92,14 @@ int cmdRun(const std::vector<std::string>& argv) {
       for (const auto* v : g.inputs()) names.push_back(v->name());
       throwUserError("'{}' is not an input of the model; its inputs are: {}", name, fmt::join(names, ", "));
     }
-    if (file != "random") inputs[name] = loadTensorFile(file);
+    if (file != "random") inputs[name] = loadTensorFile(file, compile.maxTensorBytes);
   }
   for (const auto* v : g.inputs())
-    if (!inputs.count(v->name())) inputs[v->name()] = randomTensor(*v, dims, rng);
+    if (!inputs.count(v->name())) inputs[v->name()] = randomTensor(*v, dims, compile.maxTensorBytes, rng);
 
   std::vector<std::string> outputNames;
   for (const auto* v : g.outputs()) outputNames.push_back(v->name());
-  auto exe = compileForTarget(std::move(model.graph), args.value("target").value_or("ref"), compileOptions(args));
+  auto exe = compileForTarget(std::move(model.graph), args.value("target").value_or("ref"), compile);
   auto outputs = exe->run(inputs);
   auto outDir = args.value("output-dir");
   if (outDir) std::filesystem::create_directories(*outDir);

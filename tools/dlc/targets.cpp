@@ -12,12 +12,15 @@ namespace dlc::tools {
 namespace {
 class InterpreterExecutable : public Executable {
  public:
-  explicit InterpreterExecutable(ir::Graph g) : graph_(std::move(g)) {}
-  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return ir::interpret(graph_, inputs); }
+  InterpreterExecutable(ir::Graph g, int64_t maxTensorBytes) : graph_(std::move(g)), maxTensorBytes_(maxTensorBytes) {}
+  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override {
+    return ir::interpret(graph_, inputs, maxTensorBytes_);
+  }
   std::string describe() const override { return "ref: every op runs its reference kernel in the interpreter"; }
 
  private:
   ir::Graph graph_;
+  int64_t maxTensorBytes_;
 };
 }  // namespace
 
@@ -34,7 +37,7 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
     pm.printAfter(options.printAfter, [](const std::string& ir) { fmt::print("{}\n", ir); });
     pm.run(graph);
   }
-  if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph));
+  if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph), options.maxTensorBytes);
   throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
 }
 

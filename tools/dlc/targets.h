@@ -22,6 +22,7 @@ class Executable {
 struct CompileOptions {
   bool optimize = false;                // run the default pass pipeline first
   std::set<std::string> printAfter;     // passes whose output IR to print ("all")
+  int64_t maxTensorBytes = ir::kDefaultMaxTensorBytes;  // per tensor, checked before allocating
 };
 
 // Compiles `graph` (consumed: passes rewrite it) for a target. Throws
