@@ -205,6 +205,10 @@ class Parser {
   // `[v, v, ...]` into a tensor of the given type.
   Tensor parseTensorValues(const TensorType& type) {
     if (!type.isStatic()) error("a constant needs a static shape");
+    // Each value takes at least one character: a shape that needs more values
+    // than the rest of the text holds is refused before it is allocated.
+    if (!type.shape->numElements() || *type.shape->numElements() > int64_t(text_.size() - pos_))
+      error(fmt::format("{} needs more values than the text holds", type.str()));
     Tensor t(type.dtype, type.shape->extents());
     expect('[');
     int64_t i = 0;
