@@ -1,5 +1,6 @@
 #include "ir/parser.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -33,6 +34,7 @@ class Parser {
       do {
         std::string name = parseValueName();
         expect(':');
+        if (g.findValue(name)) error(fmt::format("value '%{}' is defined twice", name));
         g.addInput(name, parseType());
       } while (tryConsume(','));
       expect(')');
@@ -295,6 +297,7 @@ class Parser {
       expectWord("const");
       if (results.size() != 1) error("a constant defines one value");
       if (peek() == '<') error("constant values were elided when this text was printed");
+      if (g.findValue(results[0].first)) error(fmt::format("value '%{}' is defined twice", results[0].first));
       g.addConstant(results[0].first, parseTensorValues(results[0].second));
       return;
     }
@@ -346,7 +349,8 @@ class Parser {
     }
     std::vector<std::string> names;
     for (const auto& r : results) {
-      if (g.findValue(r.first)) error(fmt::format("value '%{}' is defined twice", r.first));
+      if (g.findValue(r.first) || std::find(names.begin(), names.end(), r.first) != names.end())
+        error(fmt::format("value '%{}' is defined twice", r.first));
       names.push_back(r.first);
     }
     Node* n = g.addNode(*op, std::move(operands), results.size(), std::move(attrs), nodeName, names);

@@ -87,6 +87,16 @@ int64_t Tensor::getInt(int64_t i) const {
   });
 }
 
+// Out-of-range values saturate and NaN becomes 0: converting them directly
+// is undefined behaviour (UBSan: Clip's default bound -FLT_MAX into int8).
+template <typename T>
+static T saturatingCast(double x) {
+  if (std::isnan(x)) return T(0);
+  if (x <= double(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+  if (x >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return T(x);
+}
+
 void Tensor::setDouble(int64_t i, double x) {
   checkIndex(i);
   std::byte* p = rawData();
@@ -96,7 +106,7 @@ void Tensor::setDouble(int64_t i, double x) {
     if constexpr (std::is_same_v<T, Half>) v.bits = floatToHalf(float(x));
     else if constexpr (std::is_same_v<T, BFloat16>) v.bits = floatToBf16(float(x));
     else if constexpr (std::is_same_v<T, bool>) v = x != 0;
-    else if constexpr (std::is_integral_v<T>) v = std::isfinite(x) ? T(x) : T(0);
+    else if constexpr (std::is_integral_v<T>) v = saturatingCast<T>(x);
     else v = T(x);
     std::memcpy(p + i * sizeof(T), &v, sizeof(T));
   });

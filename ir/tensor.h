@@ -66,7 +66,7 @@ class Tensor {
   // InternalError: kernels check their inputs' sizes first.
   double getDouble(int64_t i) const;
   int64_t getInt(int64_t i) const;
-  void setDouble(int64_t i, double v);
+  void setDouble(int64_t i, double v);  // integers: saturating, NaN as 0
   void setInt(int64_t i, int64_t v);
   std::vector<int64_t> toInts() const;  // all elements as int64
 

@@ -75,3 +75,31 @@ graph @g(%a: f32[4], %b: f32[4]) {
   EXPECT_TRUE(std::isnan(d[1]));  // inf / -inf
   EXPECT_TRUE(std::isnan(m[0]));  // Max propagates NaN, as onnxruntime
 }
+
+// Regression (fuzz_ir_parser): a graph input named twice was an internal
+// error (Graph::newValue's invariant), not a parse error.
+TEST(Limits, ParserRefusesValuesDefinedTwice) {
+  EXPECT_NE(userErrorOf([] { parseGraph("graph @g(%x: f32[1], %x: f32[1]) {\n  return %x\n}"); })
+                .find("value '%x' is defined twice"),
+            std::string::npos);
+  EXPECT_NE(userErrorOf([] {
+              parseGraph("graph @g(%x: f32[2]) {\n  %a: f32[1], %a: f32[1] = Split(%x)\n  return %a\n}");
+            }).find("value '%a' is defined twice"),
+            std::string::npos);
+}
+
+// Regression (fuzz_onnx_import, UBSan): Clip's default bound -FLT_MAX stored
+// into an int8 scalar was an out-of-range float-to-integer conversion.
+TEST(Limits, SetDoubleSaturatesIntegers) {
+  Tensor t(DType::I8, {4});
+  t.setDouble(0, -3.4e38);
+  t.setDouble(1, 1e300);
+  t.setDouble(2, std::nan(""));
+  t.setDouble(3, -7.9);
+  EXPECT_EQ(t.toInts(), (std::vector<int64_t>{-128, 127, 0, -7}));
+  Tensor u(DType::U64, {2});
+  u.setDouble(0, -1.0);
+  u.setDouble(1, 1e30);
+  EXPECT_EQ(u.getDouble(0), 0.0);
+  EXPECT_EQ(u.getDouble(1), double(std::numeric_limits<uint64_t>::max()));
+}
