@@ -13,6 +13,7 @@
 
 #include "frontend/onnx/node_importer.h"
 #include "frontend/onnx/tensor_proto.h"
+#include "ir/op_def.h"
 #include "ir/verifier.h"
 
 namespace dlc::frontend::onnx {
@@ -289,6 +290,13 @@ class GraphImporter {
       int version = opsets_.of(node.domain());
       std::vector<Value*> inputs;
       for (const auto& name : node.input()) inputs.push_back(name.empty() ? nullptr : lookup(name, node));
+      // Handlers read input 0 without checking: an ONNX op whose IR namesake
+      // takes operands must be given its first input (Loop's trip count is
+      // the one optional first input). Counts beyond that differ across
+      // opsets and are checked by inference.
+      if (auto op = isDefaultDomain(node.domain()) ? findOp(node.op_type()) : std::nullopt)
+        if (opDef(*op).minInputs > 0 && node.op_type() != "Loop" && (inputs.empty() || inputs[0] == nullptr))
+          throwUserError("its first input is missing");
       auto hints = subgraphInputHints(node, inputs);
       SubgraphImport importSubgraph = [&](const ::onnx::GraphProto& g) {
         return std::make_shared<Graph>(GraphImporter(g, opsets_, modelDir_, options_, this, hints).run());
