@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <limits>
 
 #include "ir/op_def.h"
 
@@ -276,12 +277,20 @@ class Parser {
       } while (tryConsume(','));
       expect(']');
       if (anyFloat) return values;
-      std::vector<int64_t> ints(values.begin(), values.end());
+      std::vector<int64_t> ints;
+      for (double v : values) ints.push_back(integerValue(v));
       return ints;
     }
     bool f;
     double v = parseNumber(f);
     if (f) return v;
+    return integerValue(v);
+  }
+
+  // parseNumber reads integers with strtoll, which saturates; the double then
+  // holds 2^63 for INT64_MAX, one past int64's range (UBSan, fuzz).
+  static int64_t integerValue(double v) {
+    if (v >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
     return int64_t(v);
   }
 

@@ -296,7 +296,7 @@ class GraphImporter {
       // opsets and are checked by inference.
       if (auto op = isDefaultDomain(node.domain()) ? findOp(node.op_type()) : std::nullopt)
         if (opDef(*op).minInputs > 0 && node.op_type() != "Loop" && (inputs.empty() || inputs[0] == nullptr))
-          throwUserError("its first input is missing");
+          throwUserError("required operand 0 is absent");
       auto hints = subgraphInputHints(node, inputs);
       SubgraphImport importSubgraph = [&](const ::onnx::GraphProto& g) {
         return std::make_shared<Graph>(GraphImporter(g, opsets_, modelDir_, options_, this, hints).run());
