@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the malformed-model corpus of tests/malformed (one mistake per file).
 
-Run with the project's Python (it needs the `onnx` package):
-    /work/main/.venv/bin/python tests/malformed/make_cases.py
+Run with a Python that has `onnx` and `numpy` (the optional .venv of the
+README's dependency table), from anywhere:
+    .venv/bin/python tests/malformed/make_cases.py
 The generated files are committed, so the tests need no PyPI. What dlc must
 answer for each case (exit code 1 and a part of the message) is listed in
 cases.txt, which run_cases.sh reads; a case without a line there fails.
