@@ -81,7 +81,18 @@ std::vector<const Value*> readsOf(const Node& node) {
   return reads;
 }
 
-std::vector<Tensor> runGraph(const Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer) {
+// Refuses a node whose results, by their static types, would exceed the
+// memory limit, before its kernel allocates them.
+void checkResultSizes(const Node& node, int64_t maxTensorBytes) {
+  for (size_t r = 0; r < node.outputs().size(); ++r) {
+    const TensorType& t = node.output(r)->type();
+    if (t.shape && t.shape->isStatic())
+      checkTensorBytes(t.dtype, t.shape->extents(), maxTensorBytes, fmt::format("{}: result {}", node.describe(), r));
+  }
+}
+
+std::vector<Tensor> runGraph(const Graph& graph, const std::vector<Tensor>& inputs, const Scope* outer,
+                             int64_t maxTensorBytes) {
   if (inputs.size() != graph.inputs().size())
     throwUserError("graph '{}' takes {} inputs, {} given", graph.name(), graph.inputs().size(), inputs.size());
   Scope scope;
@@ -97,8 +108,8 @@ std::vector<Tensor> runGraph(const Graph& graph, const std::vector<Tensor>& inpu
       if (v) lastUse[v] = i;
   for (const Value* v : graph.outputs()) lastUse[v] = nodes.size();
 
-  SubgraphRunner runner = [&scope](const Graph& sub, const std::vector<Tensor>& subInputs) {
-    return runGraph(sub, subInputs, &scope);
+  SubgraphRunner runner = [&scope, maxTensorBytes](const Graph& sub, const std::vector<Tensor>& subInputs) {
+    return runGraph(sub, subInputs, &scope, maxTensorBytes);
   };
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& node = *nodes[i];
@@ -108,7 +119,11 @@ std::vector<Tensor> runGraph(const Graph& graph, const std::vector<Tensor>& inpu
       DLC_CHECK(!v || t, "{}: operand '{}' has no value", node.describe(), v->name());
       args.push_back(t);
     }
+    checkResultSizes(node, maxTensorBytes);
     std::vector<Tensor> results = runNode(node, args, runner);
+    for (size_t r = 0; r < results.size(); ++r)  // shapes only known now (ConstantOfShape, ...)
+      checkTensorBytes(results[r].dtype(), results[r].shape(), maxTensorBytes,
+                       fmt::format("{}: result {}", node.describe(), r));
     for (const Value* v : readsOf(node))
       if (v && v->producer() && lastUse[v] == i) scope.values.erase(v);
     for (size_t r = 0; r < results.size(); ++r) scope.values[node.output(r)] = std::move(results[r]);
@@ -126,7 +141,7 @@ std::vector<Tensor> runGraph(const Graph& graph, const std::vector<Tensor>& inpu
 
 std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs) {
   SubgraphRunner runner = [](const Graph& sub, const std::vector<Tensor>& subInputs) {
-    return runGraph(sub, subInputs, nullptr);
+    return runGraph(sub, subInputs, nullptr, kDefaultMaxTensorBytes);
   };
   return runNode(node, inputs, runner);
 }
@@ -136,16 +151,16 @@ std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>&
   Scope scope;
   scope.values = outerValues;
   SubgraphRunner runner = [&scope](const Graph& sub, const std::vector<Tensor>& subInputs) {
-    return runGraph(sub, subInputs, &scope);
+    return runGraph(sub, subInputs, &scope, kDefaultMaxTensorBytes);
   };
   return runNode(node, inputs, runner);
 }
 
-std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs) {
+std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs, int64_t maxTensorBytes) {
   checkInputs(graph, inputs);
   std::vector<Tensor> positional;
   for (const Value* in : graph.inputs()) positional.push_back(inputs.at(in->name()));
-  return runGraph(graph, positional, nullptr);
+  return runGraph(graph, positional, nullptr, maxTensorBytes);
 }
 
 }  // namespace dlc::ir

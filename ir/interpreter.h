@@ -20,8 +20,10 @@ using NamedTensors = std::map<std::string, Tensor>;
 void checkInputs(const Graph& graph, const NamedTensors& inputs);
 
 // Runs the graph; returns its outputs in order. Throws UserError for bad
-// inputs or a kernel's error, naming the node.
-std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs);
+// inputs or a kernel's error, naming the node. A node whose results' static
+// shapes need more than maxTensorBytes (each) is refused before it runs.
+std::vector<Tensor> interpret(const Graph& graph, const NamedTensors& inputs,
+                              int64_t maxTensorBytes = kDefaultMaxTensorBytes);
 
 // Runs one node on concrete inputs (absent optional inputs as nullptr).
 std::vector<Tensor> evalNode(const Node& node, const std::vector<const Tensor*>& inputs);

@@ -57,7 +57,7 @@ static std::string headerField(const std::string& header, const std::string& key
   return header.substr(start, end - start);
 }
 
-Tensor readNpy(const std::string& path) {
+Tensor readNpy(const std::string& path, int64_t maxBytes) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throwUserError("cannot open '{}'", path);
   char magic[8];
@@ -83,6 +83,8 @@ Tensor readNpy(const std::string& path) {
   if (headerField(header, "fortran_order", path).find("True") != std::string::npos)
     throwUserError("{}: Fortran-order .npy files are not supported", path);
   std::string shapeText = headerField(header, "shape", path);
+  if (shapeText.size() < 2 || shapeText.front() != '(' || shapeText.back() != ')')
+    throwUserError("{}: bad .npy shape '{}'", path, shapeText);
   std::vector<int64_t> shape;
   std::stringstream ss(shapeText.substr(1, shapeText.size() - 2));
   std::string item;
@@ -95,7 +97,15 @@ Tensor readNpy(const std::string& path) {
       throwUserError("{}: bad .npy shape '{}'", path, shapeText);
     }
   }
-  Tensor t(dtypeFromDescr(descr, path), shape);
+  DType dtype = dtypeFromDescr(descr, path);
+  checkTensorBytes(dtype, shape, maxBytes, fmt::format("'{}'", path));
+  std::streamoff dataStart = f.tellg();
+  f.seekg(0, std::ios::end);
+  std::streamoff fileEnd = f.tellg();
+  f.seekg(dataStart);
+  if (fileEnd - dataStart < std::streamoff(checkedNumElements(shape) * int64_t(dtypeSize(dtype))))
+    throwUserError("{}: .npy data is shorter than its shape [{}] needs", path, fmt::join(shape, ","));
+  Tensor t(dtype, shape);
   if (!f.read(reinterpret_cast<char*>(t.rawData()), std::streamsize(t.byteSize())))
     throwUserError("{}: .npy data is shorter than its shape [{}] needs", path, fmt::join(shape, ","));
   return t;

@@ -8,7 +8,9 @@
 
 namespace dlc::ir {
 
-Tensor readNpy(const std::string& path);  // throws UserError on a bad file
+// Throws UserError on a bad file, and before allocating when the header's
+// shape needs more than maxBytes or more bytes than the file holds.
+Tensor readNpy(const std::string& path, int64_t maxBytes = kDefaultMaxTensorBytes);
 void writeNpy(const std::string& path, const Tensor& t);
 
 }  // namespace dlc::ir

@@ -1,7 +1,9 @@
 #include "ir/parser.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <limits>
 
 #include "ir/op_def.h"
 
@@ -33,6 +35,7 @@ class Parser {
       do {
         std::string name = parseValueName();
         expect(':');
+        if (g.findValue(name)) error(fmt::format("value '%{}' is defined twice", name));
         g.addInput(name, parseType());
       } while (tryConsume(','));
       expect(')');
@@ -205,6 +208,10 @@ class Parser {
   // `[v, v, ...]` into a tensor of the given type.
   Tensor parseTensorValues(const TensorType& type) {
     if (!type.isStatic()) error("a constant needs a static shape");
+    // Each value takes at least one character: a shape that needs more values
+    // than the rest of the text holds is refused before it is allocated.
+    if (!type.shape->numElements() || *type.shape->numElements() > int64_t(text_.size() - pos_))
+      error(fmt::format("{} needs more values than the text holds", type.str()));
     Tensor t(type.dtype, type.shape->extents());
     expect('[');
     int64_t i = 0;
@@ -270,12 +277,20 @@ class Parser {
       } while (tryConsume(','));
       expect(']');
       if (anyFloat) return values;
-      std::vector<int64_t> ints(values.begin(), values.end());
+      std::vector<int64_t> ints;
+      for (double v : values) ints.push_back(integerValue(v));
       return ints;
     }
     bool f;
     double v = parseNumber(f);
     if (f) return v;
+    return integerValue(v);
+  }
+
+  // parseNumber reads integers with strtoll, which saturates; the double then
+  // holds 2^63 for INT64_MAX, one past int64's range (UBSan, fuzz).
+  static int64_t integerValue(double v) {
+    if (v >= 9223372036854775807.0) return std::numeric_limits<int64_t>::max();
     return int64_t(v);
   }
 
@@ -291,6 +306,7 @@ class Parser {
       expectWord("const");
       if (results.size() != 1) error("a constant defines one value");
       if (peek() == '<') error("constant values were elided when this text was printed");
+      if (g.findValue(results[0].first)) error(fmt::format("value '%{}' is defined twice", results[0].first));
       g.addConstant(results[0].first, parseTensorValues(results[0].second));
       return;
     }
@@ -342,7 +358,8 @@ class Parser {
     }
     std::vector<std::string> names;
     for (const auto& r : results) {
-      if (g.findValue(r.first)) error(fmt::format("value '%{}' is defined twice", r.first));
+      if (g.findValue(r.first) || std::find(names.begin(), names.end(), r.first) != names.end())
+        error(fmt::format("value '%{}' is defined twice", r.first));
       names.push_back(r.first);
     }
     Node* n = g.addNode(*op, std::move(operands), results.size(), std::move(attrs), nodeName, names);

@@ -30,15 +30,20 @@ std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape) {
   return strides;
 }
 
+void checkTensorBytes(DType dtype, const std::vector<int64_t>& shape, int64_t maxBytes, const std::string& what) {
+  int64_t numel = checkedNumElements(shape);
+  int64_t elem = int64_t(dtypeSize(dtype));
+  if (numel > maxBytes / elem)
+    throwUserError("{} of shape [{}] and dtype {} needs {} elements of {} bytes, over the limit of {} bytes",
+                   what, fmt::join(shape, ","), dtypeName(dtype), numel, elem, maxBytes);
+}
+
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
     : dtype_(dtype), shape_(std::move(shape)) {
   DLC_CHECK(dtype != DType::Undefined, "tensor of undefined dtype");
+  checkTensorBytes(dtype, shape_, kDefaultMaxTensorBytes, "tensor");
   numel_ = checkedNumElements(shape_);
-  int64_t elem = int64_t(dtypeSize(dtype));
-  if (numel_ > kDefaultMaxTensorBytes / elem)
-    throwUserError("tensor of shape [{}] and dtype {} needs {} elements of {} bytes, over the limit of {} bytes",
-                   fmt::join(shape_, ","), dtypeName(dtype), numel_, elem, kDefaultMaxTensorBytes);
-  storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_ * elem));
+  storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_) * dtypeSize(dtype));
 }
 
 void Tensor::checkType(DType requested) const {
@@ -82,6 +87,16 @@ int64_t Tensor::getInt(int64_t i) const {
   });
 }
 
+// Out-of-range values saturate and NaN becomes 0: converting them directly
+// is undefined behaviour (UBSan: Clip's default bound -FLT_MAX into int8).
+template <typename T>
+static T saturatingCast(double x) {
+  if (std::isnan(x)) return T(0);
+  if (x <= double(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
+  if (x >= double(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  return T(x);
+}
+
 void Tensor::setDouble(int64_t i, double x) {
   checkIndex(i);
   std::byte* p = rawData();
@@ -91,7 +106,7 @@ void Tensor::setDouble(int64_t i, double x) {
     if constexpr (std::is_same_v<T, Half>) v.bits = floatToHalf(float(x));
     else if constexpr (std::is_same_v<T, BFloat16>) v.bits = floatToBf16(float(x));
     else if constexpr (std::is_same_v<T, bool>) v = x != 0;
-    else if constexpr (std::is_integral_v<T>) v = std::isfinite(x) ? T(x) : T(0);
+    else if constexpr (std::is_integral_v<T>) v = saturatingCast<T>(x);
     else v = T(x);
     std::memcpy(p + i * sizeof(T), &v, sizeof(T));
   });

@@ -66,7 +66,7 @@ class Tensor {
   // InternalError: kernels check their inputs' sizes first.
   double getDouble(int64_t i) const;
   int64_t getInt(int64_t i) const;
-  void setDouble(int64_t i, double v);
+  void setDouble(int64_t i, double v);  // integers: saturating, NaN as 0
   void setInt(int64_t i, int64_t v);
   std::vector<int64_t> toInts() const;  // all elements as int64
 
@@ -94,5 +94,8 @@ class Tensor {
 std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape);
 // Product of extents; throws UserError on negative extents or overflow.
 int64_t checkedNumElements(const std::vector<int64_t>& shape);
+// Throws UserError when a tensor of this dtype and shape would take more than
+// maxBytes (checked before anything is allocated); `what` names the tensor.
+void checkTensorBytes(DType dtype, const std::vector<int64_t>& shape, int64_t maxBytes, const std::string& what);
 
 }  // namespace dlc::ir

@@ -56,6 +56,7 @@ ImportHandler axesAttributeToInput(OpKind op) {
 ImportHandler coercedTo2D(OpKind op) {
   return [op](NodeImporter& ni) {
     Value* x = ni.input(0);
+    if (!x) throwUserError("{} needs an input", ni.opType());
     const TensorType& type = x->type();
     if (!type.shape) ni.unsupported("{} before opset 13 needs the input's rank to be known", ni.opType());
     const Shape& shape = *type.shape;

@@ -13,6 +13,7 @@
 
 #include "frontend/onnx/node_importer.h"
 #include "frontend/onnx/tensor_proto.h"
+#include "ir/op_def.h"
 #include "ir/verifier.h"
 
 namespace dlc::frontend::onnx {
@@ -46,7 +47,8 @@ std::string describeNode(const ::onnx::NodeProto& n, int opset) {
 
 using SubgraphImport = std::function<std::shared_ptr<Graph>(const ::onnx::GraphProto&)>;
 
-Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& modelDir, const SubgraphImport& importSubgraph) {
+Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& modelDir, int64_t maxTensorBytes,
+                             const SubgraphImport& importSubgraph) {
   Attributes attrs;
   for (const auto& a : node.attribute()) {
     switch (a.type()) {
@@ -62,7 +64,7 @@ Attributes convertAttributes(const ::onnx::NodeProto& node, const fs::path& mode
       case ::onnx::AttributeProto::STRINGS:
         attrs.set(a.name(), std::vector<std::string>(a.strings().begin(), a.strings().end()));
         break;
-      case ::onnx::AttributeProto::TENSOR: attrs.set(a.name(), tensorFromProto(a.t(), modelDir)); break;
+      case ::onnx::AttributeProto::TENSOR: attrs.set(a.name(), tensorFromProto(a.t(), modelDir, maxTensorBytes)); break;
       case ::onnx::AttributeProto::GRAPH:
         try {
           attrs.set(a.name(), importSubgraph(a.g()));
@@ -112,7 +114,10 @@ TensorType typeFromValueInfo(const ::onnx::ValueInfoProto& vi, const ImportOptio
       dims.push_back(Dim::unknown());
     }
   }
-  return TensorType(dtype, Shape(std::move(dims)));
+  TensorType type(dtype, Shape(std::move(dims)));
+  if (type.shape->isStatic())
+    checkTensorBytes(dtype, type.shape->extents(), options.maxTensorBytes, fmt::format("graph input '{}'", vi.name()));
+  return type;
 }
 
 const ImporterTable& importerTable() {
@@ -134,7 +139,7 @@ class GraphImporter {
       if (init.name().empty()) throwUserError("an initializer has no name");
       if (values_.count(init.name())) throwUserError("initializer '{}' is defined twice", init.name());
       try {
-        values_[init.name()] = graph_.addConstant(graph_.uniqueName(init.name()), tensorFromProto(init, modelDir_));
+        values_[init.name()] = graph_.addConstant(graph_.uniqueName(init.name()), tensorFromProto(init, modelDir_, options_.maxTensorBytes));
       } catch (const UnsupportedError& e) {
         throw UnsupportedError(fmt::format("initializer '{}': {}", init.name(), e.what()));
       } catch (const UserError& e) {
@@ -146,7 +151,12 @@ class GraphImporter {
       if (values_.count(in.name())) continue;  // an initializer (old models list them as inputs)
       if (in.name().empty()) throwUserError("a graph input has no name");
       std::optional<TensorType> hint = size_t(i) < inputHints_.size() ? inputHints_[size_t(i)] : std::nullopt;
-      values_[in.name()] = graph_.addInput(in.name(), typeFromValueInfo(in, options_, hint));
+      try {
+        values_[in.name()] = graph_.addInput(in.name(), typeFromValueInfo(in, options_, hint));
+      } catch (const UnsupportedError& e) {
+        if (std::string(e.what()).rfind("graph input", 0) == 0) throw;
+        throw UnsupportedError(fmt::format("graph input '{}': {}", in.name(), e.what()));
+      }
     }
     checkAllSupported();
     for (const auto& node : proto_.node()) importNode(node);
@@ -242,7 +252,7 @@ class GraphImporter {
     if (node.attribute_size() != 1) throwUserError("Constant must have exactly one attribute");
     const auto& a = node.attribute(0);
     Tensor t;
-    if (a.name() == "value") t = tensorFromProto(a.t(), modelDir_);
+    if (a.name() == "value") t = tensorFromProto(a.t(), modelDir_, options_.maxTensorBytes);
     else if (a.name() == "value_float") t = Tensor::scalar<float>(a.f());
     else if (a.name() == "value_int") t = Tensor::scalar<int64_t>(a.i());
     else if (a.name() == "value_floats")
@@ -280,11 +290,18 @@ class GraphImporter {
       int version = opsets_.of(node.domain());
       std::vector<Value*> inputs;
       for (const auto& name : node.input()) inputs.push_back(name.empty() ? nullptr : lookup(name, node));
+      // Handlers read input 0 without checking: an ONNX op whose IR namesake
+      // takes operands must be given its first input (Loop's trip count is
+      // the one optional first input). Counts beyond that differ across
+      // opsets and are checked by inference.
+      if (auto op = isDefaultDomain(node.domain()) ? findOp(node.op_type()) : std::nullopt)
+        if (opDef(*op).minInputs > 0 && node.op_type() != "Loop" && (inputs.empty() || inputs[0] == nullptr))
+          throwUserError("required operand 0 is absent");
       auto hints = subgraphInputHints(node, inputs);
       SubgraphImport importSubgraph = [&](const ::onnx::GraphProto& g) {
         return std::make_shared<Graph>(GraphImporter(g, opsets_, modelDir_, options_, this, hints).run());
       };
-      NodeImporter ni(graph_, node, version, std::move(inputs), convertAttributes(node, modelDir_, importSubgraph));
+      NodeImporter ni(graph_, node, version, std::move(inputs), convertAttributes(node, modelDir_, options_.maxTensorBytes, importSubgraph));
       (*importerTable().find(domainKey(node.domain()), node.op_type(), version))(ni);
       const auto& outs = ni.boundOutputs();
       for (int i = 0; i < node.output_size(); ++i) {
@@ -303,11 +320,13 @@ class GraphImporter {
   std::string prefixed(const ::onnx::NodeProto& node, const std::string& msg) {
     std::string prefix = describeNode(node, opsets_.of(node.domain()));
     if (msg.rfind(prefix, 0) == 0) return msg;
-    // Drop the IR node description that inference errors start with.
+    // Drop the IR node descriptions that inference errors start with (an
+    // attribute error raised inside inference carries two).
     std::string m = msg;
-    if (m.rfind("node ", 0) == 0) {
+    while (m.rfind("node ", 0) == 0) {
       size_t colon = m.find("): ");
-      if (colon != std::string::npos) m = m.substr(colon + 3);
+      if (colon == std::string::npos) break;
+      m = m.substr(colon + 3);
     }
     return prefix + ": " + m;
   }
@@ -354,6 +373,9 @@ ImportedModel importOnnxBytes(const std::string& bytes, const std::string& model
   int opset = -1;
   Opsets opsets;
   for (const auto& o : model.opset_import()) {
+    if (o.version() < 0 || o.version() > 100000)
+      throwUserError("the model imports version {} of domain '{}', which does not exist", o.version(),
+                     isDefaultDomain(o.domain()) ? "ai.onnx" : o.domain());
     if (isDefaultDomain(o.domain())) opset = int(o.version());
     else opsets.others[o.domain()] = int(o.version());
   }
@@ -382,7 +404,9 @@ ImportedModel importOnnxFile(const std::string& path, const ImportOptions& optio
   std::string bytes(size, '\0');
   if (!f.read(bytes.data(), std::streamsize(size))) throwUserError("cannot read '{}'", path);
   try {
-    return importOnnxBytes(bytes, fs::path(path).parent_path().string(), options);
+    // A bare file name is in the current folder (its external data too).
+    fs::path dir = fs::path(path).parent_path();
+    return importOnnxBytes(bytes, dir.empty() ? std::string(".") : dir.string(), options);
   } catch (const UnsupportedError& e) {
     throw UnsupportedError(fmt::format("{}: {}", path, e.what()));
   } catch (const UserError& e) {

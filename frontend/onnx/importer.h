@@ -11,6 +11,9 @@ namespace dlc::frontend::onnx {
 struct ImportOptions {
   // Bind symbolic input dims (e.g. {"N", 1}) while importing.
   std::map<std::string, int64_t> dimBindings;
+  // Weights, constants and statically shaped graph inputs over this many
+  // bytes are refused before anything is allocated (dlc ... --max-tensor-bytes).
+  int64_t maxTensorBytes = ir::kDefaultMaxTensorBytes;
 };
 
 struct ImportedModel {

@@ -103,11 +103,12 @@ static void readExternal(const ::onnx::TensorProto& proto, const fs::path& model
   f.read(reinterpret_cast<char*>(t.rawData()), need);
 }
 
-Tensor tensorFromProto(const ::onnx::TensorProto& proto, const fs::path& modelDir) {
+Tensor tensorFromProto(const ::onnx::TensorProto& proto, const fs::path& modelDir, int64_t maxBytes) {
   DType dtype = dtypeFromOnnx(proto.data_type());
   std::vector<int64_t> shape(proto.dims().begin(), proto.dims().end());
   for (int64_t d : shape)
     if (d < 0) throwUserError("tensor '{}' has a negative dim {}", proto.name(), d);
+  ir::checkTensorBytes(dtype, shape, maxBytes, fmt::format("tensor '{}'", proto.name()));
   Tensor t(dtype, shape);
   int64_t n = t.numel();
   auto expectCount = [&](int64_t count, const char* field) {
@@ -165,13 +166,13 @@ void tensorToProto(const Tensor& t, ::onnx::TensorProto& proto) {
   proto.set_raw_data(std::string(reinterpret_cast<const char*>(t.rawData()), t.byteSize()));
 }
 
-Tensor readTensorProtoFile(const std::string& path, std::string* nameOut) {
+Tensor readTensorProtoFile(const std::string& path, std::string* nameOut, int64_t maxBytes) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throwUserError("cannot open '{}'", path);
   ::onnx::TensorProto proto;
   if (!proto.ParseFromIstream(&f)) throwUserError("'{}' is not a valid ONNX TensorProto", path);
   if (nameOut) *nameOut = proto.name();
-  return tensorFromProto(proto, fs::path(path).parent_path());
+  return tensorFromProto(proto, fs::path(path).parent_path(), maxBytes);
 }
 
 }  // namespace dlc::frontend::onnx

@@ -41,9 +41,12 @@ const OpDef kGreaterOrEqualDef =
     comparisonOp<std::greater_equal<>{}, TypeSet::Numeric>("GreaterOrEqual");
 const OpDef kLessOrEqualDef = comparisonOp<std::less_equal<>{}, TypeSet::Numeric>("LessOrEqual");
 
-const OpDef kAndDef = logicalOp<[](bool a, bool b) { return a && b; }>("And");
-const OpDef kOrDef = logicalOp<[](bool a, bool b) { return a || b; }>("Or");
-const OpDef kXorDef = logicalOp<[](bool a, bool b) { return a != b; }>("Xor");
+// Named function objects, not lambdas: clang 19 with ASan + sanitizer
+// coverage emits a lambda template argument in a section the linker then
+// discards ("defined in discarded section" when linking the fuzz targets).
+const OpDef kAndDef = logicalOp<std::logical_and<bool>{}>("And");
+const OpDef kOrDef = logicalOp<std::logical_or<bool>{}>("Or");
+const OpDef kXorDef = logicalOp<std::not_equal_to<bool>{}>("Xor");
 
 const OpDef kNotDef{
     .name = "Not", .minInputs = 1, .maxInputs = 1, .traits = kElementwise,

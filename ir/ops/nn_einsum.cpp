@@ -101,8 +101,14 @@ std::vector<int> dimLabels(const Term& t, size_t rank, size_t ellipsisRank, cons
 
 size_t ellipsisRankOf(const Equation& e, const std::vector<size_t>& ranks) {
   size_t r = 0;
-  for (size_t i = 0; i < e.inputs.size(); ++i)
-    if (e.inputs[i].hasEllipsis) r = std::max(r, ranks[i] - (e.inputs[i].letters.size() - 1));
+  for (size_t i = 0; i < e.inputs.size(); ++i) {
+    if (!e.inputs[i].hasEllipsis) continue;
+    size_t named = e.inputs[i].letters.size() - 1;  // letters besides the ellipsis
+    // (fuzz: a rank below the named dims underflowed into a huge ellipsis)
+    if (ranks[i] < named)
+      throwUserError("operand {} has rank {}, fewer than the {} dims its term names", i, ranks[i], named);
+    r = std::max(r, ranks[i] - named);
+  }
   return r;
 }
 

@@ -1,5 +1,7 @@
 // Reshape: data unchanged, new extents from the `shape` input (0 copies the
 // input extent unless allowzero, -1 is inferred).
+#include <limits>
+
 #include "ir/ops/op_util.h"
 #include "ir/ops/grad_util.h"
 
@@ -21,6 +23,8 @@ static std::vector<int64_t> resolveReshape(const std::vector<int64_t>& in,
     } else if (target[i] < 0) {
       throwUserError("shape entry {} is {}", i, target[i]);
     } else {
+      if (target[i] != 0 && known > std::numeric_limits<int64_t>::max() / target[i])
+        throwUserError("shape [{}] has too many elements", fmt::join(target, ","));
       known *= target[i];
     }
   }

@@ -88,7 +88,14 @@ CompileOptions compileOptions(const CliArgs& args) {
   options.threads = int(args.integer("threads", 0));
   if (options.threads < 0) throwUserError("--threads expects a count >= 0 (0: every core), got {}", options.threads);
   if (auto cpu = args.value("cpu")) options.cpu = *cpu;
+  options.maxTensorBytes = maxTensorBytes(args);
   return options;
+}
+
+int64_t maxTensorBytes(const CliArgs& args) {
+  int64_t bytes = args.integer("max-tensor-bytes", ir::kDefaultMaxTensorBytes);
+  if (bytes <= 0) throwUserError("--max-tensor-bytes must be positive, got {}", bytes);
+  return bytes;
 }
 
 }  // namespace dlc::tools

@@ -32,5 +32,8 @@ class CliArgs {
 struct CompileOptions;
 // --optimize and --print-after=P1,P2 as compile options.
 CompileOptions compileOptions(const CliArgs& args);
+// --max-tensor-bytes B (default: ir::kDefaultMaxTensorBytes): the memory limit
+// for one tensor (weights, inputs, intermediate results).
+int64_t maxTensorBytes(const CliArgs& args);
 
 }  // namespace dlc::tools

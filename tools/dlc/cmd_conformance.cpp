@@ -30,6 +30,7 @@ options:
                   does not pass: a regression check
   --quiet         print only failures and the summary
   --optimize      run the optimisation passes before each test
+  --max-tensor-bytes B  refuse any tensor over B bytes (default 16 GiB)
 )";
 
 std::string jsonEscape(const std::string& s) {
@@ -63,7 +64,8 @@ static std::set<std::string> readExpectList(const std::string& path) {
 }
 
 int cmdConformance(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu"}, {"json", "help", "quiet", "optimize"});
+  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu", "max-tensor-bytes"},
+               {"json", "help", "quiet", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

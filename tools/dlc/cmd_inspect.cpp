@@ -27,6 +27,7 @@ options:
   --memory        compile for the cpu target and report the planned arena
                   peak against the sum of all intermediate tensors
   --threads N, --cpu NAME   as for dlc run
+  --max-tensor-bytes B  refuse any weight or input over B bytes (default 16 GiB)
 )";
 
 std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& specs) {
@@ -44,7 +45,7 @@ std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& 
 }
 
 int cmdInspect(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"shape", "target", "threads", "cpu"}, {"ir", "ir-full", "help", "memory"});
+  CliArgs args(argv, {"shape", "target", "threads", "cpu", "max-tensor-bytes"}, {"ir", "ir-full", "help", "memory"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -52,6 +53,7 @@ int cmdInspect(const std::vector<std::string>& argv) {
   if (args.positional().size() != 1) throwUserError("expected one model file (see --help)");
   frontend::onnx::ImportOptions options;
   options.dimBindings = parseDimBindings(args.values("shape"));
+  options.maxTensorBytes = maxTensorBytes(args);
   auto model = frontend::onnx::importOnnxFile(args.positional()[0], options);
   if (args.value("target") || args.flag("memory")) {
     std::string target = args.value("target").value_or("cpu");

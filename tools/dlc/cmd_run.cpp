@@ -30,23 +30,29 @@ options:
                       x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
   --optimize          run the optimisation passes first (constant folding, CSE, DCE)
   --print-after P     print the IR after pass P (comma-separated, or "all")
+  --max-tensor-bytes B  refuse any weight, input or intermediate tensor over
+                      B bytes, before allocating it (default 16 GiB)
 )";
 
 int cmdRun(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu"}, {"help", "optimize"});
+  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu", "max-tensor-bytes"},
+               {"help", "optimize"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
   }
   if (args.positional().size() != 1) throwUserError("expected one model file (see --help)");
   auto dims = parseDimBindings(args.values("shape"));
-  auto model = frontend::onnx::importOnnxFile(args.positional()[0]);
+  CompileOptions compile = compileOptions(args);
+  frontend::onnx::ImportOptions importOptions;
+  importOptions.maxTensorBytes = compile.maxTensorBytes;
+  auto model = frontend::onnx::importOnnxFile(args.positional()[0], importOptions);
   const ir::Graph& g = model.graph;
-  ir::NamedTensors inputs = gatherInputs(g, args, dims);
+  ir::NamedTensors inputs = gatherInputs(g, args, dims, compile.maxTensorBytes);
 
   std::vector<std::string> outputNames;
   for (const auto* v : g.outputs()) outputNames.push_back(v->name());
-  auto exe = compileForTarget(std::move(model.graph), args.value("target").value_or("ref"), compileOptions(args));
+  auto exe = compileForTarget(std::move(model.graph), args.value("target").value_or("ref"), compile);
   auto outputs = exe->run(inputs);
   for (size_t i = 0; i < outputs.size(); ++i) fmt::print("{}: {}\n", outputNames[i], outputs[i].summary());
   if (auto outDir = args.value("output-dir")) writeOutputs(*outDir, outputNames, outputs);

@@ -62,7 +62,9 @@ ConformanceResult runConformanceTest(const std::string& dir, const std::string& 
   if (folder.filename().empty()) folder = folder.parent_path();  // "dir/" names dir
   ConformanceResult result{folder.filename().string(), TestStatus::Pass, "", 0};
   try {
-    auto model = frontend::onnx::importOnnxFile((fs::path(dir) / "model.onnx").string());
+    frontend::onnx::ImportOptions importOptions;
+    importOptions.maxTensorBytes = options.maxTensorBytes;
+    auto model = frontend::onnx::importOnnxFile((fs::path(dir) / "model.onnx").string(), importOptions);
     // Files are matched to the graph inputs by the name stored in the file,
     // falling back to position.
     std::vector<std::pair<std::string, ir::DType>> graphInputs;

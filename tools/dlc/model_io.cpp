@@ -12,14 +12,15 @@
 
 namespace dlc::tools {
 
-static ir::Tensor loadTensorFile(const std::string& path) {
+static ir::Tensor loadTensorFile(const std::string& path, int64_t maxBytes) {
   std::string ext = std::filesystem::path(path).extension().string();
-  if (ext == ".npy") return ir::readNpy(path);
-  if (ext == ".pb") return frontend::onnx::readTensorProtoFile(path);
+  if (ext == ".npy") return ir::readNpy(path, maxBytes);
+  if (ext == ".pb") return frontend::onnx::readTensorProtoFile(path, nullptr, maxBytes);
   throwUserError("input file '{}' must be .npy or .pb", path);
 }
 
-static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::string, int64_t>& dims, std::mt19937_64& rng) {
+static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::string, int64_t>& dims, int64_t maxBytes,
+                               std::mt19937_64& rng) {
   const ir::TensorType& t = input.type();
   if (!t.shape) throwUserError("input '{}' has an unknown rank; give it with --input", input.name());
   std::vector<int64_t> extents;
@@ -28,6 +29,7 @@ static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::strin
     else if (d.isSymbolic() && dims.count(d.symbolName())) extents.push_back(dims.at(d.symbolName()));
     else extents.push_back(1);
   }
+  ir::checkTensorBytes(t.dtype, extents, maxBytes, fmt::format("input '{}'", input.name()));
   ir::Tensor out(t.dtype, extents);
   std::uniform_real_distribution<double> real(-1.0, 1.0);
   std::uniform_int_distribution<int64_t> integer(0, 9);
@@ -39,7 +41,8 @@ static ir::Tensor randomTensor(const ir::Value& input, const std::map<std::strin
   return out;
 }
 
-ir::NamedTensors gatherInputs(const ir::Graph& g, const CliArgs& args, const std::map<std::string, int64_t>& dims) {
+ir::NamedTensors gatherInputs(const ir::Graph& g, const CliArgs& args, const std::map<std::string, int64_t>& dims,
+                              int64_t maxTensorBytes) {
   std::mt19937_64 rng(uint64_t(args.integer("seed", 0)));
   std::map<std::string, std::string> given;
   for (const auto& spec : args.values("input")) {
@@ -54,10 +57,10 @@ ir::NamedTensors gatherInputs(const ir::Graph& g, const CliArgs& args, const std
       for (const auto* v : g.inputs()) names.push_back(v->name());
       throwUserError("'{}' is not an input of the model; its inputs are: {}", name, fmt::join(names, ", "));
     }
-    if (file != "random") inputs[name] = loadTensorFile(file);
+    if (file != "random") inputs[name] = loadTensorFile(file, maxTensorBytes);
   }
   for (const auto* v : g.inputs())
-    if (!inputs.count(v->name())) inputs[v->name()] = randomTensor(*v, dims, rng);
+    if (!inputs.count(v->name())) inputs[v->name()] = randomTensor(*v, dims, maxTensorBytes, rng);
   return inputs;
 }
 

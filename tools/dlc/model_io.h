@@ -35,7 +35,9 @@ void bindInputShapes(const ir::Graph& graph, const std::map<std::string, std::ve
 // or ONNX TensorProto .pb), else random data (seeded by --seed) whose
 // symbolic dims take their value from `dims` (1 when unbound). Throws
 // UserError for a name that is not an input or an unreadable file.
-ir::NamedTensors gatherInputs(const ir::Graph& graph, const CliArgs& args, const std::map<std::string, int64_t>& dims);
+// Tensors over maxTensorBytes are refused before they are allocated.
+ir::NamedTensors gatherInputs(const ir::Graph& graph, const CliArgs& args, const std::map<std::string, int64_t>& dims,
+                              int64_t maxTensorBytes = ir::kDefaultMaxTensorBytes);
 
 // Writes outputs[i] to dir/<names[i]>.npy (path separators in a name become
 // '_'), creating dir.

@@ -13,8 +13,10 @@ namespace dlc::tools {
 namespace {
 class InterpreterExecutable : public Executable {
  public:
-  explicit InterpreterExecutable(ir::Graph g) : graph_(std::move(g)) {}
-  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return ir::interpret(graph_, inputs); }
+  InterpreterExecutable(ir::Graph g, int64_t maxTensorBytes) : graph_(std::move(g)), maxTensorBytes_(maxTensorBytes) {}
+  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override {
+    return ir::interpret(graph_, inputs, maxTensorBytes_);
+  }
   std::string describe() const override { return "ref: every op runs its reference kernel in the interpreter\n"; }
   std::string memoryReport() const override {
     return "ref: the interpreter allocates each value and frees it after its last use; no plan\n";
@@ -22,6 +24,7 @@ class InterpreterExecutable : public Executable {
 
  private:
   ir::Graph graph_;
+  int64_t maxTensorBytes_;
 };
 
 // The LLVM CPU backend: compiled per input-shape signature, cached.
@@ -63,7 +66,7 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
     pm.printAfter(options.printAfter, [](const std::string& ir) { fmt::print("{}\n", ir); });
     pm.run(graph);
   }
-  if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph));
+  if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph), options.maxTensorBytes);
   if (target == "cpu") return std::make_unique<CpuExecutable>(std::move(graph), options);
   throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
 }

@@ -32,6 +32,7 @@ struct CompileOptions {
   std::set<std::string> printAfter;     // passes whose output IR to print ("all")
   int threads = 0;                      // cpu: worker threads, 0 for every core
   std::string cpu = "host";             // cpu: the LLVM CPU to compile for
+  int64_t maxTensorBytes = ir::kDefaultMaxTensorBytes;  // per tensor, checked before allocating
 };
 
 // Compiles `graph` (consumed: passes rewrite it) for a target. Throws
