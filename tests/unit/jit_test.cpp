@@ -243,7 +243,9 @@ namespace {
 
 template <typename T>
 std::optional<T> intBinaryRef(BinaryOp op, T a, T b) {
-  using U = std::make_unsigned_t<T>;
+  // Small types promote to int, whose product can overflow: compute in a
+  // wide unsigned type and truncate.
+  using U = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
   constexpr int bits = int(sizeof(T)) * 8;
   bool badDiv = b == 0 || (std::is_signed_v<T> && a == std::numeric_limits<T>::min() && b == T(-1));
   switch (op) {
