@@ -10,6 +10,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata
+  python3-sklearn
 )
 
 missing=()
