@@ -103,6 +103,17 @@ TEST(TrainingApi, ExportedModelReimportsWithTheSameOutputs) {
   EXPECT_FALSE(diff.has_value()) << *diff;
 }
 
+TEST(TrainingApi, TrainsAModelLoadedFromOnnx) {
+  std::string path = (std::filesystem::temp_directory_path() / "dlc_training_api_from_onnx.onnx").string();
+  frontend::onnx::exportOnnxFile(mlp(), path);
+  TrainerOptions o = options("cpu");
+  Trainer fromFile = Trainer::fromOnnx(path, o);
+  std::filesystem::remove(path);
+  Trainer direct(mlp(), o);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(fromFile.step(batch()), direct.step(batch()), 1e-5) << "step " << i;
+  EXPECT_EQ(fromFile.parameterNames().size(), 4u);
+}
+
 std::string errorOf(const std::function<void()>& f) {
   try {
     f();
