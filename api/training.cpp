@@ -5,6 +5,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -197,7 +198,9 @@ Tensor Trainer::parameter(const std::string& name) const {
 
 void Trainer::setParameter(const std::string& name, const Tensor& value) {
   Impl& m = *impl_;
-  Tensor current = parameter(name);  // checks the name
+  const auto& ps = m.options.parameters;
+  if (std::find(ps.begin(), ps.end(), name) == ps.end())
+    throwUserError("trainer: no parameter named '{}' (parameters: {})", name, fmt::join(m.options.parameters, ", "));
   const ir::Value* in = m.tg.graph.findValue(name);
   ir::TensorType want = in->type();
   if (value.dtype() != want.dtype || !want.shape || value.type().shape != want.shape)

@@ -126,6 +126,9 @@ std::string errorOf(const std::function<void()>& f) {
 TEST(TrainingApiErrors, UnknownParameter) {
   Trainer t(mlp(), options("ref"));
   EXPECT_NE(errorOf([&] { t.parameter("fc3.w"); }).find("no parameter named 'fc3.w'"), std::string::npos);
+  // Optimizer state is not a parameter.
+  EXPECT_NE(errorOf([&] { t.setParameter("fc1.w.m", Tensor(DType::F32, {8, 4})); }).find("no parameter named"),
+            std::string::npos);
   TrainerOptions o = options("ref");
   o.parameters = {"fc1.w", "nope"};
   EXPECT_NE(errorOf([&] { Trainer(mlp(), o); }).find("'nope'"), std::string::npos);
