@@ -11,6 +11,7 @@ packages=(
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-testdata
   clang-19 libclang-rt-19-dev
+  python3-sklearn
 )
 
 missing=()

@@ -1,0 +1,195 @@
+// The public training API (api/include/dlc/training.h): steps lower the loss
+// on cpu and ref alike, parameters read and write, the trained model exports
+// to ONNX and re-imports with the same outputs, and misuse is a clear error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "dlc/training.h"
+#include "frontend/onnx/exporter.h"
+#include "frontend/onnx/importer.h"
+#include "ir/builder.h"
+#include "ir/tensor_compare.h"
+
+namespace dlc {
+namespace {
+
+using ir::DType;
+using ir::OpKind;
+using ir::Value;
+
+Tensor wave(std::vector<int64_t> shape, float scale, float freq) {
+  Tensor t(DType::F32, shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.setDouble(i, scale * std::sin(freq * float(i) + 0.4f));
+  return t;
+}
+
+// x[6,4] (training graphs need static shapes) -> Gemm(8) -> Relu -> MatMul(3) + b -> logits
+ir::Graph mlp() {
+  ir::GraphBuilder b("mlp");
+  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape{6, 4}));
+  ir::Attributes gemm;
+  gemm.set("transB", int64_t(1));
+  Value* h = b.op(OpKind::Gemm, {x, b.constant("fc1.w", wave({8, 4}, 0.5f, 0.9f)),
+                                 b.constant("fc1.b", Tensor(DType::F32, {8}))}, gemm);
+  h = b.op(OpKind::Relu, {h});
+  Value* logits = b.add(b.op(OpKind::MatMul, {h, b.constant("fc2.w", wave({8, 3}, 0.5f, 1.7f))}),
+                        b.constant("fc2.b", Tensor(DType::F32, {3})));
+  b.output(logits);
+  return b.finish();
+}
+
+NamedTensors batch() {
+  return {{"x", wave({6, 4}, 1.0f, 0.37f)},
+          {"labels", Tensor::fromVector<int64_t>({6}, {0, 1, 2, 1, 0, 2})}};
+}
+
+TrainerOptions options(const std::string& target) {
+  TrainerOptions o;
+  o.loss = LossSpec::crossEntropy(mlp().outputs()[0]->name(), "labels");
+  o.optimizer = passes::OptimizerSpec::adam(0.05);
+  o.target = target;
+  o.threads = 2;
+  return o;
+}
+
+TEST(TrainingApi, CpuMatchesRefAndLowersTheLoss) {
+  Trainer cpu(mlp(), options("cpu"));
+  Trainer ref(mlp(), options("ref"));
+  std::vector<std::string> params = cpu.parameterNames();
+  std::sort(params.begin(), params.end());
+  EXPECT_EQ(params, (std::vector<std::string>{"fc1.b", "fc1.w", "fc2.b", "fc2.w"}));
+  std::vector<float> losses;
+  for (int i = 0; i < 30; ++i) {
+    float a = cpu.step(batch()), b = ref.step(batch());
+    EXPECT_NEAR(a, b, 1e-4 * std::abs(b) + 1e-6) << "step " << i;
+    losses.push_back(a);
+  }
+  EXPECT_EQ(cpu.stepsTaken(), 30);
+  EXPECT_LT(losses.back(), 0.3f * losses.front());
+  auto diff = ir::compareTensors(cpu.parameter("fc1.w"), ref.parameter("fc1.w"), ir::Tolerance{1e-4, 1e-5});
+  EXPECT_FALSE(diff.has_value()) << *diff;
+}
+
+TEST(TrainingApi, SetParameterIsUsedByTheNextStepAndPredict) {
+  Trainer t(mlp(), options("cpu"));
+  Tensor zero(DType::F32, {8, 3});
+  t.setParameter("fc2.w", zero);
+  Tensor bias = Tensor::fromVector<float>({3}, {1.f, 2.f, 3.f});
+  t.setParameter("fc2.b", bias);
+  std::vector<Tensor> out = t.predict({{"x", wave({6, 4}, 1.0f, 0.3f)}});
+  ASSERT_EQ(out.size(), 1u);
+  for (int64_t i = 0; i < 18; ++i) EXPECT_FLOAT_EQ(out[0].getDouble(i), 1.0 + double(i % 3));
+  // Uniform-free logits: loss of constant logits (1,2,3) is deterministic.
+  float loss = t.step(batch());
+  double lse = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  EXPECT_NEAR(loss, lse - (1 + 2 + 3 + 2 + 1 + 3) / 6.0, 1e-5);
+}
+
+TEST(TrainingApi, ExportedModelReimportsWithTheSameOutputs) {
+  Trainer t(mlp(), options("cpu"));
+  for (int i = 0; i < 5; ++i) t.step(batch());
+  std::string path = (std::filesystem::temp_directory_path() / "dlc_training_api_test.onnx").string();
+  t.exportOnnx(path);
+  frontend::onnx::ImportedModel m = frontend::onnx::importOnnxFile(path);
+  std::filesystem::remove(path);
+  NamedTensors in{{"x", wave({6, 4}, 1.0f, 0.8f)}};
+  std::vector<Tensor> expected = t.predict(in);
+  std::vector<Tensor> actual = ir::interpret(m.graph, in);
+  ASSERT_EQ(actual.size(), 1u);
+  auto diff = ir::compareTensors(actual[0], expected[0], ir::Tolerance{1e-5, 1e-6});
+  EXPECT_FALSE(diff.has_value()) << *diff;
+}
+
+TEST(TrainingApi, TrainsAModelLoadedFromOnnx) {
+  std::string path = (std::filesystem::temp_directory_path() / "dlc_training_api_from_onnx.onnx").string();
+  frontend::onnx::exportOnnxFile(mlp(), path);
+  TrainerOptions o = options("cpu");
+  Trainer fromFile = Trainer::fromOnnx(path, o);
+  std::filesystem::remove(path);
+  Trainer direct(mlp(), o);
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(fromFile.step(batch()), direct.step(batch()), 1e-5) << "step " << i;
+  EXPECT_EQ(fromFile.parameterNames().size(), 4u);
+}
+
+std::string errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(TrainingApiErrors, UnknownParameter) {
+  Trainer t(mlp(), options("ref"));
+  EXPECT_NE(errorOf([&] { t.parameter("fc3.w"); }).find("no parameter named 'fc3.w'"), std::string::npos);
+  // Optimizer state is not a parameter.
+  EXPECT_NE(errorOf([&] { t.setParameter("fc1.w.m", Tensor(DType::F32, {8, 4})); }).find("no parameter named"),
+            std::string::npos);
+  TrainerOptions o = options("ref");
+  o.parameters = {"fc1.w", "nope"};
+  EXPECT_NE(errorOf([&] { Trainer(mlp(), o); }).find("'nope'"), std::string::npos);
+}
+
+TEST(TrainingApiErrors, BatchWithTheWrongShapeNamesInputAndShapes) {
+  Trainer t(mlp(), options("cpu"));
+  NamedTensors b = batch();
+  b["x"] = wave({6, 5}, 1.0f, 0.3f);
+  std::string e = errorOf([&] { t.step(b); });
+  EXPECT_NE(e.find("'x'"), std::string::npos) << e;
+  EXPECT_NE(e.find("[6,5]"), std::string::npos) << e;
+  EXPECT_NE(e.find("[6,4]"), std::string::npos) << e;
+  b = batch();
+  b["labels"] = wave({6}, 1.0f, 0.3f);
+  e = errorOf([&] { t.step(b); });
+  EXPECT_NE(e.find("'labels' has dtype f32"), std::string::npos) << e;
+}
+
+TEST(TrainingApiErrors, BatchWithMissingOrUnknownInputs) {
+  Trainer t(mlp(), options("ref"));
+  EXPECT_NE(errorOf([&] { t.step({{"x", wave({6, 4}, 1.0f, 0.3f)}}); }).find("no input 'labels'"),
+            std::string::npos);
+  NamedTensors b = batch();
+  b["y"] = wave({6}, 1.0f, 0.3f);
+  EXPECT_NE(errorOf([&] { t.step(b); }).find("'y' is not an input"), std::string::npos);
+  b = batch();
+  b["fc1.w"] = wave({8, 4}, 1.0f, 0.3f);
+  EXPECT_NE(errorOf([&] { t.step(b); }).find("'fc1.w' is a parameter"), std::string::npos);
+  EXPECT_NE(errorOf([&] { t.setParameter("fc1.w", Tensor(DType::F32, {4, 8})); }).find("expected f32[8,4]"),
+            std::string::npos);
+}
+
+TEST(TrainingApiErrors, NonDifferentiablePathToAParameter) {
+  // logits = x + Floor(w): Floor has no gradient to w.
+  ir::GraphBuilder b("floor");
+  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape{2, 3}));
+  Value* y = b.add(x, b.op(OpKind::Floor, {b.constant("w", wave({3}, 1.0f, 1.0f))}));
+  b.output(y);
+  TrainerOptions o;
+  o.loss = LossSpec::meanSquaredError(y->name(), "target");
+  std::string e = errorOf([&] { Trainer(b.finish(), o); });
+  EXPECT_NE(e.find("Floor"), std::string::npos) << e;
+}
+
+TEST(TrainingApiErrors, UnknownLossOutputAndTarget) {
+  TrainerOptions o = options("ref");
+  o.loss = LossSpec::crossEntropy("nope", "labels");
+  EXPECT_NE(errorOf([&] { Trainer(mlp(), o); }).find("no output 'nope'"), std::string::npos);
+  o = options("gpu");
+  EXPECT_NE(errorOf([&] { Trainer(mlp(), o); }).find("unknown target 'gpu'"), std::string::npos);
+}
+
+TEST(OnnxExport, UnsupportedOpIsNamed) {
+  ir::GraphBuilder b("erf");
+  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape{2}));
+  b.output(b.op(OpKind::Erf, {x}, {}, "my_erf"));
+  std::string e = errorOf([&] { frontend::onnx::exportOnnxBytes(b.finish()); });
+  EXPECT_NE(e.find("my_erf"), std::string::npos) << e;
+  EXPECT_NE(e.find("Erf"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace dlc
