@@ -10,6 +10,14 @@
 
 namespace dlc::codegen::cpu {
 
+namespace {
+// memcpy that accepts empty tensors (whose data pointer may be null).
+void copyBytes(void* to, const void* from, size_t bytes) {
+  if (bytes > 0) std::memcpy(to, from, bytes);
+}
+}  // namespace
+
+
 void KernelStep::run(const runtime::RunContext& ctx) const {
   DLC_CHECK(fn_ != nullptr, "kernel {} was not compiled", kernelName_);
   void* pointers[64];
@@ -50,7 +58,7 @@ void ConvStep::run(const runtime::RunContext& ctx) const {
 }
 
 void CopyStep::run(const runtime::RunContext& ctx) const {
-  std::memcpy(ctx.resolve(to_), ctx.resolve(from_), size_t(bytes_));
+  copyBytes(ctx.resolve(to_), ctx.resolve(from_), size_t(bytes_));
 }
 
 void LibraryStep::run(const runtime::RunContext& ctx) const {
@@ -60,13 +68,13 @@ void LibraryStep::run(const runtime::RunContext& ctx) const {
     const ir::Value* v = node_.input(i);
     if (!v) continue;
     inputs[i] = ir::Tensor(v->dtype(), v->type().shape->extents());
-    std::memcpy(inputs[i].rawData(), ctx.resolve(inputs_[i]), inputs[i].byteSize());
+    copyBytes(inputs[i].rawData(), ctx.resolve(inputs_[i]), inputs[i].byteSize());
     operands[i] = &inputs[i];
   }
   std::unordered_map<const ir::Value*, ir::Tensor> outer;
   for (const auto& [v, ref] : outer_) {
     ir::Tensor t(v->dtype(), v->type().shape->extents());
-    std::memcpy(t.rawData(), ctx.resolve(ref), t.byteSize());
+    copyBytes(t.rawData(), ctx.resolve(ref), t.byteSize());
     outer.emplace(v, std::move(t));
   }
   std::vector<ir::Tensor> results = ir::evalNode(node_, operands, outer);
@@ -77,7 +85,7 @@ void LibraryStep::run(const runtime::RunContext& ctx) const {
       throwUserError("{}: produced {} {}, but the compiled program planned {} [{}]", node_.describe(),
                      ir::dtypeName(results[i].dtype()), fmt::join(results[i].shape(), "x"),
                      ir::dtypeName(v->dtype()), fmt::join(planned, "x"));
-    std::memcpy(ctx.resolve(outputs_[i]), results[i].rawData(), results[i].byteSize());
+    copyBytes(ctx.resolve(outputs_[i]), results[i].rawData(), results[i].byteSize());
   }
 }
 

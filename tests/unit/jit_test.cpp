@@ -673,3 +673,19 @@ TEST(Jit, InvalidKernelIsAnInternalError) {
   Kernel a = unaryKernel("same", UnaryOp::Neg, DType::F32, 4), b = unaryKernel("same", UnaryOp::Abs, DType::F32, 4);
   EXPECT_THROW(cpu::jitCompile({a, b}, {}), InternalError);
 }
+
+// A kernel writes exactly its extent: guard elements around the buffers stay
+// untouched (a vectorised loop must not store past the end of a small
+// output).
+TEST(Jit, KernelsWriteOnlyTheirExtent) {
+  for (int64_t n : {1, 3, 8, 15, 17, 40}) {
+    SCOPED_TRACE(n);
+    auto program = cpu::jitCompile({unaryKernel("round", UnaryOp::Round, DType::F32, n)}, {});
+    std::vector<float> in(size_t(n + 64), 1.5f), out(size_t(n + 64), -7.0f);
+    run(*program, "round", {in.data() + 32, out.data() + 32}, n);
+    for (int64_t i = 0; i < n + 64; ++i) {
+      bool inside = i >= 32 && i < 32 + n;
+      EXPECT_EQ(out[size_t(i)], inside ? 2.0f : -7.0f) << "element " << i - 32;
+    }
+  }
+}
