@@ -149,7 +149,7 @@ LoweredKernel lowerLayerNorm(const ir::Node& n) {
 enum class WindowOp { Max, Average, Depthwise };
 
 LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
-  std::vector<int64_t> xs = extentsOf(n.input(0)), ys = extentsOf(n.output(0));
+  std::vector<int64_t> xs = extentsOf(n.input(0));
   size_t spatial = xs.size() - 2;
   if (spatial < 1 || spatial > 3) return refuse("1 to 3 spatial dims only");
   std::vector<int64_t> kernel;
@@ -270,7 +270,6 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   // The point is output element (plane, o0, o1, o2) in order: 2-D and 1-D
   // windows have o0 (and o1) of extent 1, so the split matches the result's.
   b.out.pointPerOutputElement = spatial <= 2;
-  (void)ys;
   return std::move(b.out);
 }
 

@@ -82,7 +82,6 @@ std::vector<ir::Tensor> CpuModel::run(const ir::NamedTensors& inputs) {
   if (v.interpreted) return ir::interpret(v.graph, inputs);
 
   std::vector<const void*> inputPtrs;
-  std::vector<ir::Tensor> keep;
   for (const ir::Value* in : v.graph.inputs()) inputPtrs.push_back(inputs.at(in->name()).rawData());
   std::vector<ir::Tensor> outputs;
   std::vector<void*> outputPtrs;

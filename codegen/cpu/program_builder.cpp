@@ -123,7 +123,7 @@ class Builder {
         group.shape = extentsOf(n->output(0));
         setPointwise(item, group, {}, n->outputs().size() == 1 ? "" : "several results");
       } else if (n->op() == OpKind::MatMul || n->op() == OpKind::Gemm) {
-        classifyGemm(*n, *n, {n->output(0)}, {}, {}, item);
+        classifyGemm(*n, {n->output(0)}, {}, {}, item);
       } else if (n->op() == OpKind::Conv && !hasAnchorLowering(*n)) {
         classifyConv(*n, {n->output(0)}, {}, {}, item);
       } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
@@ -392,7 +392,7 @@ class Builder {
     }
     if ((kind == "matmul" || kind == "gemm") && !nodes.empty()) {
       std::vector<const ir::Node*> epilogue(nodes.begin() + 1, nodes.end());
-      classifyGemm(n, *nodes[0], outputs, epilogue, toGraph, item);
+      classifyGemm(*nodes[0], outputs, epilogue, toGraph, item);
       return;
     }
     bool depthwise = kind == "conv" && !nodes.empty() && hasAnchorLowering(*nodes[0]);
@@ -552,7 +552,7 @@ class Builder {
   }
 
   // MatMul / Gemm `anchor` (maybe inside a Fused node `n`) with an epilogue.
-  void classifyGemm(const ir::Node& n, const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+  void classifyGemm(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
                     const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
     auto refuse = [&](std::string why) { item.reason = std::move(why); };
     const ir::Value* a = anchor.input(0);
@@ -649,7 +649,6 @@ class Builder {
       if (group.anchorAddend || group.anchorScale != 1.0) item.opNames.emplace_back("alpha/beta/C");
       for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
     }
-    (void)n;
   }
 
  private:
