@@ -13,17 +13,12 @@
 #include "ir/interpreter.h"
 #include "ir/op_def.h"
 #include "ir/infer.h"
+#include "passes/graph_util.h"
 #include "passes/pass.h"
 
 namespace dlc::passes {
 
 namespace {
-
-bool hasSubgraph(const ir::Node& n) {
-  for (const auto& [name, attr] : n.attrs().all())
-    if (std::holds_alternative<std::shared_ptr<ir::Graph>>(attr)) return true;
-  return false;
-}
 
 // Shape and Size need only the operand's (static) shape, not its values.
 bool readsOnlyShape(const ir::Node& n) { return n.op() == ir::OpKind::Shape || n.op() == ir::OpKind::Size; }

@@ -44,12 +44,6 @@ namespace dlc::passes {
 
 namespace {
 
-bool hasSubgraph(const ir::Node& n) {
-  for (const auto& [name, attr] : n.attrs().all())
-    if (std::holds_alternative<std::shared_ptr<ir::Graph>>(attr)) return true;
-  return false;
-}
-
 bool allStatic(const ir::Node& n) {
   for (const ir::Value* v : n.inputs())
     if (v && !isStatic(v)) return false;

@@ -88,4 +88,10 @@ std::optional<std::vector<double>> constantDoubles(const ir::Value* v) {
 
 bool isStatic(const ir::Value* v) { return v && v->type().isStatic(); }
 
+bool hasSubgraph(const ir::Node& node) {
+  for (const auto& [name, attr] : node.attrs().all())
+    if (std::holds_alternative<std::shared_ptr<ir::Graph>>(attr)) return true;
+  return false;
+}
+
 }  // namespace dlc::passes

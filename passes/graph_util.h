@@ -44,4 +44,7 @@ std::optional<std::vector<double>> constantDoubles(const ir::Value* v);
 // Values with fully known extents.
 bool isStatic(const ir::Value* v);
 
+// Whether the node has a graph attribute (If/Loop/Scan bodies, Fused).
+bool hasSubgraph(const ir::Node& node);
+
 }  // namespace dlc::passes

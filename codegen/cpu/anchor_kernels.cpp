@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "codegen/cpu/lowering_util.h"
 #include "ir/ops/nn_util.h"
 
 namespace dlc::codegen {
@@ -17,33 +18,14 @@ using kir::UnaryOp;
 
 namespace {
 
-int64_t product(const std::vector<int64_t>& v, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t i = from; i < to; ++i) p *= v[i];
-  return p;
-}
-std::vector<int64_t> extentsOf(const ir::Value* v) { return v->type().shape->extents(); }
-
-// Small expression helpers over I64 indices and F32 values.
-Expr i64(int64_t v) { return kir::intConstant(v); }
-Expr f32(double v) { return kir::constant(DType::F32, v); }
-Expr add(Expr a, Expr b) { return kir::binary(BinaryOp::Add, std::move(a), std::move(b)); }
-Expr sub(Expr a, Expr b) { return kir::binary(BinaryOp::Sub, std::move(a), std::move(b)); }
-Expr mul(Expr a, Expr b) { return kir::binary(BinaryOp::Mul, std::move(a), std::move(b)); }
-Expr div(Expr a, Expr b) { return kir::binary(BinaryOp::Div, std::move(a), std::move(b)); }
-Expr rem(Expr a, Expr b) { return kir::binary(BinaryOp::Rem, std::move(a), std::move(b)); }
+using namespace kx;
 
 // Builds one kernel, tracking which value each buffer binds to.
 struct KernelBuilder {
   LoweredKernel out;
   kir::Kernel& k = out.kernel;
 
-  int buffer(const ir::Value* v, bool written) {
-    for (size_t i = 0; i < out.bufferValues.size(); ++i)
-      if (out.bufferValues[i] == v) return int(i);
-    out.bufferValues.push_back(v);
-    return kir::addBuffer(k, v->name(), v->dtype(), v->type().shape->numElements().value_or(0), written);
-  }
+  int buffer(const ir::Value* v, bool written) { return bindBuffer(k, out.bufferValues, v, written); }
   kir::Var local(DType t, Expr init, kir::Block& into) {
     kir::Var v = kir::newVar(k, t);
     into.push_back(kir::declare(v, std::move(init)));

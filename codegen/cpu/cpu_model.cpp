@@ -74,41 +74,46 @@ const CompiledVariant& CpuModel::variantFor(const ShapeMap& inputShapes) {
   return *it->second;
 }
 
-std::vector<ir::Tensor> CpuModel::run(const ir::NamedTensors& inputs) {
+namespace {
+
+// The buffers of one run: the caller's inputs and freshly allocated outputs.
+struct RunBuffers {
+  std::vector<const void*> inputs;
+  std::vector<ir::Tensor> outputs;
+  std::vector<void*> outputPointers;
+
+  RunBuffers(const CompiledVariant& v, const ir::NamedTensors& given) {
+    for (const ir::Value* in : v.graph.inputs()) inputs.push_back(given.at(in->name()).rawData());
+    for (size_t i = 0; i < v.graph.outputs().size(); ++i) {
+      outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
+      outputPointers.push_back(outputs.back().rawData());
+    }
+  }
+};
+
+}  // namespace
+
+const CompiledVariant& CpuModel::variantForInputs(const ir::NamedTensors& inputs) {
   ir::checkInputs(graph_, inputs);
   ShapeMap shapes;
   for (const ir::Value* in : graph_.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
-  const CompiledVariant& v = variantFor(shapes);
-  if (v.interpreted) return ir::interpret(v.graph, inputs);
+  return variantFor(shapes);
+}
 
-  std::vector<const void*> inputPtrs;
-  for (const ir::Value* in : v.graph.inputs()) inputPtrs.push_back(inputs.at(in->name()).rawData());
-  std::vector<ir::Tensor> outputs;
-  std::vector<void*> outputPtrs;
-  for (size_t i = 0; i < v.graph.outputs().size(); ++i) {
-    outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
-    outputPtrs.push_back(outputs.back().rawData());
-  }
-  v.program.run(impl_->pool, inputPtrs, outputPtrs);
-  return outputs;
+std::vector<ir::Tensor> CpuModel::run(const ir::NamedTensors& inputs) {
+  const CompiledVariant& v = variantForInputs(inputs);
+  if (v.interpreted) return ir::interpret(v.graph, inputs);
+  RunBuffers buffers(v, inputs);
+  v.program.run(impl_->pool, buffers.inputs, buffers.outputPointers);
+  return std::move(buffers.outputs);
 }
 
 std::string CpuModel::profile(const ir::NamedTensors& inputs, int iterations, size_t top) {
-  ir::checkInputs(graph_, inputs);
-  ShapeMap shapes;
-  for (const ir::Value* in : graph_.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
-  const CompiledVariant& v = variantFor(shapes);
+  const CompiledVariant& v = variantForInputs(inputs);
   if (v.interpreted) return "interpreted: " + v.interpretedReason + "\n";
-  std::vector<const void*> inputPtrs;
-  for (const ir::Value* in : v.graph.inputs()) inputPtrs.push_back(inputs.at(in->name()).rawData());
-  std::vector<ir::Tensor> outputs;
-  std::vector<void*> outputPtrs;
-  for (size_t i = 0; i < v.graph.outputs().size(); ++i) {
-    outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
-    outputPtrs.push_back(outputs.back().rawData());
-  }
+  RunBuffers buffers(v, inputs);
   std::vector<double> seconds;
-  for (int i = 0; i < iterations; ++i) v.program.run(impl_->pool, inputPtrs, outputPtrs, &seconds);
+  for (int i = 0; i < iterations; ++i) v.program.run(impl_->pool, buffers.inputs, buffers.outputPointers, &seconds);
   double total = 0;
   for (double s : seconds) total += s;
   std::vector<size_t> order(seconds.size());

@@ -52,6 +52,9 @@ class CpuModel {
   size_t numCompiledVariants() const;
 
  private:
+  // Checks the inputs against the model and finds (or compiles) their variant.
+  const CompiledVariant& variantForInputs(const ir::NamedTensors& inputs);
+
   ir::Graph graph_;
   CpuOptions options_;
   struct Impl;

@@ -11,6 +11,25 @@
 namespace dlc::codegen::cpu {
 
 namespace {
+// The pointers of a step's buffers for one run, without a heap allocation
+// for the usual few buffers (steps run on every inference).
+class ResolvedBuffers {
+ public:
+  ResolvedBuffers(const runtime::RunContext& ctx, const std::vector<runtime::BufferRef>& refs) {
+    if (refs.size() > std::size(small_)) {
+      large_.resize(refs.size());
+      data_ = large_.data();
+    }
+    for (size_t i = 0; i < refs.size(); ++i) data_[i] = ctx.resolve(refs[i]);
+  }
+  void** data() { return data_; }
+
+ private:
+  void* small_[64];
+  std::vector<void*> large_;
+  void** data_ = small_;
+};
+
 // memcpy that accepts empty tensors (whose data pointer may be null).
 void copyBytes(void* to, const void* from, size_t bytes) {
   if (bytes > 0) std::memcpy(to, from, bytes);
@@ -20,17 +39,10 @@ void copyBytes(void* to, const void* from, size_t bytes) {
 
 void KernelStep::run(const runtime::RunContext& ctx) const {
   DLC_CHECK(fn_ != nullptr, "kernel {} was not compiled", kernelName_);
-  void* pointers[64];
-  std::vector<void*> many;
-  void** ptrs = pointers;
-  if (buffers_.size() > std::size(pointers)) {
-    many.resize(buffers_.size());
-    ptrs = many.data();
-  }
-  for (size_t i = 0; i < buffers_.size(); ++i) ptrs[i] = ctx.resolve(buffers_[i]);
+  ResolvedBuffers ptrs(ctx, buffers_);
   int64_t* status = status_ ? static_cast<int64_t*>(ctx.resolve(*status_)) : nullptr;
   if (status) *status = 0;
-  runtime::launchKernel(ctx.pool(), fn_, ptrs, extent0_, extent1_, minPointsPerTile_);
+  runtime::launchKernel(ctx.pool(), fn_, ptrs.data(), extent0_, extent1_, minPointsPerTile_);
   if (status && *status != 0) throwUserError("{}", statusMessage_);
 }
 
@@ -41,9 +53,8 @@ void GemmStep::run(const runtime::RunContext& ctx) const {
   if (op_.packedB) args.packedB = op_.packedB.get();
   else args.b = static_cast<const float*>(ctx.resolve(op_.b));
   args.c = static_cast<float*>(ctx.resolve(op_.c));
-  std::vector<void*> epilogueBuffers;
+  ResolvedBuffers epilogueBuffers(ctx, op_.epilogueBuffers);
   if (epilogue_) {
-    for (const auto& ref : op_.epilogueBuffers) epilogueBuffers.push_back(ctx.resolve(ref));
     args.epilogue = epilogue_;
     args.epilogueBuffers = epilogueBuffers.data();
   }
@@ -51,8 +62,7 @@ void GemmStep::run(const runtime::RunContext& ctx) const {
 }
 
 void ConvStep::run(const runtime::RunContext& ctx) const {
-  std::vector<void*> epilogueBuffers;
-  for (const auto& ref : epilogueBuffers_) epilogueBuffers.push_back(ctx.resolve(ref));
+  ResolvedBuffers epilogueBuffers(ctx, epilogueBuffers_);
   runtime::conv2d(ctx.pool(), microKernel_, *weights_, static_cast<const float*>(ctx.resolve(x_)),
                   static_cast<float*>(ctx.resolve(y_)), epilogue_, epilogue_ ? epilogueBuffers.data() : nullptr);
 }

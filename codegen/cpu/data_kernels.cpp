@@ -7,6 +7,7 @@
 
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/elementwise_lowering.h"
+#include "codegen/cpu/lowering_util.h"
 #include "ir/ops/tensor_util.h"
 
 namespace dlc::codegen {
@@ -18,10 +19,7 @@ using kir::Expr;
 
 namespace {
 
-std::vector<int64_t> extentsOf(const ir::Value* v) { return v->type().shape->extents(); }
-Expr i64(int64_t v) { return kir::intConstant(v); }
-Expr add(Expr a, Expr b) { return kir::binary(BinaryOp::Add, std::move(a), std::move(b)); }
-Expr mul(Expr a, Expr b) { return kir::binary(BinaryOp::Mul, std::move(a), std::move(b)); }
+using namespace kx;
 
 LoweredKernel refuse(std::string why) {
   LoweredKernel r;
@@ -61,12 +59,7 @@ struct OutputWalk {
     }
     linear = add(mul(kir::var(k.iter0), i64(k.extent1)), kir::var(k.iter1));
   }
-  int buffer(const ir::Value* v, bool written) {
-    for (size_t i = 0; i < out.bufferValues.size(); ++i)
-      if (out.bufferValues[i] == v) return int(i);
-    out.bufferValues.push_back(v);
-    return kir::addBuffer(k, v->name(), v->dtype(), v->type().shape->numElements().value_or(0), written);
-  }
+  int buffer(const ir::Value* v, bool written) { return bindBuffer(k, out.bufferValues, v, written); }
   // Linear index of `coords` in a tensor of `shape`.
   static Expr index(const std::vector<Expr>& coords, const std::vector<int64_t>& shape) {
     std::vector<int64_t> strides = stridesOf(shape);
@@ -84,7 +77,8 @@ LoweredKernel lowerConcat(const ir::Node& n) {
   OutputWalk w(ys);
   int y = w.buffer(n.output(0), true);
   // if (c < end0) y = in0[..] else if (c < end1) y = in1[..] ...
-  std::vector<std::pair<Expr, kir::Block>> branches;
+  std::vector<Expr> conditions;
+  std::vector<kir::Block> branches;
   int64_t begin = 0;
   for (const ir::Value* in : n.inputs()) {
     std::vector<int64_t> s = extentsOf(in);
@@ -93,14 +87,11 @@ LoweredKernel lowerConcat(const ir::Node& n) {
     std::vector<Expr> c = w.coord;
     c[size_t(axis)] = kir::binary(BinaryOp::Sub, c[size_t(axis)], i64(begin));
     int b = w.buffer(in, false);
-    Expr cond = kir::binary(BinaryOp::Lt, w.coord[size_t(axis)], i64(begin + extent));
-    branches.push_back({cond, {kir::store(w.k, y, w.linear, kir::load(w.k, b, OutputWalk::index(c, s)))}});
+    conditions.push_back(kir::binary(BinaryOp::Lt, w.coord[size_t(axis)], i64(begin + extent)));
+    branches.push_back({kir::store(w.k, y, w.linear, kir::load(w.k, b, OutputWalk::index(c, s)))});
     begin += extent;
   }
-  if (branches.empty()) return std::move(w.out);
-  kir::Block chain = branches.back().second;  // the last input needs no test
-  for (size_t i = branches.size() - 1; i-- > 0;) chain = {kir::ifThen(branches[i].first, branches[i].second, chain)};
-  w.k.body = chain;
+  w.k.body = ifChain(conditions, branches);
   return std::move(w.out);
 }
 
@@ -112,7 +103,8 @@ LoweredKernel lowerSplit(const ir::Node& n) {
   if (axis < 0) axis += int64_t(xs.size());
   OutputWalk w(xs);
   int x = w.buffer(n.input(0), false);
-  std::vector<std::pair<Expr, kir::Block>> branches;
+  std::vector<Expr> conditions;
+  std::vector<kir::Block> branches;
   int64_t begin = 0;
   for (const ir::Value* out : n.outputs()) {
     std::vector<int64_t> s = extentsOf(out);
@@ -121,15 +113,12 @@ LoweredKernel lowerSplit(const ir::Node& n) {
     if (extent == 0) continue;
     std::vector<Expr> c = w.coord;
     c[size_t(axis)] = kir::binary(BinaryOp::Sub, c[size_t(axis)], i64(begin));
-    Expr cond = kir::binary(BinaryOp::Lt, w.coord[size_t(axis)], i64(begin + extent));
-    branches.push_back({cond, {kir::store(w.k, b, OutputWalk::index(c, s), kir::load(w.k, x, w.linear))}});
+    conditions.push_back(kir::binary(BinaryOp::Lt, w.coord[size_t(axis)], i64(begin + extent)));
+    branches.push_back({kir::store(w.k, b, OutputWalk::index(c, s), kir::load(w.k, x, w.linear))});
     begin += extent;
   }
   if (begin != xs[size_t(axis)]) return refuse("split sizes do not cover the axis");
-  if (branches.empty()) return std::move(w.out);
-  kir::Block chain = branches.back().second;
-  for (size_t i = branches.size() - 1; i-- > 0;) chain = {kir::ifThen(branches[i].first, branches[i].second, chain)};
-  w.k.body = chain;
+  w.k.body = ifChain(conditions, branches);
   return std::move(w.out);
 }
 
@@ -238,10 +227,7 @@ LoweredKernel lowerReduce(const ir::Node& n) {
   }
   LoweredKernel out;
   kir::Kernel& k = out.kernel;
-  auto buffer = [&](const ir::Value* v, bool written) {
-    out.bufferValues.push_back(v);
-    return kir::addBuffer(k, v->name(), v->dtype(), v->type().shape->numElements().value_or(0), written);
-  };
+  auto buffer = [&](const ir::Value* v, bool written) { return bindBuffer(k, out.bufferValues, v, written); };
   int x = buffer(n.input(0), false), y = buffer(n.output(0), true);
   k.extent0 = outer;
   k.extent1 = inner;

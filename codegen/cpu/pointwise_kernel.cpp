@@ -3,24 +3,13 @@
 #include <unordered_map>
 
 #include "codegen/cpu/elementwise_lowering.h"
+#include "codegen/cpu/lowering_util.h"
 
 namespace dlc::codegen {
 
 using ir::DType;
 using kir::BinaryOp;
 using kir::Expr;
-
-namespace {
-
-int64_t product(const std::vector<int64_t>& v, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t i = from; i < to; ++i) p *= v[i];
-  return p;
-}
-
-std::vector<int64_t> staticShape(const ir::Value* v) { return v->type().shape->extents(); }
-
-}  // namespace
 
 Expr broadcastIndex(const kir::Kernel& k, const std::vector<int64_t>& shape, int splitAxis,
                     const std::vector<int64_t>& valueShape) {
@@ -103,7 +92,7 @@ void appendPointwise(PointwiseKernel& result, const PointwiseGroup& group) {
       return e;
     }
     int b = bufferFor(v, false);
-    Expr e = kir::load(k, b, broadcastIndex(k, shape, int(split), shapeOverride ? *shapeOverride : staticShape(v)));
+    Expr e = kir::load(k, b, broadcastIndex(k, shape, int(split), shapeOverride ? *shapeOverride : extentsOf(v)));
     if (computeType(v->dtype()) != v->dtype()) e = kir::cast(computeType(v->dtype()), e);
     // Bind loads once so that a value read by several ops is loaded once.
     kir::Var local = kir::newVar(k, e->dtype);

@@ -9,6 +9,7 @@
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/cpu_steps.h"
 #include "codegen/cpu/elementwise_lowering.h"
+#include "codegen/cpu/lowering_util.h"
 #include "codegen/cpu/pointwise_kernel.h"
 #include "codegen/llvm/cpu_jit.h"
 #include "ir/op_def.h"
@@ -32,7 +33,6 @@ bool isView(const ir::Node& n) {
   }
 }
 
-std::vector<int64_t> extentsOf(const ir::Value* v) { return v->type().shape->extents(); }
 int64_t bytesOf(const ir::Value* v) {
   return v->type().shape->numElements().value_or(0) * int64_t(ir::dtypeSize(v->dtype()));
 }
@@ -89,12 +89,6 @@ struct Item {
   };
   std::optional<Part> epilogue;
 };
-
-int64_t product(const std::vector<int64_t>& v, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t i = from; i < to; ++i) p *= v[i];
-  return p;
-}
 
 // A body value of a Fused node -> the graph value it stands for.
 using ValueMap = std::unordered_map<const ir::Value*, const ir::Value*>;

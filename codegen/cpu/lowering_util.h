@@ -1,0 +1,54 @@
+// Small helpers shared by the CPU backend's lowerings: static extents of a
+// value, products of extents, kernel-IR shorthands, and binding a value to a
+// kernel buffer once.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "codegen/kernel/kernel_ir.h"
+#include "ir/graph.h"
+
+namespace dlc::codegen {
+
+inline std::vector<int64_t> extentsOf(const ir::Value* v) { return v->type().shape->extents(); }
+
+// Product of v[from, to).
+inline int64_t product(const std::vector<int64_t>& v, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to; ++i) p *= v[i];
+  return p;
+}
+
+namespace kx {  // kernel-IR expression shorthands
+inline kir::Expr i64(int64_t v) { return kir::intConstant(v); }
+inline kir::Expr f32(double v) { return kir::constant(ir::DType::F32, v); }
+inline kir::Expr add(kir::Expr a, kir::Expr b) { return kir::binary(kir::BinaryOp::Add, std::move(a), std::move(b)); }
+inline kir::Expr sub(kir::Expr a, kir::Expr b) { return kir::binary(kir::BinaryOp::Sub, std::move(a), std::move(b)); }
+inline kir::Expr mul(kir::Expr a, kir::Expr b) { return kir::binary(kir::BinaryOp::Mul, std::move(a), std::move(b)); }
+inline kir::Expr div(kir::Expr a, kir::Expr b) { return kir::binary(kir::BinaryOp::Div, std::move(a), std::move(b)); }
+inline kir::Expr rem(kir::Expr a, kir::Expr b) { return kir::binary(kir::BinaryOp::Rem, std::move(a), std::move(b)); }
+}  // namespace kx
+
+// The kernel buffer bound to `v`, added (and recorded in `values`) on first
+// use; a buffer first bound read-only becomes written when asked.
+inline int bindBuffer(kir::Kernel& k, std::vector<const ir::Value*>& values, const ir::Value* v, bool written) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (values[i] == v) {
+      if (written) k.buffers[i].written = true;
+      return int(i);
+    }
+  values.push_back(v);
+  return kir::addBuffer(k, v->name(), v->dtype(), v->type().shape->numElements().value_or(0), written);
+}
+
+// if (conditions[0]) branches[0] else if (conditions[1]) ... else branches.back():
+// the last branch needs no test. Empty when there are no branches.
+inline kir::Block ifChain(const std::vector<kir::Expr>& conditions, const std::vector<kir::Block>& branches) {
+  if (branches.empty()) return {};
+  kir::Block chain = branches.back();
+  for (size_t i = branches.size() - 1; i-- > 0;) chain = {kir::ifThen(conditions[i], branches[i], chain)};
+  return chain;
+}
+
+}  // namespace dlc::codegen
