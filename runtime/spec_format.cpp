@@ -256,7 +256,7 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
 ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const uint8_t> weightsBlob,
                             std::shared_ptr<const void> weightsOwner) {
   Reader r(payloadOf(specBlob, kSpecMagic, "the program spec"));
-  std::span<const uint8_t> weights = payloadOf(weightsBlob, kWeightsMagic, "the weights");
+  std::span<const uint8_t> weights = payloadOf(weightsBlob, kWeightsMagic, "the weights blob");
   if (reinterpret_cast<uintptr_t>(weights.data()) % 64 != 0) throw InternalError("weights are not 64-byte aligned");
   uint64_t weightsSize = r.u64(), weightsChecksum = r.u64();
   if (weightsSize != weights.size() || weightsChecksum != fnv1a(weights))
