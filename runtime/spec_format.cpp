@@ -166,8 +166,11 @@ std::span<const uint8_t> payloadOf(std::span<const uint8_t> blob, const char (&m
   if (version != kSpecFormatVersion)
     corrupt(std::string(what) + " has format version " + std::to_string(version) + ", this runtime reads " +
             std::to_string(kSpecFormatVersion));
-  r.u32();
+  uint32_t reserved = r.u32();
   uint64_t size = r.u64(), checksum = r.u64();
+  bool padded = reserved == 0;
+  for (size_t i = 32; i < kBlobHeaderBytes; ++i) padded &= blob[i] == 0;
+  if (!padded) corrupt(std::string(what) + " has a corrupt header (reserved bytes are not zero)");
   if (size != blob.size() - kBlobHeaderBytes)
     corrupt(std::string(what) + " is " + std::to_string(blob.size() - kBlobHeaderBytes) +
             " bytes, its header says " + std::to_string(size));
