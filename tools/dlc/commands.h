@@ -13,6 +13,7 @@ int cmdRun(const std::vector<std::string>& args);
 int cmdBench(const std::vector<std::string>& args);
 int cmdConformance(const std::vector<std::string>& args);
 int cmdVersion(const std::vector<std::string>& args);
+int cmdTrain(const std::vector<std::string>& args);
 
 std::string jsonEscape(const std::string& s);
 
