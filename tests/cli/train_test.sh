@@ -92,5 +92,14 @@ expect 1 "no rows of numbers" -- "$dlc" train "$model" --data "$tmp/empty.csv"
 zcat "$digits" | head -30 >"$tmp/few.csv"
 expect 1 "24 training rows \(after holding out 6\) are fewer than one batch of 32" -- "$dlc" train "$model" --data "$tmp/few.csv"
 
+# The 2-layer LSTM trains (through its unrolled decomposition); a model the
+# ONNX exporter cannot write (its LSTM) fails before training with -o.
+lstm=$(dirname "$model")/../../models/lstm_tiny/model.onnx
+awk 'BEGIN { for (r = 0; r < 20; ++r) { for (c = 0; c < 80; ++c) printf "%g,", (r * 7 + c) % 5 - 2; print r % 4 } }' >"$tmp/seq.csv"
+expect 0 "held-out accuracy [0-9.]+% \([0-9]/4\)" -- "$dlc" train "$lstm" --data "$tmp/seq.csv" --batch 3 --epochs 2 \
+  --optimizer adam --threads 2
+expect 1 "the trained model could not be written \(-o\): .*'/lstm/LSTM' \(LSTM\)" -- \
+  "$dlc" train "$lstm" --data "$tmp/seq.csv" --batch 3 -o "$tmp/lstm.onnx"
+
 echo "train_test: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

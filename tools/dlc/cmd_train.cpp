@@ -10,6 +10,7 @@
 
 #include "dlc/csv_table.h"
 #include "dlc/training.h"
+#include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
 #include "support/error.h"
 #include "tools/dlc/cli_args.h"
@@ -227,6 +228,13 @@ int cmdTrain(const std::vector<std::string>& argv) {
   ir::TensorType inputType = *inType;
   ir::TensorType labelType = loss == Loss::CrossEntropy ? ir::TensorType(ir::DType::I64, ir::Shape{batch}) : outType;
   Trainer trainer(std::move(model.graph), o);
+  if (args.value("output")) {  // before training: a model the exporter cannot write fails now
+    try {
+      frontend::onnx::exportOnnxBytes(trainer.forwardGraph());
+    } catch (const UserError& e) {
+      throwUserError("the trained model could not be written (-o): {}", e.what());
+    }
+  }
   fmt::print("{}: {} parameter tensors, {} training rows, {} held out, batch {}\n", modelPath,
              trainer.parameterNames().size(), trainRows.size(), heldRows.size(), batch);
 
