@@ -300,9 +300,10 @@ class Unroller {
     const Node& n = node_;
     const TensorType& xt = n.input(0)->type();
     const TensorType& rt = n.input(2)->type();
-    if (!xt.isStatic() || !rt.isStatic())
-      throwUserError("{}: the gradient of {} needs static shapes of X and R, found {} and {}", n.describe(),
-                     n.opName(), xt.str(), rt.str());
+    for (size_t i : {0, 1, 2, 3, 7})  // X, W, R, B, P (states and lengths are reshaped below)
+      if (n.hasInput(i) && !n.input(i)->type().isStatic())
+        throwUserError("{}: the gradient of {} needs static shapes of X, W, R, B and P; operand {} ('{}') is {}",
+                       n.describe(), n.opName(), i, n.input(i)->name(), n.input(i)->type().str());
     t_ = xt.dtype;
     dirs_ = directionCount(n);
     batchFirst_ = n.attrInt("layout") != 0;
@@ -320,6 +321,7 @@ class Unroller {
     Value* h0 = state(5);
     Value* c0 = kind_ == CellKind::Lstm ? state(6) : nullptr;
     Value* lens = n.hasInput(4) ? n.input(4) : nullptr;
+    if (lens && !lens->type().isStatic()) lens = b_.reshape(lens, b_.ints({batch_}));
 
     std::vector<Value*> ys, hs, cs;
     for (int64_t d = 0; d < dirs_; ++d) {
