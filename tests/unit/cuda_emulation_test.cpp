@@ -23,6 +23,7 @@
 
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/pointwise_kernel.h"
+#include "codegen/cuda/conv_kernels.h"
 #include "codegen/cuda/cuda_emitter.h"
 #include "codegen/kernel/kernel_ir.h"
 #include "codegen/llvm/cpu_jit.h"
@@ -472,6 +473,22 @@ TEST(CudaEmulation, DataMovementAndGatherStatus) {
   // Indices are drawn from [-4, 4]: some are out of range for axis 1 (size
   // 3), so the status word is set on both sides.
   for (unsigned seed = 1; seed <= 3; ++seed) expectSameAsLlvm(ks, 0, seed, true);
+}
+
+TEST(CudaEmulation, Im2colKernel) {
+  runtime::ConvShape s;
+  s.batch = 2;
+  s.inChannels = 4;
+  s.inH = 7;
+  s.inW = 6;
+  s.outChannels = 4;
+  s.kernelH = 3;
+  s.kernelW = 2;
+  s.group = 2;
+  s.strideH = 2;
+  s.dilationW = 2;
+  s.padTop = s.padLeft = s.padBottom = 1;
+  expectSameAsLlvm({cuda::im2colKernel(s, "im2col")});
 }
 
 TEST(CudaEmulation, EmittedSourceIsReadable) {
