@@ -3,7 +3,9 @@
 
 #include <algorithm>
 
-#include "support/error.h"
+#include <string>
+
+#include "support/error_types.h"
 
 namespace dlc::runtime {
 
@@ -19,12 +21,14 @@ void checkShape(const ConvShape& s) {
             s.outChannels % s.group == 0 && s.kernelH >= 1 && s.kernelW >= 1 && s.strideH >= 1 && s.strideW >= 1 &&
             s.dilationH >= 1 && s.dilationW >= 1 && s.padTop >= 0 && s.padLeft >= 0 && s.padBottom >= 0 &&
             s.padRight >= 0 && s.outH() >= 1 && s.outW() >= 1;
-  if (!ok)
-    throw InternalError(fmt::format(
-        "conv2d: invalid shape: N={} IC={} H={} W={} OC={} kernel {}x{} group {} stride {}x{} dilation {}x{} "
-        "pads {},{},{},{}",
-        s.batch, s.inChannels, s.inH, s.inW, s.outChannels, s.kernelH, s.kernelW, s.group, s.strideH, s.strideW,
-        s.dilationH, s.dilationW, s.padTop, s.padLeft, s.padBottom, s.padRight));
+  if (!ok) {
+    auto n = [](int64_t v) { return std::to_string(v); };
+    throw InternalError("conv2d: invalid shape: N=" + n(s.batch) + " IC=" + n(s.inChannels) + " H=" + n(s.inH) +
+                        " W=" + n(s.inW) + " OC=" + n(s.outChannels) + " kernel " + n(s.kernelH) + "x" + n(s.kernelW) +
+                        " group " + n(s.group) + " stride " + n(s.strideH) + "x" + n(s.strideW) + " dilation " +
+                        n(s.dilationH) + "x" + n(s.dilationW) + " pads " + n(s.padTop) + "," + n(s.padLeft) + "," +
+                        n(s.padBottom) + "," + n(s.padRight));
+  }
 }
 
 // The user's epilogue sees rows n*OC + oc; a group's GEMM produces rows

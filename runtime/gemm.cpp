@@ -13,7 +13,9 @@
 #include <cstring>
 #include <memory>
 
-#include "support/error.h"
+#include <string>
+
+#include "support/error_types.h"
 
 namespace dlc::runtime {
 namespace {
@@ -41,7 +43,7 @@ void transposeRows(float* panel, const float* rows, int64_t stride, int64_t kc) 
 // x[w*wStride + k*kStride] into panels of pw (zero-padded past wEnd).
 void packBlock(float* dst, const float* x, int64_t wStride, int64_t kStride, int64_t w0, int64_t width,
                int64_t wEnd, int64_t k0, int64_t kc, int pw) {
-  if (pw < 1 || pw > 64) throw InternalError(fmt::format("gemm: panel width {} outside [1, 64]", pw));
+  if (pw < 1 || pw > 64) throw InternalError("gemm: panel width " + std::to_string(pw) + " outside [1, 64]");
   for (int64_t p = 0; p < width; p += pw) {
     float* panel = dst + p * kc;
     int64_t valid = std::clamp<int64_t>(wEnd - (w0 + p), 0, pw);
@@ -111,8 +113,9 @@ void checkPacked(const PackedMatrix* p, PackedMatrix::Side side, int width, int6
   if (!p) return;
   const char* name = side == PackedMatrix::Side::A ? "A" : "B";
   if (p->side() != side || p->panelWidth() != width || p->rows() != rows || p->cols() != cols)
-    throw InternalError(fmt::format("gemm: packed {} is {}x{} in panels of {}, expected {}x{} in panels of {}", name,
-                                    p->rows(), p->cols(), p->panelWidth(), rows, cols, width));
+    throw InternalError(std::string("gemm: packed ") + name + " is " + std::to_string(p->rows()) + "x" +
+                        std::to_string(p->cols()) + " in panels of " + std::to_string(p->panelWidth()) + ", expected " +
+                        std::to_string(rows) + "x" + std::to_string(cols) + " in panels of " + std::to_string(width));
 }
 
 }  // namespace
@@ -182,7 +185,7 @@ PackedMatrix packB(const GemmMicroKernel& uk, const float* b, int64_t K, int64_t
 
 void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
   if (!uk.fn || uk.mr <= 0 || uk.nr <= 0 || uk.mr > 64 || uk.nr > 64)
-    throw InternalError(fmt::format("gemm: no usable micro-kernel ({}x{})", uk.mr, uk.nr));
+    throw InternalError("gemm: no usable micro-kernel (" + std::to_string(uk.mr) + "x" + std::to_string(uk.nr) + ")");
   if (g.batch < 0 || g.M < 0 || g.N < 0 || g.K < 0) throw InternalError("gemm: negative dimension");
   checkPacked(g.packedA, PackedMatrix::Side::A, uk.mr, g.M, g.K);
   checkPacked(g.packedB, PackedMatrix::Side::B, uk.nr, g.K, g.N);

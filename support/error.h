@@ -7,25 +7,11 @@
 
 #include <fmt/format.h>
 
-#include <stdexcept>
 #include <string>
 
+#include "support/error_types.h"
+
 namespace dlc {
-
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-class UserError : public Error {
- public:
-  using Error::Error;
-};
-
-class InternalError : public Error {
- public:
-  using Error::Error;
-};
 
 template <typename... Args>
 [[noreturn]] void throwUserError(fmt::format_string<Args...> f, Args&&... args) {
@@ -43,12 +29,3 @@ template <typename... Args>
     if (!(cond)) ::dlc::throwInternalError(__FILE__, __LINE__, #cond,              \
                                            ::fmt::format("" __VA_ARGS__));         \
   } while (0)
-
-namespace dlc {
-// The input is valid but uses something dlc does not implement (an op, a
-// dtype, an attribute value). Conformance reports these as "unsupported".
-class UnsupportedError : public UserError {
- public:
-  using UserError::UserError;
-};
-}  // namespace dlc

@@ -7,7 +7,7 @@
 #include <unordered_set>
 
 #include "codegen/cpu/anchor_kernels.h"
-#include "codegen/cpu/cpu_steps.h"
+#include "codegen/cpu/library_step.h"
 #include "codegen/cpu/elementwise_lowering.h"
 #include "codegen/cpu/lowering_util.h"
 #include "codegen/cpu/pointwise_kernel.h"
@@ -72,7 +72,7 @@ struct Item {
   std::vector<const ir::Value*> kernelValues;
   std::vector<std::string> opNames;  // ops the kernel computes
   // Gemm
-  GemmOperands gemm;
+  runtime::GemmArgs gemmShape;
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
   bool packA = false, packB = false;
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
@@ -100,7 +100,7 @@ const ir::Value* mapValue(const ValueMap& m, const ir::Value* v) {
 
 class Builder {
  public:
-  explicit Builder(CompiledVariant& out) : out_(out), g_(out.graph) {}
+  Builder(const ir::Graph& graph, PlannedProgram& out) : out_(out), g_(graph) {}
 
   void classify() {
     for (const ir::Node* n : g_.nodes()) {
@@ -150,16 +150,14 @@ class Builder {
       return in->type() == n.output(0)->type();
     };
     plan_ = passes::planMemory(g_, options);
-    out_.program.setArenaBytes(plan_.arenaBytes);
+    out_.spec.arenaBytes = plan_.arenaBytes;
     out_.memory = {plan_.arenaBytes, plan_.intermediateBytes, plan_.numIntermediates, plan_.numInPlace,
                    plan_.numViews};
   }
 
-  void emitSteps(const CpuOptions& options) {
+  void emitSteps() {
+    using runtime::SpecRef;
     for (size_t i = 0; i < g_.outputs().size(); ++i) outputIndex_.emplace(g_.outputs()[i], int64_t(i));
-    std::vector<KernelStep*> kernelSteps;
-    std::vector<std::pair<GemmStep*, const Item*>> gemmSteps;
-    std::vector<std::pair<ConvStep*, const Item*>> convSteps;
     int counter = 0;
     for (Item& item : items_) {
       const ir::Node& n = *item.node;
@@ -168,92 +166,102 @@ class Builder {
         case Item::Kind::View: {
           const ir::Value* result = n.output(0);
           if (plan_.sharesBytesWith.count(result)) {
-            out_.stepLines.push_back(fmt::format("{:>4}  {} -> view (no copy) [{}]", "-", n.describe(), originsOf(n)));
+            out_.spec.describeLines.push_back(
+                fmt::format("{:>4}  {} -> view (no copy) [{}]", "-", n.describe(), originsOf(n)));
             break;
           }
           // A graph output cannot share its operand's bytes: copy.
-          addStep(std::make_unique<CopyStep>(ref(n.input(0)), ref(result), bytesOf(result),
-                                             fmt::format("{} -> copy {} bytes", n.describe(), bytesOf(result))),
-                  id);
+          addStep(runtime::CopyStepSpec{ref(n.input(0)), ref(result), bytesOf(result)},
+                  fmt::format("{} -> copy {} bytes", n.describe(), bytesOf(result)), id);
           break;
         }
         case Item::Kind::Kernel: {
-          std::vector<runtime::BufferRef> refs;
-          for (const ir::Value* v : item.kernelValues) refs.push_back(v ? ref(v) : statusWord());
-          item.kernel.kernel.name = addKernel(item.kernel.kernel, fmt::format("dlc_{}_{}", id, ir::opName(n.op())));
-          auto step = std::make_unique<KernelStep>(
-              item.kernel.kernel.name, std::move(refs), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
-              fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), item.kernel.kernel.name,
-                          fmt::join(item.opNames, " "), item.kernel.kernel.extent0, item.kernel.kernel.extent1,
-                          originsOf(n)),
-              workOf(item.kernel.kernel.body));
-          if (!item.statusMessage.empty()) step->setStatus(statusWord(), item.statusMessage);
-          kernelSteps.push_back(step.get());
-          addStep(std::move(step), id);
+          runtime::KernelStepSpec k;
+          for (const ir::Value* v : item.kernelValues) k.buffers.push_back(v ? ref(v) : statusWord());
+          auto [index, name] = addKernel(item.kernel.kernel, fmt::format("dlc_{}_{}", id, ir::opName(n.op())));
+          k.kernel = index;
+          k.extent0 = item.kernel.kernel.extent0;
+          k.extent1 = item.kernel.kernel.extent1;
+          k.minPointsPerTile = minPointsPerTile(workOf(item.kernel.kernel.body));
+          if (!item.statusMessage.empty()) {
+            k.hasStatus = true;
+            k.status = statusWord();
+            k.statusMessage = item.statusMessage;
+          }
+          std::string what = fmt::format("{} -> JIT kernel {} [{}] over {}x{} [{}]", n.describe(), name,
+                                         fmt::join(item.opNames, " "), k.extent0, k.extent1, originsOf(n));
+          addStep(std::move(k), std::move(what), id);
           if (item.epilogue) {
             Item::Part& part = *item.epilogue;
-            part.kernel.name = addKernel(part.kernel, fmt::format("dlc_{}_epilogue", id));
-            std::vector<runtime::BufferRef> partRefs;
-            for (const ir::Value* v : part.values) partRefs.push_back(ref(v));
-            auto epi = std::make_unique<KernelStep>(
-                part.kernel.name, std::move(partRefs), part.kernel.extent0, part.kernel.extent1,
-                fmt::format("  epilogue of {} -> JIT kernel {} [{}] over {}x{}", id, part.kernel.name,
-                            fmt::join(part.opNames, " "), part.kernel.extent0, part.kernel.extent1));
-            kernelSteps.push_back(epi.get());
-            addStep(std::move(epi), fmt::format("s{}", counter++));
+            runtime::KernelStepSpec e;
+            auto [partIndex, partName] = addKernel(part.kernel, fmt::format("dlc_{}_epilogue", id));
+            e.kernel = partIndex;
+            for (const ir::Value* v : part.values) e.buffers.push_back(ref(v));
+            e.extent0 = part.kernel.extent0;
+            e.extent1 = part.kernel.extent1;
+            e.minPointsPerTile = minPointsPerTile(1);
+            std::string partWhat = fmt::format("  epilogue of {} -> JIT kernel {} [{}] over {}x{}", id, partName,
+                                               fmt::join(part.opNames, " "), e.extent0, e.extent1);
+            addStep(std::move(e), std::move(partWhat), fmt::format("s{}", counter++));
           }
           break;
         }
         case Item::Kind::Gemm: {
-          GemmOperands op = item.gemm;
-          if (!item.packA) op.a = ref(item.gemmA);
-          if (!item.packB) op.b = ref(item.gemmB);
+          runtime::GemmStepSpec op;
+          op.shape = item.gemmShape;
+          if (item.packA) op.packA = int32_t(constantIndex(item.gemmA));
+          else op.a = ref(item.gemmA);
+          if (item.packB) op.packB = int32_t(constantIndex(item.gemmB));
+          else op.b = ref(item.gemmB);
           op.c = ref(item.gemmC);
           std::string epilogue = "no epilogue";
           if (!item.kernelValues.empty()) {
-            item.kernel.kernel.name = addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id));
-            op.epilogueKernel = item.kernel.kernel.name;
+            op.epilogue = int32_t(addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id)).first);
             for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
             epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
           }
           const auto& s = op.shape;
-          auto step = std::make_unique<GemmStep>(
-              std::move(op), fmt::format("{} -> GEMM {}x{}x{}{} with {}{}{} [{}]", n.describe(), s.M, s.N, s.K,
+          std::string what = fmt::format("{} -> GEMM {}x{}x{}{} with {}{}{} [{}]", n.describe(), s.M, s.N, s.K,
                                          s.batch > 1 ? fmt::format(" x{} batches", s.batch) : "", epilogue,
                                          item.packA ? ", A packed at compile time" : "",
-                                         item.packB ? ", B packed at compile time" : "", originsOf(n)));
-          gemmSteps.push_back({step.get(), &item});
-          addStep(std::move(step), id);
+                                         item.packB ? ", B packed at compile time" : "", originsOf(n));
+          addStep(std::move(op), std::move(what), id);
           break;
         }
         case Item::Kind::Conv: {
-          std::string epilogueName, epilogue = "no epilogue";
-          std::vector<runtime::BufferRef> epilogueRefs;
+          runtime::ConvStepSpec op;
+          std::string epilogue = "no epilogue";
           if (!item.kernelValues.empty()) {
-            epilogueName = addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id));
-            for (const ir::Value* v : item.kernelValues) epilogueRefs.push_back(ref(v));
+            op.epilogue = int32_t(addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id)).first);
+            for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
             epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
           }
           const runtime::ConvShape& g = item.conv;
-          auto step = std::make_unique<ConvStep>(
-              g, ref(item.convX), ref(item.gemmC), epilogueName, std::move(epilogueRefs),
-              fmt::format("{} -> conv as {} GEMM {}x{}x{} x{} images{} with {}, weights packed at compile time [{}]",
-                          n.describe(), g.isPointwise() ? "a" : "an implicit-im2col", g.outChannels / g.group,
-                          g.outH() * g.outW(), g.depth(), g.batch,
-                          g.group > 1 ? fmt::format(" x{} groups", g.group) : "", epilogue, originsOf(n)));
-          convSteps.push_back({step.get(), &item});
-          addStep(std::move(step), id);
+          op.shape = g;
+          op.x = ref(item.convX);
+          op.y = ref(item.gemmC);
+          op.weights = uint32_t(constantIndex(item.convW));
+          std::string what = fmt::format(
+              "{} -> conv as {} GEMM {}x{}x{} x{} images{} with {}, weights packed at compile time [{}]",
+              n.describe(), g.isPointwise() ? "a" : "an implicit-im2col", g.outChannels / g.group,
+              g.outH() * g.outW(), g.depth(), g.batch, g.group > 1 ? fmt::format(" x{} groups", g.group) : "",
+              epilogue, originsOf(n));
+          addStep(std::move(op), std::move(what), id);
           break;
         }
         case Item::Kind::Library: {
-          std::vector<runtime::BufferRef> ins, outs;
-          for (const ir::Value* v : n.inputs()) ins.push_back(v ? ref(v) : runtime::BufferRef{});
-          for (const ir::Value* v : n.outputs()) outs.push_back(ref(v));
-          auto step = std::make_unique<LibraryStep>(n, std::move(ins), std::move(outs), item.reason);
+          LibraryCall call;
+          call.node = &n;
+          call.reason = item.reason;
+          for (const ir::Value* v : n.inputs()) call.inputs.push_back(v ? std::optional(ref(v)) : std::nullopt);
+          for (const ir::Value* v : n.outputs()) call.outputs.push_back(ref(v));
           for (const auto& [name, attr] : n.attrs().all())
             if (const auto* sub = std::get_if<std::shared_ptr<ir::Graph>>(&attr))
-              for (const ir::Value* outer : (*sub)->outerUses()) step->addOuterValue(outer, ref(outer));
-          addStep(std::move(step), id);
+              for (const ir::Value* outer : (*sub)->outerUses()) call.outer.emplace_back(outer, ref(outer));
+          runtime::LibraryStepSpec l{uint32_t(out_.libraryCalls.size()), fmt::format("{} ({})", n.name(), n.opName())};
+          out_.libraryCalls.push_back(std::move(call));
+          addStep(std::move(l), fmt::format("{} -> reference kernel (library call: {})", n.describe(), item.reason),
+                  id);
           break;
         }
       }
@@ -264,87 +272,83 @@ class Builder {
       const ir::Value* v = g_.outputs()[i];
       bool producedHere = v->producer() && outputIndex_.at(v) == int64_t(i);
       if (producedHere) continue;
-      runtime::BufferRef to{runtime::BufferRef::Space::Output, int64_t(i), nullptr};
-      runtime::BufferRef from = v->producer() ? ref(v) : storageRef(v);
-      addStep(std::make_unique<CopyStep>(from, to, bytesOf(v), fmt::format("output {} -> copy", v->name())),
+      SpecRef to{SpecRef::Space::Output, int64_t(i)};
+      SpecRef from = v->producer() ? ref(v) : storageRef(v);
+      addStep(runtime::CopyStepSpec{from, to, bytesOf(v)}, fmt::format("output {} -> copy", v->name()),
               fmt::format("s{}", counter++));
     }
-
-    auto start = std::chrono::steady_clock::now();
-    auto jit = jitCompile(kernels_, CpuTargetOptions{options.cpu});
-    out_.compileMs += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    out_.target = jit->targetDescription();
-    for (KernelStep* s : kernelSteps) s->setFunction(jit->kernel(s->kernelName()));
-    const runtime::GemmMicroKernel& uk = jit->gemmMicroKernel();
-    for (auto [s, item] : gemmSteps) {
-      runtime::KernelFn epi = s->operands().epilogueKernel.empty() ? nullptr : jit->kernel(s->operands().epilogueKernel);
-      const runtime::GemmArgs& a = s->operands().shape;
-      std::shared_ptr<const runtime::PackedMatrix> packedA, packedB;
-      if (item->packA)
-        packedA = std::make_shared<runtime::PackedMatrix>(runtime::packA(
-            uk, item->gemmA->constant().data<float>().data(), a.M, a.K, a.aRowStride, a.aColStride));
-      if (item->packB)
-        packedB = std::make_shared<runtime::PackedMatrix>(runtime::packB(
-            uk, item->gemmB->constant().data<float>().data(), a.K, a.N, a.bRowStride, a.bColStride));
-      s->bind(uk, epi, std::move(packedA), std::move(packedB));
-    }
-    for (auto [s, item] : convSteps) {
-      runtime::KernelFn epi = s->epilogueKernel().empty() ? nullptr : jit->kernel(s->epilogueKernel());
-      auto weights = std::make_shared<runtime::PackedConvWeights>(
-          runtime::prepareConvWeights(uk, item->conv, item->convW->constant().data<float>().data()));
-      s->bind(uk, epi, std::move(weights));
-    }
-    out_.program.keepAlive(std::shared_ptr<const JitProgram>(std::move(jit)));
+    for (const ir::Value* v : g_.inputs()) out_.spec.inputs.push_back(tensorSpec(v));
+    for (const ir::Value* v : g_.outputs()) out_.spec.outputs.push_back(tensorSpec(v));
   }
 
  private:
-  void addStep(std::unique_ptr<runtime::Step> step, const std::string& id) {
-    out_.stepLines.push_back(fmt::format("{:>4}  {}", id, step->describe()));
-    out_.program.addStep(std::move(step));
+  template <typename Op>
+  void addStep(Op op, std::string what, const std::string& id) {
+    out_.spec.describeLines.push_back(fmt::format("{:>4}  {}", id, what));
+    out_.spec.steps.push_back(runtime::StepSpec{std::move(op), std::move(what)});
   }
 
-  // Adds a kernel to the JIT module unless an identical one (same code up to
-  // names: repeated layers) is there already; returns the name to call.
-  std::string addKernel(kir::Kernel k, const std::string& name) {
+  static int64_t minPointsPerTile(int64_t workPerPoint) {
+    return std::max<int64_t>(1, runtime::kDefaultMinPointsPerTile / std::max<int64_t>(1, workPerPoint));
+  }
+
+  static runtime::TensorSpec tensorSpec(const ir::Value* v) {
+    return {v->name(), uint8_t(v->dtype()), extentsOf(v)};
+  }
+
+  // Adds a kernel to the module unless an identical one (same code up to
+  // names: repeated layers) is there already; returns its index and name.
+  std::pair<uint32_t, std::string> addKernel(kir::Kernel k, const std::string& name) {
     kir::Kernel canonical = k;
     canonical.name = "k";
     for (size_t i = 0; i < canonical.buffers.size(); ++i) canonical.buffers[i].name = fmt::format("b{}", i);
-    auto [it, inserted] = kernelByCode_.emplace(kir::print(canonical), name);
+    auto [it, inserted] = kernelByCode_.emplace(kir::print(canonical), uint32_t(out_.kernels.size()));
     if (inserted) {
       k.name = name;
-      kernels_.push_back(std::move(k));
+      out_.kernels.push_back(std::move(k));
+      out_.spec.kernelNames.push_back(name);
+    }
+    return {it->second, out_.kernels[it->second].name};
+  }
+
+  // The constant's index in the spec (added at its first use).
+  int64_t constantIndex(const ir::Value* v) {
+    auto [it, inserted] = constantIndex_.emplace(v, int64_t(out_.spec.constants.size()));
+    if (inserted) {
+      const ir::Tensor& t = v->constant();
+      out_.spec.constants.push_back({tensorSpec(v), int64_t(t.byteSize()), t.rawData()});
     }
     return it->second;
   }
 
   // An i64 after the planned arena for kernels that report bad data.
-  runtime::BufferRef statusWord() {
+  runtime::SpecRef statusWord() {
     if (statusOffset_ < 0) {
       statusOffset_ = (plan_.arenaBytes + 63) / 64 * 64;
-      out_.program.setArenaBytes(statusOffset_ + 64);
+      out_.spec.arenaBytes = statusOffset_ + 64;
     }
-    return {runtime::BufferRef::Space::Arena, statusOffset_, nullptr};
+    return {runtime::SpecRef::Space::Arena, statusOffset_};
   }
 
-  runtime::BufferRef ref(const ir::Value* v) {
+  runtime::SpecRef ref(const ir::Value* v) {
     auto out = outputIndex_.find(v);
-    if (out != outputIndex_.end() && v->producer()) return {runtime::BufferRef::Space::Output, out->second, nullptr};
+    if (out != outputIndex_.end() && v->producer()) return {runtime::SpecRef::Space::Output, out->second};
     return storageRef(v);
   }
 
   // Where a value lives, ignoring that it may also be a graph output.
-  runtime::BufferRef storageRef(const ir::Value* v) {
+  runtime::SpecRef storageRef(const ir::Value* v) {
     const ir::Value* root = plan_.root(v);
     if (root != v) return ref(root);
-    if (v->isConstant()) return {runtime::BufferRef::Space::Fixed, 0, v->constant().rawData()};
+    if (v->isConstant()) return {runtime::SpecRef::Space::Constant, constantIndex(v)};
     if (v->isGraphInput()) {
       const auto& ins = g_.inputs();
       int64_t index = std::find(ins.begin(), ins.end(), v) - ins.begin();
-      return {runtime::BufferRef::Space::Input, index, nullptr};
+      return {runtime::SpecRef::Space::Input, index};
     }
     auto it = plan_.arenaOffset.find(v);
     DLC_CHECK(it != plan_.arenaOffset.end(), "value '{}' has no planned buffer", v->name());
-    return {runtime::BufferRef::Space::Arena, it->second, nullptr};
+    return {runtime::SpecRef::Space::Arena, it->second};
   }
 
   void setPointwise(Item& item, const PointwiseGroup& group, const ValueMap& toGraph, const std::string& refuse) {
@@ -556,8 +560,7 @@ class Builder {
       return refuse("GEMM kernels are f32 only");
     std::vector<int64_t> as = extentsOf(a), bs = extentsOf(b), cs = extentsOf(result);
     if (as.size() < 2 || bs.size() < 2) return refuse("matrix-vector MatMul (rank-1 operand)");
-    GemmOperands& op = item.gemm;
-    runtime::GemmArgs& s = op.shape;
+    runtime::GemmArgs& s = item.gemmShape;
     PointwiseGroup group;
     group.nodes = epilogue;
     group.outputs = outputs;
@@ -646,17 +649,18 @@ class Builder {
   }
 
  private:
-  CompiledVariant& out_;
-  ir::Graph& g_;
+  PlannedProgram& out_;
+  const ir::Graph& g_;
   std::vector<Item> items_;
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
   int64_t statusOffset_ = -1;
-  std::vector<kir::Kernel> kernels_;                         // to JIT-compile
-  std::unordered_map<std::string, std::string> kernelByCode_;  // code -> kernel name
+  std::unordered_map<std::string, uint32_t> kernelByCode_;  // code -> kernel index
+  std::unordered_map<const ir::Value*, int64_t> constantIndex_;
 };
 
-// The first value whose shape is not static, or nullptr.
+}  // namespace
+
 const ir::Value* firstDynamicValue(const ir::Graph& g) {
   for (const ir::Value* v : g.inputs())
     if (!v->type().isStatic()) return v;
@@ -666,7 +670,15 @@ const ir::Value* firstDynamicValue(const ir::Graph& g) {
   return nullptr;
 }
 
-}  // namespace
+PlannedProgram planProgram(const ir::Graph& graph) {
+  DLC_CHECK(firstDynamicValue(graph) == nullptr, "planProgram needs static shapes");
+  PlannedProgram out;
+  Builder builder(graph, out);
+  builder.classify();
+  builder.planMemory();
+  builder.emitSteps();
+  return out;
+}
 
 std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions& options) {
   auto start = std::chrono::steady_clock::now();
@@ -680,10 +692,28 @@ std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions&
     return out;
   }
   for (const ir::Value* v : out->graph.outputs()) out->outputShapes.push_back(extentsOf(v));
-  Builder builder(*out);
-  builder.classify();
-  builder.planMemory();
-  builder.emitSteps(options);
+  PlannedProgram plan = planProgram(out->graph);
+  out->memory = plan.memory;
+  out->stepLines = std::move(plan.spec.describeLines);
+
+  std::shared_ptr<const JitProgram> jit = jitCompile(plan.kernels, CpuTargetOptions{options.cpu});
+  out->target = jit->targetDescription();
+  runtime::CompiledKernels code;
+  for (const kir::Kernel& k : plan.kernels) code.kernels.push_back(jit->kernel(k.name));
+  code.microKernel = jit->gemmMicroKernel();
+  code.owner = jit;
+  const std::vector<LibraryCall>& calls = plan.libraryCalls;
+  const runtime::ProgramSpec& spec = plan.spec;
+  auto library = [&](const runtime::LibraryStepSpec& l) -> std::unique_ptr<runtime::Step> {
+    const LibraryCall& call = calls.at(l.index);
+    std::vector<runtime::BufferRef> ins, outs;
+    for (const auto& r : call.inputs) ins.push_back(r ? runtime::bind(spec, *r) : runtime::BufferRef{});
+    for (const auto& r : call.outputs) outs.push_back(runtime::bind(spec, r));
+    auto step = std::make_unique<LibraryStep>(*call.node, std::move(ins), std::move(outs), call.reason);
+    for (const auto& [v, r] : call.outer) step->addOuterValue(v, runtime::bind(spec, r));
+    return step;
+  };
+  out->program = runtime::instantiate(spec, code, library);
   out->compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return out;
 }

@@ -1,20 +1,46 @@
-// Turns a specialised, optimised graph (every shape static) into a runtime
-// Program: chooses how each node runs, plans memory, JIT-compiles the
-// kernels. Internal to codegen/cpu.
+// Turns a specialised, optimised graph (every shape static) into a program:
+// planProgram chooses how each node runs and plans memory, producing a
+// target-neutral ProgramSpec plus the kernels to compile; buildProgram then
+// JIT-compiles the kernels and instantiates the runtime steps from the spec
+// (AOT compiles the same kernels into an object file instead). Internal to
+// codegen/cpu.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codegen/cpu/cpu_model.h"
+#include "codegen/kernel/kernel_ir.h"
 #include "ir/graph.h"
 #include "passes/memory_plan.h"
 #include "runtime/program.h"
+#include "runtime/program_spec.h"
 
 namespace dlc::codegen::cpu {
 
-class JitProgram;
+// A node run by its reference kernel (runtime::LibraryStepSpec::index
+// indexes these); points into the planned graph.
+struct LibraryCall {
+  const ir::Node* node = nullptr;
+  std::string reason;
+  std::vector<std::optional<runtime::SpecRef>> inputs;  // nullopt: absent operand
+  std::vector<runtime::SpecRef> outputs;
+  std::vector<std::pair<const ir::Value*, runtime::SpecRef>> outer;  // values its subgraphs read
+};
+
+struct PlannedProgram {
+  runtime::ProgramSpec spec;        // constants point into the graph
+  std::vector<kir::Kernel> kernels;  // kernels[i].name == spec.kernelNames[i]
+  std::vector<LibraryCall> libraryCalls;
+  MemoryReport memory;
+};
+
+// Plans a graph whose shapes are all static (InternalError otherwise). The
+// graph must outlive the plan.
+PlannedProgram planProgram(const ir::Graph& graph);
 
 class CompiledVariant {
  public:
@@ -32,5 +58,8 @@ class CompiledVariant {
 };
 
 std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions& options);
+
+// The first value whose shape is not static, or nullptr.
+const ir::Value* firstDynamicValue(const ir::Graph& g);
 
 }  // namespace dlc::codegen::cpu

@@ -1,0 +1,127 @@
+// A compiled CPU program as plain data: what codegen/cpu plans from a graph
+// before any machine code exists. The JIT path compiles the spec's kernels
+// in-process and instantiates the steps (runtime/steps.h) from it; an AOT
+// bundle carries the same spec serialised (runtime/spec_format.h) next to the
+// kernels compiled into an object file, and libdlcrt instantiates the same
+// steps from it. Kernels are referred to by index into the kernel table;
+// constants by index into `constants`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "runtime/conv.h"
+#include "runtime/gemm.h"
+#include "runtime/kernel.h"
+#include "runtime/program.h"
+
+namespace dlc::runtime {
+
+// Where a buffer lives: like BufferRef, with constants by index.
+struct SpecRef {
+  enum class Space : uint8_t { Arena, Input, Output, Constant };
+  Space space = Space::Arena;
+  int64_t index = 0;  // Arena: byte offset; Input/Output/Constant: index
+};
+
+// An input or output. dtype is the numeric value of ir::DType (the C API's
+// DLCRT_DTYPE_* codes are the same numbers).
+struct TensorSpec {
+  std::string name;
+  uint8_t dtype = 0;
+  std::vector<int64_t> shape;
+};
+
+// Constant data (weights). `data` is borrowed: from the graph on the JIT
+// path, from the weights blob (ProgramSpec::storage) for a loaded bundle.
+struct ConstantSpec {
+  TensorSpec type;
+  int64_t bytes = 0;
+  const void* data = nullptr;
+};
+
+struct KernelStepSpec {
+  uint32_t kernel = 0;
+  std::vector<SpecRef> buffers;
+  int64_t extent0 = 0, extent1 = 0, minPointsPerTile = 1;
+  bool hasStatus = false;  // an i64 status word the kernel sets on bad data
+  SpecRef status;
+  std::string statusMessage;
+};
+
+inline constexpr int32_t kNone = -1;
+
+struct GemmStepSpec {
+  GemmArgs shape;  // sizes and strides only (pointers unset)
+  SpecRef a, b, c;
+  int32_t packA = kNone, packB = kNone;  // constant index packed once instead of a / b
+  int32_t epilogue = kNone;             // kernel index
+  std::vector<SpecRef> epilogueBuffers;
+};
+
+struct ConvStepSpec {
+  ConvShape shape;
+  SpecRef x, y;
+  uint32_t weights = 0;  // constant index, packed once
+  int32_t epilogue = kNone;
+  std::vector<SpecRef> epilogueBuffers;
+};
+
+struct CopyStepSpec {
+  SpecRef from, to;
+  int64_t bytes = 0;
+};
+
+// An op without a compiled lowering, run by its reference kernel: needs the
+// IR, so only the JIT can instantiate it (index into codegen's own table).
+struct LibraryStepSpec {
+  uint32_t index = 0;
+  std::string node;  // the node and op, for errors
+};
+
+struct StepSpec {
+  std::variant<KernelStepSpec, GemmStepSpec, ConvStepSpec, CopyStepSpec, LibraryStepSpec> op;
+  std::string what;  // describe() of the step
+};
+
+struct ProgramSpec {
+  std::vector<std::string> kernelNames;  // the kernel table, in index order
+  std::vector<StepSpec> steps;
+  std::vector<ConstantSpec> constants;
+  std::vector<TensorSpec> inputs, outputs;
+  int64_t arenaBytes = 0;
+  std::vector<std::string> describeLines;  // one per step and per view, for `dlc inspect`
+  std::string target;                      // what the kernels were compiled for
+  std::shared_ptr<const void> storage;     // keeps constant data alive (loaded bundles)
+};
+
+// The machine code for a spec's kernel table.
+struct CompiledKernels {
+  std::vector<KernelFn> kernels;  // in the order of ProgramSpec::kernelNames
+  GemmMicroKernel microKernel;
+  std::shared_ptr<const void> owner;  // keeps the code alive (the JIT)
+};
+
+using LibraryStepFactory = std::function<std::unique_ptr<Step>(const LibraryStepSpec&)>;
+
+int64_t dtypeBytes(uint8_t dtype);  // 0 for an unknown code
+int64_t elementCount(const std::vector<int64_t>& shape);
+int64_t tensorBytes(const TensorSpec& t);
+
+// Checks every index, offset and size the steps use against the spec and
+// against `numKernels`; a UserError names the first inconsistency.
+void validate(const ProgramSpec& spec, size_t numKernels);
+
+// Resolves a spec reference (Constant -> the constant's data).
+BufferRef bind(const ProgramSpec& spec, SpecRef ref);
+
+// Builds the runtime program: validates, packs constant GEMM operands and
+// convolution weights for the micro-kernel, binds kernels. Library steps
+// need `library` (a UserError naming the node otherwise).
+Program instantiate(const ProgramSpec& spec, const CompiledKernels& code, const LibraryStepFactory& library = {});
+
+}  // namespace dlc::runtime

@@ -1,0 +1,105 @@
+// The steps a compiled CPU program is made of (see runtime/program.h):
+// kernel launches, GEMMs and convolutions with fused epilogues, and copies.
+// The JIT path (codegen/cpu) and AOT bundles (libdlcrt) instantiate these
+// same classes from a ProgramSpec (runtime/program_spec.h), so both run the
+// same code. Steps that need the IR (library calls of reference kernels)
+// live in codegen/cpu.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/conv.h"
+#include "runtime/gemm.h"
+#include "runtime/kernel.h"
+#include "runtime/program.h"
+
+namespace dlc::runtime {
+
+// Launches a compiled kernel over its 2-D iteration space.
+class KernelStep : public Step {
+ public:
+  KernelStep(KernelFn fn, std::vector<BufferRef> buffers, int64_t extent0, int64_t extent1, int64_t minPointsPerTile,
+             std::string what);
+  // The kernel reports bad data through an i64 status word: cleared before
+  // the launch, checked after it (a UserError with `message` if set).
+  void setStatus(BufferRef status, std::string message) {
+    status_ = status;
+    statusMessage_ = std::move(message);
+  }
+  void run(const RunContext& ctx) const override;
+  std::string describe() const override { return what_; }
+
+ private:
+  KernelFn fn_;
+  std::vector<BufferRef> buffers_;
+  int64_t extent0_, extent1_;
+  int64_t minPointsPerTile_;
+  std::string what_;
+  std::optional<BufferRef> status_;
+  std::string statusMessage_;
+};
+
+// C = A x B (batched, strided), then an optional fused epilogue kernel over
+// each finished tile of C.
+struct GemmOperands {
+  GemmArgs shape;  // sizes and strides; pointers are filled per run
+  BufferRef a, b, c;
+  std::shared_ptr<const PackedMatrix> packedA, packedB;  // constant operands, packed once (instead of a, b)
+  KernelFn epilogue = nullptr;
+  std::vector<BufferRef> epilogueBuffers;
+};
+
+class GemmStep : public Step {
+ public:
+  GemmStep(const GemmMicroKernel& uk, GemmOperands operands, std::string what)
+      : microKernel_(uk), op_(std::move(operands)), what_(std::move(what)) {}
+  void run(const RunContext& ctx) const override;
+  std::string describe() const override { return what_; }
+
+ private:
+  GemmMicroKernel microKernel_;
+  GemmOperands op_;
+  std::string what_;
+};
+
+// A 1-D/2-D convolution through conv2d (implicit im2col + batched GEMM per
+// group, weights packed once), with the fused epilogue over the output
+// viewed as [N*OC, OH*OW] rows.
+class ConvStep : public Step {
+ public:
+  ConvStep(const GemmMicroKernel& uk, std::shared_ptr<const PackedConvWeights> weights, BufferRef x, BufferRef y,
+           KernelFn epilogue, std::vector<BufferRef> epilogueBuffers, std::string what)
+      : microKernel_(uk), weights_(std::move(weights)), x_(x), y_(y), epilogue_(epilogue),
+        epilogueBuffers_(std::move(epilogueBuffers)), what_(std::move(what)) {}
+  void run(const RunContext& ctx) const override;
+  std::string describe() const override { return what_; }
+
+ private:
+  GemmMicroKernel microKernel_;
+  std::shared_ptr<const PackedConvWeights> weights_;
+  BufferRef x_, y_;
+  KernelFn epilogue_;
+  std::vector<BufferRef> epilogueBuffers_;
+  std::string what_;
+};
+
+class CopyStep : public Step {
+ public:
+  CopyStep(BufferRef from, BufferRef to, int64_t bytes, std::string what)
+      : from_(from), to_(to), bytes_(bytes), what_(std::move(what)) {}
+  void run(const RunContext& ctx) const override;
+  std::string describe() const override { return what_; }
+
+ private:
+  BufferRef from_, to_;
+  int64_t bytes_;
+  std::string what_;
+};
+
+// memcpy that accepts empty tensors (whose data pointer may be null).
+void copyBytes(void* to, const void* from, size_t bytes);
+
+}  // namespace dlc::runtime
