@@ -11,6 +11,7 @@
 #include <set>
 
 #include "codegen/cpu/cpu_model.h"
+#include "codegen/cpu/in_place_update.h"
 #include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
 #include "ir/builder.h"
@@ -24,9 +25,12 @@ namespace {
 // or interpreted (ref).
 class Runner {
  public:
-  Runner(ir::Graph graph, const TrainerOptions& o) : graph_(std::move(graph)) {
+  // `inPlace`: {output, input} pairs the compiled program may write over
+  // the input (parameters and optimizer state updated in place).
+  Runner(ir::Graph graph, const TrainerOptions& o, codegen::cpu::InPlacePairs inPlace = {})
+      : graph_(std::move(graph)) {
     if (o.target == "cpu")
-      cpu_.emplace(ir::cloneGraph(graph_), codegen::cpu::CpuOptions{"host", o.threads});
+      cpu_.emplace(ir::cloneGraph(graph_), codegen::cpu::CpuOptions{"host", o.threads, std::move(inPlace)});
     else if (o.target != "ref")
       throwUserError("trainer: unknown target '{}' (expected cpu or ref)", o.target);
   }
@@ -35,6 +39,16 @@ class Runner {
     ir::checkInputs(graph_, feeds);
     return cpu_ ? cpu_->run(feeds) : ir::interpret(graph_, feeds);
   }
+  // Output i goes into *into[i] where that is set (see CpuModel::runInto).
+  std::vector<Tensor> runInto(const NamedTensors& feeds, std::span<Tensor* const> into) {
+    ir::checkInputs(graph_, feeds);
+    if (cpu_) return cpu_->runInto(feeds, into);
+    std::vector<Tensor> out = ir::interpret(graph_, feeds);
+    for (size_t i = 0; i < out.size(); ++i)
+      if (into[i]) *into[i] = out[i];
+    return out;
+  }
+  std::string describe() const { return cpu_ ? cpu_->describe() : "ref: the reference interpreter\n"; }
 
  private:
   ir::Graph graph_;
@@ -134,14 +148,18 @@ Trainer::Trainer(ir::Graph forward, TrainerOptions options) : impl_(std::make_un
   ir::Graph lossGraph = withLoss(forward, m.options.loss, lossName);
   m.tg = passes::buildTrainingGraph(lossGraph, lossName, m.options.parameters, &m.options.optimizer);
   m.forward = std::move(forward);
-  for (const passes::CarriedValue& cv : m.tg.carried) m.carried[cv.input] = cv.initial;
+  // Own copies: the step updates them in place.
+  for (const passes::CarriedValue& cv : m.tg.carried)
+    m.carried[cv.input] = cv.initial.defined() ? cv.initial.clone() : cv.initial;
   const auto& outs = m.tg.graph.outputs();
   for (const passes::CarriedValue& cv : m.tg.carried)
     for (size_t i = 0; i < outs.size(); ++i)
       if (outs[i]->name() == cv.next) m.nextIndex[cv.input] = i;
   for (const ir::Value* in : m.tg.graph.inputs())
     if (!m.carried.count(in->name()) && in->name() != m.tg.stepInput) m.batchInputs.insert(in->name());
-  m.train.emplace(ir::cloneGraph(m.tg.graph), m.options);
+  codegen::cpu::InPlacePairs inPlace;
+  for (const passes::CarriedValue& cv : m.tg.carried) inPlace.emplace_back(cv.next, cv.input);
+  m.train.emplace(ir::cloneGraph(m.tg.graph), m.options, std::move(inPlace));
 }
 
 Trainer Trainer::fromOnnx(const std::string& path, TrainerOptions options) {
@@ -170,8 +188,11 @@ float Trainer::step(const NamedTensors& batch) {
     feeds[name] = t;
   }
   if (!m.tg.stepInput.empty()) feeds[m.tg.stepInput] = Tensor::scalar<int64_t>(m.steps + 1);
-  std::vector<Tensor> out = m.train->run(feeds);
-  for (auto& [name, t] : m.carried) t = out.at(m.nextIndex.at(name));
+  // Parameters and state are updated in their own buffers (in place where
+  // the compiled step allows it: see CpuModel::runInto).
+  std::vector<Tensor*> into(m.tg.graph.outputs().size(), nullptr);
+  for (auto& [name, t] : m.carried) into.at(m.nextIndex.at(name)) = &t;
+  std::vector<Tensor> out = m.train->runInto(feeds, into);
   ++m.steps;
   return float(out[0].getDouble(0));
 }
@@ -209,6 +230,8 @@ void Trainer::setParameter(const std::string& name, const Tensor& value) {
 }
 
 int64_t Trainer::stepsTaken() const { return impl_->steps; }
+
+std::string Trainer::describe() const { return impl_->train->describe(); }
 
 ir::Graph Trainer::forwardGraph() const {
   const Impl& m = *impl_;

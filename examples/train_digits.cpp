@@ -5,8 +5,6 @@
 // exits 1 if either model stays below 95%.
 //
 //   train_digits [digits.csv.gz] [--epochs N] [--export-dir DIR]
-#include <zlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,10 +12,10 @@
 #include <cstdlib>
 #include <numeric>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "dlc/csv_table.h"
 #include "dlc/training.h"
 #include "ir/builder.h"
 
@@ -39,24 +37,14 @@ struct Dataset {
 
 // digits.csv.gz: one image a line, 64 pixel values (0..16) then the label.
 Dataset readDigits(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) dlc::throwUserError("cannot open '{}' (install python3-sklearn, or pass the path)", path);
+  dlc::CsvTable t = dlc::readCsv(path);
+  if (t.columns != 65) dlc::throwUserError("'{}': {} columns, expected 65", path, t.columns);
+  if (t.rows != 1797) dlc::throwUserError("'{}': {} images, expected 1797", path, t.rows);
   Dataset d;
-  char line[1024];
-  while (gzgets(f, line, sizeof line)) {
-    std::stringstream ss(line);
-    std::string cell;
-    std::vector<double> row;
-    while (std::getline(ss, cell, ',')) row.push_back(std::stod(cell));
-    if (row.size() != 65) {
-      gzclose(f);
-      dlc::throwUserError("'{}': line {} has {} values, expected 65", path, d.size() + 1, row.size());
-    }
-    for (int i = 0; i < 64; ++i) d.pixels.push_back(float(row[i] / 16.0));
-    d.labels.push_back(int64_t(row[64]));
+  for (int64_t r = 0; r < t.rows; ++r) {
+    for (int64_t c = 0; c < 64; ++c) d.pixels.push_back(float(t.at(r, c) / 16.0));
+    d.labels.push_back(int64_t(t.at(r, 64)));
   }
-  gzclose(f);
-  if (d.size() != 1797) dlc::throwUserError("'{}': {} images, expected 1797", path, d.size());
   return d;
 }
 

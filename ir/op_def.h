@@ -19,7 +19,7 @@ enum OpTrait : uint32_t {
   kNoTraits = 0,
   kElementwise = 1u << 0,     // output[i] depends on input[i] only (with broadcasting)
   kCommutative = 1u << 1,     // binary op with f(a,b) == f(b,a)
-  kDifferentiable = 1u << 2,  // has a gradient rule
+  kDifferentiable = 1u << 2,  // has a gradient rule or a decomposition
   kReduction = 1u << 3,       // reduces over axes
   kShapeOp = 1u << 4,         // moves or reinterprets data without arithmetic
   kNondeterministic = 1u << 5,
@@ -130,6 +130,11 @@ class GradContext {
 using InferFn = void (*)(InferContext&);
 using EvalFn = void (*)(EvalContext&);
 using GradFn = std::vector<Value*> (*)(GradContext&);
+// Rewrites `node` as simpler IR ops appended with `builder` (which appends
+// to the node's graph); returns one value per result of the node, of the
+// result's type. Autodiff expands such ops on the path from a parameter to
+// the loss and differentiates the expansion with the rules of its ops.
+using DecomposeFn = std::vector<Value*> (*)(const Node& node, GraphBuilder& builder);
 
 struct OpDef {
   std::string name;  // IR name; equals the ONNX op_type where there is one
@@ -141,7 +146,8 @@ struct OpDef {
   std::vector<AttrSpec> attrs;
   InferFn infer = nullptr;
   EvalFn eval = nullptr;
-  GradFn grad = nullptr;  // set exactly when traits has kDifferentiable
+  GradFn grad = nullptr;  // with decompose: set exactly when traits has kDifferentiable
+  DecomposeFn decompose = nullptr;  // for ops differentiated through their expansion (RNN/GRU/LSTM)
 
   const AttrSpec* findAttr(const std::string& attrName) const;
   bool has(OpTrait t) const { return (traits & t) != 0; }

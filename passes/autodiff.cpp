@@ -1,15 +1,17 @@
 // Reverse mode over the IR. The algorithm:
 //  1. Copy the forward graph; parameters that are constants become inputs.
-//  2. Mark the float values that depend on a parameter (forward sweep) and
+//  2. Ops with a decomposition instead of a rule (RNN/GRU/LSTM) that lie
+//     between a parameter and the loss are replaced by their expansion.
+//  3. Mark the float values that depend on a parameter (forward sweep) and
 //     the values the loss depends on (backward sweep); a node is
 //     differentiated when it reads the first kind and produces a value of
 //     both kinds. Only those nodes are visited, and every one of them must
 //     have a gradient rule.
-//  3. Visit them in reverse order, seeding d(loss) = 1. Each node's rule
+//  4. Visit them in reverse order, seeding d(loss) = 1. Each node's rule
 //     reads the forward values it needs (no recomputation) and the
 //     gradients of its results; gradients of a value used several times are
 //     summed with Add.
-//  4. Name the parameter gradients, append the optimizer update, and drop
+//  5. Name the parameter gradients, append the optimizer update, and drop
 //     whatever the outputs do not need.
 #include "passes/autodiff.h"
 
@@ -24,6 +26,7 @@
 #include "ir/graph_clone.h"
 #include "ir/op_def.h"
 #include "ir/verifier.h"
+#include "passes/graph_util.h"
 #include "support/error.h"
 
 namespace dlc::passes {
@@ -107,6 +110,41 @@ Value* nameGradient(Graph& g, GraphBuilder& b, Value* grad, const std::string& n
   return v;
 }
 
+// Replaces each node with a decomposition (and no rule) that reads a value
+// computed from the parameters and feeds the loss by its expansion, which
+// takes over the names of the node's results; nodes stay topologically
+// ordered. The replaced nodes are left for DCE.
+void expandDecomposable(Graph& g, const std::vector<Value*>& params, const Value* loss) {
+  ValueSet fromParams = dependents(g, params);
+  ValueSet toLoss = ancestors(g, loss);
+  bool expanded = false;
+  GraphBuilder b(g);
+  for (Node* n : g.nodes()) {
+    if (n->def().grad || !n->def().decompose) continue;
+    bool reads = false, feeds = false;
+    for (const Value* in : n->inputs()) reads |= in && fromParams.count(in);
+    for (const Value* out : n->outputs()) feeds |= toLoss.count(out) != 0;
+    if (!reads || !feeds) continue;
+    b.setNamePrefix((n->name().empty() ? std::string(n->opName()) : n->name()) + ".unrolled");
+    std::vector<Value*> outs;
+    try {
+      outs = n->def().decompose(*n, b);
+    } catch (const UserError& e) {
+      throwUserError("autodiff: {}", e.what());
+    }
+    DLC_CHECK(outs.size() == n->outputs().size(), "decomposition of {} gave {} results for {}", n->describe(),
+              outs.size(), n->outputs().size());
+    for (size_t i = 0; i < outs.size(); ++i) {
+      Value* old = n->output(i);
+      DLC_CHECK(outs[i] && outs[i]->type() == old->type(), "decomposition of {} gives {} for result {} of type {}",
+                n->describe(), outs[i] ? outs[i]->type().str() : "nothing", i, old->type().str());
+      replaceKeepingName(g, old, outs[i]);
+    }
+    expanded = true;
+  }
+  if (expanded) sortTopologically(g);
+}
+
 }  // namespace
 
 TrainingGraph buildTrainingGraph(const Graph& forward, const std::string& lossName,
@@ -133,6 +171,8 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const std::string& lossNa
     params.push_back(makeParameterInput(g, parameterNames[i], initials[i]));
   }
 
+  expandDecomposable(g, params, loss);
+  loss = g.findValue(lossName);
   ValueSet fromParams = dependents(g, params);
   ValueSet toLoss = ancestors(g, loss);
   for (Value* p : params)
@@ -144,7 +184,7 @@ TrainingGraph buildTrainingGraph(const Graph& forward, const std::string& lossNa
     for (const Value* in : n->inputs()) reads |= in && fromParams.count(in);
     for (const Value* out : n->outputs()) feeds |= fromParams.count(out) && toLoss.count(out);
     if (!reads || !feeds) continue;
-    if (!n->def().grad)
+    if (!n->def().grad)  // (decomposable ops were expanded above)
       throwUserError("autodiff: {} lies between a parameter and the loss '{}' but op {} has no gradient rule",
                      n->describe(), lossName, n->opName());
     active.push_back(n);

@@ -1,6 +1,7 @@
 #include "codegen/cpu/cpu_model.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstring>
@@ -75,18 +76,51 @@ const CompiledVariant& CpuModel::variantFor(const ShapeMap& inputShapes) {
 
 namespace {
 
-// The buffers of one run: the caller's inputs and freshly allocated outputs.
+// The buffers of one run: the caller's inputs, and outputs that are either
+// the caller's tensors (runInto) or freshly allocated. An output given by
+// the caller that overlaps an input it may not overwrite in this schedule is
+// computed into a fresh buffer and copied over after the run.
 struct RunBuffers {
   std::vector<const void*> inputs;
   std::vector<ir::Tensor> outputs;
   std::vector<void*> outputPointers;
+  std::vector<std::pair<size_t, ir::Tensor*>> copyAfterRun;
 
-  RunBuffers(const CompiledVariant& v, const ir::NamedTensors& given) {
-    for (const ir::Value* in : v.graph.inputs()) inputs.push_back(given.at(in->name()).rawData());
+  RunBuffers(const CompiledVariant& v, const ir::NamedTensors& given, std::span<ir::Tensor* const> into = {}) {
+    std::vector<std::pair<const std::byte*, const std::byte*>> inputBytes;
+    for (const ir::Value* in : v.graph.inputs()) {
+      const ir::Tensor& t = given.at(in->name());
+      inputs.push_back(t.rawData());
+      inputBytes.emplace_back(t.rawData(), t.rawData() + t.byteSize());
+    }
     for (size_t i = 0; i < v.graph.outputs().size(); ++i) {
+      ir::Tensor* target = i < into.size() ? into[i] : nullptr;
+      if (target) {
+        const std::byte* begin = target->rawData();
+        const std::byte* end = begin + target->byteSize();
+        bool overlapsInput = false;
+        for (size_t k = 0; k < inputBytes.size(); ++k) {
+          bool allowed = v.inPlaceInput[i] == int(k) && inputBytes[k].first == begin;
+          if (!allowed && begin < inputBytes[k].second && inputBytes[k].first < end) overlapsInput = true;
+        }
+        if (!overlapsInput) {
+          outputs.push_back(*target);
+          outputPointers.push_back(target->rawData());
+          continue;
+        }
+        copyAfterRun.emplace_back(i, target);
+      }
       outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
       outputPointers.push_back(outputs.back().rawData());
     }
+  }
+
+  std::vector<ir::Tensor> finish() {
+    for (auto [i, target] : copyAfterRun) {
+      if (outputs[i].byteSize()) std::memcpy(target->rawData(), outputs[i].rawData(), outputs[i].byteSize());
+      outputs[i] = *target;
+    }
+    return std::move(outputs);
   }
 };
 
@@ -104,7 +138,35 @@ std::vector<ir::Tensor> CpuModel::run(const ir::NamedTensors& inputs) {
   if (v.interpreted) return ir::interpret(v.graph, inputs);
   RunBuffers buffers(v, inputs);
   v.program.run(impl_->pool, buffers.inputs, buffers.outputPointers);
-  return std::move(buffers.outputs);
+  return buffers.finish();
+}
+
+std::vector<ir::Tensor> CpuModel::runInto(const ir::NamedTensors& inputs, std::span<ir::Tensor* const> into) {
+  const CompiledVariant& v = variantForInputs(inputs);
+  const auto& outs = v.graph.outputs();
+  if (into.size() != outs.size())
+    throw UserError(fmt::format("runInto: {} output tensors given for {} outputs", into.size(), outs.size()));
+  std::vector<ir::Tensor> results;
+  if (v.interpreted) results = ir::interpret(v.graph, inputs);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!into[i]) continue;
+    std::vector<int64_t> shape = v.interpreted ? results[i].shape() : v.outputShapes[i];
+    if (!into[i]->defined() || into[i]->dtype() != outs[i]->dtype() || into[i]->shape() != shape)
+      throw UserError(fmt::format("runInto: output '{}' is {} [{}], the tensor given for it is {}", outs[i]->name(),
+                                  ir::dtypeName(outs[i]->dtype()), fmt::join(shape, ","),
+                                  into[i]->defined() ? into[i]->type().str() : "undefined"));
+  }
+  if (v.interpreted) {
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (!into[i]) continue;
+      if (results[i].byteSize()) std::memcpy(into[i]->rawData(), results[i].rawData(), results[i].byteSize());
+      results[i] = *into[i];
+    }
+    return results;
+  }
+  RunBuffers buffers(v, inputs, into);
+  v.program.run(impl_->pool, buffers.inputs, buffers.outputPointers);
+  return buffers.finish();
 }
 
 std::string CpuModel::profile(const ir::NamedTensors& inputs, int iterations, size_t top) {
@@ -143,6 +205,7 @@ std::string CpuModel::describe() const {
     s += fmt::format("  target: {}; {} steps; compiled in {:.1f} ms\n", v->target, v->program.steps().size(),
                      v->compileMs);
     for (const std::string& line : v->stepLines) s += "  " + line + "\n";
+    for (const std::string& line : v->inPlaceLines) s += "  " + line + "\n";
     const MemoryReport& m = v->memory;
     s += fmt::format(
         "  memory: arena peak {} bytes for {} intermediates totalling {} bytes ({:.1f}%), {} in place, {} views\n",

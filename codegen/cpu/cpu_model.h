@@ -10,7 +10,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/graph.h"
@@ -18,9 +20,16 @@
 
 namespace dlc::codegen::cpu {
 
+// {output name, input name}: the output may be written over the input's
+// buffer (see in_place_update.h).
+using InPlacePairs = std::vector<std::pair<std::string, std::string>>;
+
 struct CpuOptions {
   std::string cpu = "host";  // an LLVM CPU name (x86-64-v3, znver4, ...) or host
   int threads = 0;           // 0: every core
+  // {output, input}: outputs that runInto may write over the caller's input
+  // buffer (a training step's `p.next` over `p`); see in_place_update.h.
+  InPlacePairs inPlace;
 };
 
 struct MemoryReport {
@@ -44,6 +53,13 @@ class CpuModel {
   ~CpuModel();
 
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs);
+  // Like run(), but output i is written into the storage of `*into[i]` when
+  // into[i] is not null (it must have the output's dtype and shape). When
+  // that storage is an input's and the pair is in CpuOptions::inPlace, the
+  // program overwrites the input as it goes if that is safe for the compiled
+  // schedule, else it writes a fresh buffer and copies it over at the end.
+  // Returns every output (those written into share the given storage).
+  std::vector<ir::Tensor> runInto(const ir::NamedTensors& inputs, std::span<ir::Tensor* const> into);
   // Runs `iterations` times and returns a table of the steps that took the
   // most time (total over the runs), one per line, slowest first.
   std::string profile(const ir::NamedTensors& inputs, int iterations, size_t top = 15);

@@ -6,10 +6,24 @@
 #include <cstdint>
 #include <vector>
 
+#include "codegen/cpu/elementwise_lowering.h"
 #include "codegen/kernel/kernel_ir.h"
 #include "ir/graph.h"
 
 namespace dlc::codegen {
+
+// Ops whose result is operand 0's bytes under a new shape (no copy, no kernel).
+inline bool isViewNode(const ir::Node& n) {
+  switch (n.op()) {
+    case ir::OpKind::Reshape:
+    case ir::OpKind::Flatten:
+    case ir::OpKind::Squeeze:
+    case ir::OpKind::Unsqueeze:
+    case ir::OpKind::Identity: return true;
+    case ir::OpKind::Dropout: return isInferenceDropout(n);
+    default: return false;
+  }
+}
 
 inline std::vector<int64_t> extentsOf(const ir::Value* v) { return v->type().shape->extents(); }
 

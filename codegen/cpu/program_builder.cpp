@@ -9,6 +9,7 @@
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/library_step.h"
 #include "codegen/cpu/elementwise_lowering.h"
+#include "codegen/cpu/in_place_update.h"
 #include "codegen/cpu/lowering_util.h"
 #include "codegen/cpu/pointwise_kernel.h"
 #include "codegen/llvm/cpu_jit.h"
@@ -20,18 +21,6 @@ namespace dlc::codegen::cpu {
 namespace {
 
 using ir::OpKind;
-
-bool isView(const ir::Node& n) {
-  switch (n.op()) {
-    case OpKind::Reshape:
-    case OpKind::Flatten:
-    case OpKind::Squeeze:
-    case OpKind::Unsqueeze:
-    case OpKind::Identity: return true;
-    case OpKind::Dropout: return isInferenceDropout(n);
-    default: return false;
-  }
-}
 
 int64_t bytesOf(const ir::Value* v) {
   return v->type().shape->numElements().value_or(0) * int64_t(ir::dtypeSize(v->dtype()));
@@ -106,7 +95,7 @@ class Builder {
     for (const ir::Node* n : g_.nodes()) {
       Item item;
       item.node = n;
-      if (isView(*n)) {
+      if (isViewNode(*n)) {
         item.kind = Item::Kind::View;
       } else if (n->op() == OpKind::Fused) {
         classifyFused(*n, item);
@@ -680,6 +669,34 @@ PlannedProgram planProgram(const ir::Graph& graph) {
   return out;
 }
 
+namespace {
+
+// Schedules the producers of in-place outputs after the last reader of what
+// they overwrite and records which pairs are safe.
+void applyInPlacePairs(CompiledVariant& v, const InPlacePairs& pairs) {
+  const ir::Graph& g = v.graph;
+  v.inPlaceInput.assign(g.outputs().size(), -1);
+  if (pairs.empty()) return;
+  prepareInPlaceUpdates(v.graph, pairs);
+  std::vector<bool> safe = inPlaceSafety(g, pairs);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto& [outName, inName] = pairs[i];
+    int outIndex = -1, inIndex = -1;
+    for (size_t k = 0; k < g.outputs().size(); ++k)
+      if (g.outputs()[k]->name() == outName) outIndex = int(k);
+    for (size_t k = 0; k < g.inputs().size(); ++k)
+      if (g.inputs()[k]->name() == inName) inIndex = int(k);
+    if (outIndex < 0 || inIndex < 0)
+      throw UserError(fmt::format("in-place pair {} over {}: the graph has no such {}", outName, inName,
+                                  outIndex < 0 ? "output" : "input"));
+    if (safe[i]) v.inPlaceInput[size_t(outIndex)] = inIndex;
+    v.inPlaceLines.push_back(fmt::format("{} {} over {}", safe[i] ? "in place:" : "copied (not in place):", outName,
+                                         inName));
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions& options) {
   auto start = std::chrono::steady_clock::now();
   auto out = std::make_unique<CompiledVariant>();
@@ -692,6 +709,7 @@ std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions&
     return out;
   }
   for (const ir::Value* v : out->graph.outputs()) out->outputShapes.push_back(extentsOf(v));
+  applyInPlacePairs(*out, options.inPlace);
   PlannedProgram plan = planProgram(out->graph);
   out->memory = plan.memory;
   out->stepLines = std::move(plan.spec.describeLines);

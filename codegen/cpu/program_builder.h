@@ -55,6 +55,10 @@ class CompiledVariant {
   std::string interpretedReason;
   double compileMs = 0;
   std::vector<std::vector<int64_t>> outputShapes;
+  // Per output: the input it may be written over (CpuOptions::inPlace pairs
+  // that are safe in this schedule), or -1.
+  std::vector<int> inPlaceInput;
+  std::vector<std::string> inPlaceLines;  // for describe(): which pairs are honoured and which are copied
 };
 
 std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions& options);

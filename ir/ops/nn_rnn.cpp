@@ -1,9 +1,13 @@
 // The recurrent ops RNN, GRU and LSTM: all directions, configurable
 // activations, clip, sequence_lens, initial states, peepholes,
 // linear_before_reset, input_forget and both layouts. The reference kernel
-// runs each batch row separately in double.
+// runs each batch row separately in double. The gradient comes from the
+// decomposition: the op unrolled over its (static) sequence into primitive
+// ops, which autodiff differentiates with their own rules.
 #include <cmath>
+#include <optional>
 
+#include "ir/builder.h"
 #include "ir/ops/nn_util.h"
 
 namespace dlc::ir {
@@ -282,25 +286,239 @@ void evalRecurrent(EvalContext& ctx, CellKind kind) {
   if (ctx.numOutputs() > 2) ctx.setOutput(2, make(stateShape, yc));
 }
 
+
+// ---- Decomposition (the gradient): the op unrolled over its static
+// sequence length into MatMul, Add, Mul, Slice, activations, Where and
+// Concat, so that autodiff differentiates it with those ops' rules.
+
+// Builds the IR of one unrolled recurrent node.
+class Unroller {
+ public:
+  Unroller(const Node& node, GraphBuilder& b, CellKind kind) : node_(node), b_(b), kind_(kind) {}
+
+  std::vector<Value*> run() {
+    const Node& n = node_;
+    const TensorType& xt = n.input(0)->type();
+    const TensorType& rt = n.input(2)->type();
+    for (size_t i : {0, 1, 2, 3, 7})  // X, W, R, B, P (states and lengths are reshaped below)
+      if (n.hasInput(i) && !n.input(i)->type().isStatic())
+        throwUserError("{}: the gradient of {} needs static shapes of X, W, R, B and P; operand {} ('{}') is {}",
+                       n.describe(), n.opName(), i, n.input(i)->name(), n.input(i)->type().str());
+    t_ = xt.dtype;
+    dirs_ = directionCount(n);
+    batchFirst_ = n.attrInt("layout") != 0;
+    std::vector<int64_t> xs = xt.shape->extents();
+    seq_ = xs[batchFirst_ ? 1 : 0];
+    batch_ = xs[batchFirst_ ? 0 : 1];
+    hidden_ = n.hasAttr("hidden_size") ? n.attrInt("hidden_size") : rt.shape->extents()[2];
+    gates_ = gateCount(kind_);
+    acts_ = readActivations(n, kind_, dirs_);
+    if (n.hasAttr("clip")) clip_ = n.attrFloat("clip");
+    if (seq_ < 1) throwUserError("{}: the gradient of {} needs a sequence of at least one step", n.describe(), n.opName());
+
+    // Time-major X [seq, batch, input] and states [dirs, batch, hidden].
+    Value* x = batchFirst_ ? b_.transpose(n.input(0), {1, 0, 2}) : n.input(0);
+    Value* h0 = state(5);
+    Value* c0 = kind_ == CellKind::Lstm ? state(6) : nullptr;
+    Value* lens = n.hasInput(4) ? n.input(4) : nullptr;
+    if (lens && !lens->type().isStatic()) lens = b_.reshape(lens, b_.ints({batch_}));
+
+    std::vector<Value*> ys, hs, cs;
+    for (int64_t d = 0; d < dirs_; ++d) {
+      Direction r = direction(x, h0, c0, lens, d);
+      ys.push_back(r.y);
+      hs.push_back(r.h);
+      cs.push_back(r.c);
+    }
+    Value* y = concat(ys, 1);   // [seq, dirs, batch, hidden]
+    Value* yh = concat(hs, 0);  // [dirs, batch, hidden]
+    Value* yc = kind_ == CellKind::Lstm ? concat(cs, 0) : nullptr;
+    if (batchFirst_) {
+      y = b_.transpose(y, {2, 0, 1, 3});
+      yh = b_.transpose(yh, {1, 0, 2});
+      if (yc) yc = b_.transpose(yc, {1, 0, 2});
+    }
+    std::vector<Value*> out{y, yh, yc};
+    out.resize(n.outputs().size());
+    return out;
+  }
+
+ private:
+  struct Direction {
+    Value* y;  // [seq, 1, batch, hidden]
+    Value* h;  // [1, batch, hidden]
+    Value* c;  // [1, batch, hidden] (LSTM)
+  };
+
+  // Operand i (initial_h / initial_c) as [dirs, batch, hidden], or nullptr.
+  // The Reshape gives it a static type where inference knew less (an
+  // exporter's Expand of a computed shape); a wrong size fails when it runs.
+  Value* state(size_t i) {
+    if (!node_.hasInput(i)) return nullptr;
+    std::vector<int64_t> shape = batchFirst_ ? std::vector<int64_t>{batch_, dirs_, hidden_}
+                                             : std::vector<int64_t>{dirs_, batch_, hidden_};
+    Value* v = node_.input(i);
+    if (!v->type().isStatic()) v = b_.reshape(v, b_.ints(shape));
+    return batchFirst_ ? b_.transpose(v, {1, 0, 2}) : v;
+  }
+
+  Value* slice(Value* v, int64_t axis, int64_t begin, int64_t end) {
+    return b_.op(OpKind::Slice, {v, b_.ints({begin}), b_.ints({end}), b_.ints({axis})});
+  }
+  Value* squeeze(Value* v, int64_t axis) { return b_.op(OpKind::Squeeze, {v, b_.ints({axis})}); }
+  Value* unsqueeze(Value* v, std::vector<int64_t> axes) { return b_.op(OpKind::Unsqueeze, {v, b_.ints(axes)}); }
+  // Row d of a per-direction operand, without its direction axis.
+  Value* ofDirection(Value* v, int64_t d) { return squeeze(slice(v, 0, d, d + 1), 0); }
+  // Gate k (in the op's gate order) of the last axis of v.
+  Value* gate(Value* v, int64_t k, int64_t count = 1) {
+    int64_t axis = v->type().shape->rank() - 1;
+    return slice(v, axis, k * hidden_, (k + count) * hidden_);
+  }
+  Value* concat(const std::vector<Value*>& vs, int64_t axis) {
+    if (vs.size() == 1) return vs[0];
+    Attributes a;
+    a.set("axis", axis);
+    return b_.op(OpKind::Concat, vs, a);
+  }
+  Value* constant(double v) { return b_.scalar(v, t_); }
+  Value* withAttrs(OpKind k, Value* x, std::initializer_list<std::pair<const char*, double>> floats) {
+    Attributes a;
+    for (auto [name, v] : floats) a.set(name, v);
+    return b_.op(k, {x}, a);
+  }
+
+  // f(clip(x)); the LSTM's output activation of the cell is not clipped.
+  Value* activate(const Activation& f, Value* x, bool clipped = true) {
+    if (clip_ && clipped) x = b_.op(OpKind::Clip, {x, constant(-*clip_), constant(*clip_)});
+    const std::string& n = f.name;
+    if (n == "Sigmoid") return b_.unary(OpKind::Sigmoid, x);
+    if (n == "Tanh") return b_.unary(OpKind::Tanh, x);
+    if (n == "Relu") return b_.unary(OpKind::Relu, x);
+    if (n == "Softsign") return b_.unary(OpKind::Softsign, x);
+    if (n == "Softplus") return b_.unary(OpKind::Softplus, x);
+    if (n == "Affine") return b_.add(b_.mul(x, constant(f.alpha)), constant(f.beta));
+    if (n == "LeakyRelu") return withAttrs(OpKind::LeakyRelu, x, {{"alpha", f.alpha}});
+    if (n == "ThresholdedRelu") return withAttrs(OpKind::ThresholdedRelu, x, {{"alpha", f.alpha}});
+    if (n == "HardSigmoid") return withAttrs(OpKind::HardSigmoid, x, {{"alpha", f.alpha}, {"beta", f.beta}});
+    if (n == "Elu") return withAttrs(OpKind::Elu, x, {{"alpha", f.alpha}});
+    DLC_CHECK(n == "ScaledTanh", "unroll: activation '{}' not handled", n);
+    return b_.mul(constant(f.alpha), b_.unary(OpKind::Tanh, b_.mul(x, constant(f.beta))));
+  }
+
+  // One direction over the whole sequence.
+  Direction direction(Value* x, Value* h0, Value* c0, Value* lens, int64_t d) {
+    const Node& n = node_;
+    size_t per = activationsPerDirection(kind_);
+    const Activation& f = acts_[size_t(d) * per];
+    const Activation& g = acts_[size_t(d) * per + (per > 1 ? 1 : 0)];
+    const Activation& hAct = acts_[size_t(d) * per + (per > 2 ? 2 : 0)];
+    bool reverse = n.attrString("direction") == "reverse" || d == 1;
+    bool linearBeforeReset = kind_ == CellKind::Gru && n.attrInt("linear_before_reset") != 0;
+    bool inputForget = kind_ == CellKind::Lstm && n.attrInt("input_forget") != 0;
+
+    // X W^T + Wb for every step at once: [seq, batch, gates*hidden].
+    Value* xw = b_.op(OpKind::MatMul, {x, b_.transpose(ofDirection(n.input(1), d), {1, 0})});
+    Value* rT = b_.transpose(ofDirection(n.input(2), d), {1, 0});  // [hidden, gates*hidden]
+    Value* wb = nullptr, *rb = nullptr;
+    if (n.hasInput(3)) {
+      Value* bias = ofDirection(n.input(3), d);  // [2*gates*hidden]
+      wb = slice(bias, 0, 0, gates_ * hidden_);
+      rb = slice(bias, 0, gates_ * hidden_, 2 * gates_ * hidden_);
+      xw = b_.add(xw, wb);
+    }
+    // GRU without linear_before_reset multiplies the reset gate into the
+    // state before the candidate's recurrent product: that block apart.
+    bool splitR = kind_ == CellKind::Gru && !linearBeforeReset;
+    Value* rMain = splitR ? gate(rT, 0, 2) : rT;
+    Value* rbMain = rb && splitR ? gate(rb, 0, 2) : rb;
+    Value* rCand = splitR ? gate(rT, 2) : nullptr;
+    Value* rbCand = rb && splitR ? gate(rb, 2) : nullptr;
+    Value* peep = kind_ == CellKind::Lstm && n.hasInput(7) ? ofDirection(n.input(7), d) : nullptr;
+
+    Value* h = h0 ? ofDirection(h0, d) : zeros();
+    Value* c = kind_ == CellKind::Lstm ? (c0 ? ofDirection(c0, d) : zeros()) : nullptr;
+    std::vector<Value*> ys(static_cast<size_t>(seq_));
+    for (int64_t step = 0; step < seq_; ++step) {
+      int64_t t = reverse ? seq_ - 1 - step : step;
+      Value* xt = squeeze(slice(xw, 0, t, t + 1), 0);  // [batch, gates*hidden]
+      Value* hr = b_.op(OpKind::MatMul, {h, rMain});
+      if (rbMain) hr = b_.add(hr, rbMain);
+      Value* hNext = nullptr, *cNext = nullptr;
+      if (kind_ == CellKind::Rnn) {
+        hNext = activate(f, b_.add(xt, hr));
+      } else if (kind_ == CellKind::Gru) {  // gates z, r, h
+        Value* z = activate(f, b_.add(gate(xt, 0), gate(hr, 0)));
+        Value* r = activate(f, b_.add(gate(xt, 1), gate(hr, 1)));
+        Value* candR;
+        if (linearBeforeReset) {
+          candR = b_.mul(r, gate(hr, 2));
+        } else {
+          candR = b_.op(OpKind::MatMul, {b_.mul(r, h), rCand});
+          if (rbCand) candR = b_.add(candR, rbCand);
+        }
+        Value* cand = activate(g, b_.add(gate(xt, 2), candR));
+        hNext = b_.add(b_.mul(b_.sub(constant(1.0), z), cand), b_.mul(z, h));
+      } else {  // gates i, o, f, c; peepholes i, o, f
+        Value* pre = b_.add(xt, hr);
+        auto peephole = [&](Value* v, int64_t k, Value* cell) { return peep ? b_.add(v, b_.mul(gate(peep, k), cell)) : v; };
+        Value* in = activate(f, peephole(gate(pre, 0), 0, c));
+        Value* forget = inputForget ? b_.sub(constant(1.0), in) : activate(f, peephole(gate(pre, 2), 2, c));
+        Value* cand = activate(g, gate(pre, 3));
+        cNext = b_.add(b_.mul(forget, c), b_.mul(in, cand));
+        Value* out = activate(f, peephole(gate(pre, 1), 1, cNext));
+        hNext = b_.mul(out, activate(hAct, cNext, /*clipped=*/false));
+      }
+      Value* y = hNext;
+      if (lens) {  // rows whose sequence has ended keep their state and output zeros
+        Value* live = unsqueeze(b_.op(OpKind::Less, {b_.constant("t", Tensor::scalar<int32_t>(int32_t(t))), lens}), {1});
+        hNext = b_.where(live, hNext, h);
+        if (cNext) cNext = b_.where(live, cNext, c);
+        y = b_.where(live, y, constant(0.0));
+      }
+      h = hNext;
+      c = cNext;
+      ys[size_t(t)] = unsqueeze(y, {0, 1});  // [1, 1, batch, hidden]
+    }
+    return {concat(ys, 0), unsqueeze(h, {0}), c ? unsqueeze(c, {0}) : nullptr};
+  }
+
+  Value* zeros() { return b_.constant("zeros", Tensor(t_, {batch_, hidden_})); }
+
+  const Node& node_;
+  GraphBuilder& b_;
+  CellKind kind_;
+  DType t_ = DType::F32;
+  int64_t dirs_ = 1, seq_ = 0, batch_ = 0, hidden_ = 0, gates_ = 1;
+  bool batchFirst_ = false;
+  std::vector<Activation> acts_;
+  std::optional<double> clip_;
+};
+
 }  // namespace
 
 const OpDef kRNNDef{
     .name = "RNN", .minInputs = 3, .maxInputs = 6, .minOutputs = 1, .maxOutputs = 2,
+    .traits = kDifferentiable,
     .attrs = recurrentAttrs(CellKind::Rnn),
     .infer = [](InferContext& ctx) { inferRecurrent(ctx, CellKind::Rnn); },
     .eval = [](EvalContext& ctx) { evalRecurrent(ctx, CellKind::Rnn); },
+    .decompose = [](const Node& n, GraphBuilder& b) { return Unroller(n, b, CellKind::Rnn).run(); },
 };
 const OpDef kGRUDef{
     .name = "GRU", .minInputs = 3, .maxInputs = 6, .minOutputs = 1, .maxOutputs = 2,
+    .traits = kDifferentiable,
     .attrs = recurrentAttrs(CellKind::Gru),
     .infer = [](InferContext& ctx) { inferRecurrent(ctx, CellKind::Gru); },
     .eval = [](EvalContext& ctx) { evalRecurrent(ctx, CellKind::Gru); },
+    .decompose = [](const Node& n, GraphBuilder& b) { return Unroller(n, b, CellKind::Gru).run(); },
 };
 const OpDef kLSTMDef{
     .name = "LSTM", .minInputs = 3, .maxInputs = 8, .minOutputs = 1, .maxOutputs = 3,
+    .traits = kDifferentiable,
     .attrs = recurrentAttrs(CellKind::Lstm),
     .infer = [](InferContext& ctx) { inferRecurrent(ctx, CellKind::Lstm); },
     .eval = [](EvalContext& ctx) { evalRecurrent(ctx, CellKind::Lstm); },
+    .decompose = [](const Node& n, GraphBuilder& b) { return Unroller(n, b, CellKind::Lstm).run(); },
 };
 
 }  // namespace dlc::ir

@@ -42,6 +42,7 @@ struct Case {
   std::vector<Operand> operands;
   Attributes a;
   size_t numOutputs = 1;
+  std::vector<size_t> lossOutputs = {0};  // the results the loss sums
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -92,12 +93,18 @@ void runGradCheck(const Case& c) {
       operands.push_back(b.constant(name, t));
     }
   }
-  Value* y = b.opN(c.op, operands, c.numOutputs, c.a)[0];
-  ASSERT_TRUE(y->type().isStatic()) << y->type().str();
-  Value* r = b.constant("r", randomTensor(rng, y->type().shape->extents(), Dist::Any));
+  std::vector<Value*> ys = b.opN(c.op, operands, c.numOutputs, c.a);
   Attributes keep0;
   keep0.set("keepdims", int64_t(0));
-  Value* loss = b.op(OpKind::ReduceSum, {b.mul(y, r)}, keep0, "loss");
+  Value* loss = nullptr;
+  for (size_t k : c.lossOutputs) {
+    Value* y = ys.at(k);
+    ASSERT_TRUE(y->type().isStatic()) << y->type().str();
+    Value* r = b.constant("r", randomTensor(rng, y->type().shape->extents(), Dist::Any));
+    Value* term = b.op(OpKind::ReduceSum, {b.mul(y, r)}, keep0);
+    loss = loss ? b.add(loss, term) : term;
+  }
+  loss = b.op(OpKind::Identity, {loss}, {}, "loss");
   b.output(loss);
   Graph forward = b.finish();
 
@@ -130,6 +137,68 @@ void runGradCheck(const Case& c) {
 }
 
 Tensor i64(std::vector<int64_t> shape, std::vector<int64_t> v) { return Tensor::fromVector<int64_t>(shape, v); }
+
+// RNN, GRU and LSTM (differentiated through their unrolled decomposition):
+// X [seq 3, batch 2, input 3] (or batch-first), hidden 2, the loss over
+// every result, each variant checking every float operand given.
+void addRecurrentCases(std::vector<Case>& cs) {
+  const int64_t seq = 3, batch = 2, input = 3, hidden = 2;
+  struct V {
+    std::string name;
+    OpKind op;
+    std::string direction = "forward";
+    bool bias = true, lens = false, initial = true, peepholes = false, batchFirst = false;
+    Attributes extra = {};
+  };
+  auto i32 = [](std::vector<int32_t> v) { return fixedTensor(Tensor::fromVector<int32_t>({int64_t(v.size())}, v)); };
+  std::vector<V> vs = {
+      {"RNN", OpKind::RNN},
+      {"RNN_reverse_noBias_lens", OpKind::RNN, "reverse", false, true},
+      {"RNN_bidirectional_batchFirst_activations", OpKind::RNN, "bidirectional", true, false, true, false, true,
+       attrs({{"activations", std::vector<std::string>{"Tanh", "ScaledTanh"}},
+              {"activation_alpha", std::vector<double>{1.3}}, {"activation_beta", std::vector<double>{0.7}}})},
+      {"GRU", OpKind::GRU},
+      {"GRU_linearBeforeReset_bidirectional", OpKind::GRU, "bidirectional", true, false, true, false, false,
+       attrs({{"linear_before_reset", int64_t(1)}})},
+      {"GRU_reverse_lens_batchFirst_noInitial", OpKind::GRU, "reverse", true, true, false, false, true},
+      {"LSTM_peepholes", OpKind::LSTM, "forward", true, false, true, true},
+      {"LSTM_bidirectional_batchFirst_lens", OpKind::LSTM, "bidirectional", true, true, true, true, true},
+      {"LSTM_reverse_noBias_clip_inputForget", OpKind::LSTM, "reverse", false, false, true, false, false,
+       attrs({{"clip", 0.9}, {"input_forget", int64_t(1)}})},
+      {"LSTM_activations_noInitial", OpKind::LSTM, "forward", true, false, false, false, false,
+       attrs({{"activations", std::vector<std::string>{"HardSigmoid", "Softsign", "Elu"}},
+              {"activation_alpha", std::vector<double>{0.3, 0.9}}, {"activation_beta", std::vector<double>{0.45}}})},
+  };
+  for (V& v : vs) {
+    int64_t dirs = v.direction == "bidirectional" ? 2 : 1;
+    int64_t gates = v.op == OpKind::RNN ? 1 : v.op == OpKind::GRU ? 3 : 4;
+    std::vector<int64_t> state = v.batchFirst ? std::vector<int64_t>{batch, dirs, hidden}
+                                              : std::vector<int64_t>{dirs, batch, hidden};
+    std::vector<Operand> ops = {p(v.batchFirst ? std::vector<int64_t>{batch, seq, input} : std::vector<int64_t>{seq, batch, input}),
+                                p({dirs, gates * hidden, input}), p({dirs, gates * hidden, hidden})};
+    ops.push_back(v.bias ? p({dirs, 2 * gates * hidden}) : fixedTensor(Tensor()));
+    ops.push_back(v.lens ? i32({2, 3}) : fixedTensor(Tensor()));
+    ops.push_back(v.initial ? p(state) : fixedTensor(Tensor()));
+    if (v.op == OpKind::LSTM) {
+      ops.push_back(v.initial ? p(state) : fixedTensor(Tensor()));
+      if (v.peepholes) ops.push_back(p({dirs, 3 * hidden}));
+    }
+    while (!ops.back().param && !ops.back().fixed->defined()) ops.pop_back();
+    Attributes a = v.extra;
+    a.set("hidden_size", hidden);
+    a.set("direction", v.direction);
+    if (v.batchFirst) a.set("layout", int64_t(1));
+    size_t outs = v.op == OpKind::LSTM ? 3 : 2;
+    std::vector<size_t> all(outs);
+    for (size_t k = 0; k < outs; ++k) all[k] = k;
+    cs.push_back({v.name, v.op, std::move(ops), std::move(a), outs, all});
+  }
+  // A sequence of length 0 in the batch keeps the initial state.
+  cs.push_back({"LSTM_emptySequence", OpKind::LSTM,
+                {p({seq, batch, input}), p({1, 4 * hidden, input}), p({1, 4 * hidden, hidden}), fixedTensor(Tensor()),
+                 i32({0, 2}), p({1, batch, hidden}), p({1, batch, hidden})},
+                attrs({{"hidden_size", hidden}}), 3, {0, 1, 2}});
+}
 
 std::vector<Case> cases() {
   std::vector<Case> cs;
@@ -293,6 +362,7 @@ std::vector<Case> cases() {
   cs.push_back({"Gather_axis1", OpKind::Gather, {p({2, 4, 3}), fixedTensor(i64({3}, {1, 1, 3}))},
                 attrs({{"axis", int64_t(1)}})});
   cs.push_back({"GatherElements", OpKind::GatherElements, {p({3, 4}), fixedTensor(i64({2, 4}, {0, 2, 1, 0, 2, 2, 0, 1}))}});
+  addRecurrentCases(cs);
   return cs;
 }
 
@@ -309,17 +379,18 @@ TEST(GradCheckCoverage, EveryRuleHasACase) {
   for (const Case& c : cases()) covered.insert(c.op);
   for (size_t i = 0; i < kNumOps; ++i) {
     OpKind k = OpKind(i);
-    if (opDef(k).grad) {
+    if (opDef(k).grad || opDef(k).decompose) {
       EXPECT_TRUE(covered.count(k)) << opName(k) << " has a gradient rule but no gradient check";
     }
   }
 }
 
-// The differentiable trait and the presence of a rule agree.
+// The differentiable trait and the presence of a rule (or a decomposition) agree.
 TEST(GradRules, TraitMatchesRule) {
   for (size_t i = 0; i < kNumOps; ++i) {
     const OpDef& d = opDef(OpKind(i));
-    EXPECT_EQ(d.has(kDifferentiable), d.grad != nullptr) << d.name;
+    EXPECT_EQ(d.has(kDifferentiable), d.grad != nullptr || d.decompose != nullptr) << d.name;
+    EXPECT_FALSE(d.grad && d.decompose) << d.name << " has both a rule and a decomposition";
   }
 }
 

@@ -73,6 +73,27 @@ TEST(TrainingApi, CpuMatchesRefAndLowersTheLoss) {
   EXPECT_FALSE(diff.has_value()) << *diff;
 }
 
+// Every parameter and Adam state tensor is updated in its own buffer by the
+// fused update kernel (no fresh buffer, no copy); the results are those of
+// the interpreter (CpuMatchesRefAndLowersTheLoss), and a parameter read
+// before a step keeps its value (parameter() copies).
+TEST(TrainingApi, CpuUpdatesParametersAndStateInPlace) {
+  for (auto optimizer : {passes::OptimizerSpec::adam(0.05), passes::OptimizerSpec::sgd(0.1, 0.9, true, 1e-3)}) {
+    TrainerOptions o = options("cpu");
+    o.optimizer = optimizer;
+    Trainer t(mlp(), o);
+    Tensor before = t.parameter("fc1.w");
+    t.step(batch());
+    std::string plan = t.describe();
+    EXPECT_EQ(plan.find("copied (not in place)"), std::string::npos) << plan;
+    size_t inPlace = 0;
+    for (size_t at = plan.find("in place: "); at != std::string::npos; at = plan.find("in place: ", at + 1)) ++inPlace;
+    EXPECT_EQ(inPlace, optimizer.kind == passes::OptimizerSpec::Kind::Adam ? 12u : 8u) << plan;
+    EXPECT_FALSE(ir::compareTensors(before, mlp().findValue("fc1.w")->constant(), ir::Tolerance{0, 0}).has_value());
+    EXPECT_TRUE(ir::compareTensors(before, t.parameter("fc1.w"), ir::Tolerance{0, 0}).has_value());
+  }
+}
+
 TEST(TrainingApi, SetParameterIsUsedByTheNextStepAndPredict) {
   Trainer t(mlp(), options("cpu"));
   Tensor zero(DType::F32, {8, 3});

@@ -89,6 +89,8 @@ CompileOptions compileOptions(const CliArgs& args) {
   if (options.threads < 0) throwUserError("--threads expects a count >= 0 (0: every core), got {}", options.threads);
   if (auto cpu = args.value("cpu")) options.cpu = *cpu;
   options.maxTensorBytes = maxTensorBytes(args);
+  options.allowTf32 = args.flag("allow-tf32");
+  options.cudaSource = args.flag("cuda-source");
   return options;
 }
 

@@ -109,7 +109,7 @@ std::string defaultTarget() {
 
 int cmdBench(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir"},
-               {"help", "json", "no-optimize", "profile"});
+               {"help", "json", "no-optimize", "profile", "allow-tf32"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -141,6 +141,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   options.optimize = !args.flag("no-optimize");
   options.threads = int(threads);
   if (auto cpu = args.value("cpu")) options.cpu = *cpu;
+  options.allowTf32 = args.flag("allow-tf32");
   int resolvedThreads = threads > 0 ? int(threads) : int(std::max(1u, std::thread::hardware_concurrency()));
 
   start = Clock::now();

@@ -65,7 +65,7 @@ static std::set<std::string> readExpectList(const std::string& path) {
 
 int cmdConformance(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu", "max-tensor-bytes"},
-               {"json", "help", "quiet", "optimize"});
+               {"json", "help", "quiet", "optimize", "allow-tf32"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

@@ -21,11 +21,12 @@ options:
   --ir            also print the imported IR (large constants elided)
   --ir-full       print the IR with every constant value
   --shape N=V     bind a symbolic dim (repeatable), e.g. --shape N=1
-  --target T      compile for target T (ref or cpu) and print how every op
+  --target T      compile for target T (ref, cpu or cuda) and print how every op
                   is implemented: JIT kernel (with the fused ops and their
                   model nodes), GEMM, view, or reference-kernel library call
   --memory        compile for the cpu target and report the planned arena
                   peak against the sum of all intermediate tensors
+  --cuda-source   with --target cuda: also print the CUDA C++ program (no GPU needed)
   --threads N, --cpu NAME   as for dlc run
   --max-tensor-bytes B  refuse any weight or input over B bytes (default 16 GiB)
 )";
@@ -45,7 +46,7 @@ std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& 
 }
 
 int cmdInspect(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"shape", "target", "threads", "cpu", "max-tensor-bytes"}, {"ir", "ir-full", "help", "memory"});
+  CliArgs args(argv, {"shape", "target", "threads", "cpu", "max-tensor-bytes"}, {"ir", "ir-full", "help", "memory", "cuda-source"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

@@ -36,7 +36,7 @@ options:
 
 int cmdRun(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu", "max-tensor-bytes"},
-               {"help", "optimize"});
+               {"help", "optimize", "allow-tf32"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;

@@ -14,6 +14,7 @@ int cmdCompile(const std::vector<std::string>& args);
 int cmdBench(const std::vector<std::string>& args);
 int cmdConformance(const std::vector<std::string>& args);
 int cmdVersion(const std::vector<std::string>& args);
+int cmdTrain(const std::vector<std::string>& args);
 
 std::string jsonEscape(const std::string& s);
 

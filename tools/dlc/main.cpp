@@ -20,6 +20,7 @@ commands:
   compile MODEL.onnx       compile ahead of time: object file, C header, runtime (.so, executable)
   bench MODEL.onnx         compile time and latency (median, p90) on a target
   conformance PATH...      run tests in the ONNX backend-test layout
+  train MODEL.onnx         train a model on a CSV of numbers, write the trained model
   version                  dlc's version, its LLVM, the host CPU and its features
 
 Run `dlc <command> --help` for a command's options.
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "compile") return dlc::tools::cmdCompile(args);
     if (command == "bench") return dlc::tools::cmdBench(args);
     if (command == "conformance") return dlc::tools::cmdConformance(args);
+    if (command == "train") return dlc::tools::cmdTrain(args);
     if (command == "version" || command == "--version") return dlc::tools::cmdVersion(args);
     fmt::print(stderr, "dlc: unknown command '{}'\n\n{}", command, kUsage);
     return 1;

@@ -5,6 +5,10 @@
 #include <algorithm>
 
 #include "codegen/cpu/cpu_model.h"
+#if DLC_HAVE_CUDA
+#include "codegen/cuda/cuda_model.h"
+#include "codegen/cuda/nvrtc_compiler.h"
+#endif
 #include "passes/pass.h"
 #include "support/error.h"
 
@@ -51,10 +55,37 @@ class CpuExecutable : public Executable {
  private:
   codegen::cpu::CpuModel model_;
 };
+
+#if DLC_HAVE_CUDA
+// NVIDIA GPUs: CUDA C++ compiled with NVRTC. Planned without a device (so
+// that `dlc inspect --target cuda` works anywhere); runs need one.
+class CudaExecutable : public Executable {
+ public:
+  CudaExecutable(ir::Graph g, const CompileOptions& options)
+      : model_(std::move(g), codegen::cuda::CudaOptions{.allowTf32 = options.allowTf32,
+                                                        .cacheDir = codegen::cuda::defaultCacheDir()}),
+        source_(options.cudaSource) {}
+  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
+  std::string describe() const override {
+    std::string d = model_.describe();
+    if (source_) d += "\n// ---- CUDA C++ (NVRTC " + codegen::cuda::nvrtcVersion() + ")\n" + model_.cudaSource();
+    return d;
+  }
+  std::string memoryReport() const override {
+    codegen::cpu::MemoryReport m = model_.memoryReport();
+    return fmt::format("memory plan (cuda): device arena {} bytes for {} intermediate tensors totalling {} bytes\n",
+                       m.arenaBytes, m.numIntermediates, m.intermediateBytes);
+  }
+
+ private:
+  codegen::cuda::CudaModel model_;
+  bool source_;
+};
+#endif
 }  // namespace
 
 const std::vector<std::string>& availableTargets() {
-  static const std::vector<std::string> targets = {"ref", "cpu"};
+  static const std::vector<std::string> targets = {"ref", "cpu", "cuda"};
   return targets;
 }
 
@@ -68,6 +99,12 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
   }
   if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph), options.maxTensorBytes);
   if (target == "cpu") return std::make_unique<CpuExecutable>(std::move(graph), options);
+#if DLC_HAVE_CUDA
+  if (target == "cuda") return std::make_unique<CudaExecutable>(std::move(graph), options);
+#else
+  if (target == "cuda")
+    throwUserError("no CUDA device: this dlc was built without CUDA (DLC_CUDA=OFF or no CUDA toolkit at build time)");
+#endif
   throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
 }
 

@@ -1,5 +1,5 @@
-// The execution targets the tool can run a graph on. Today: `ref`, the
-// reference interpreter; compiled targets (cpu, cuda) plug in here.
+// The execution targets the tool can run a graph on: `ref`, the reference
+// interpreter; `cpu` (LLVM); `cuda` (NVRTC, when built with DLC_CUDA).
 #pragma once
 
 #include <memory>
@@ -33,6 +33,8 @@ struct CompileOptions {
   int threads = 0;                      // cpu: worker threads, 0 for every core
   std::string cpu = "host";             // cpu: the LLVM CPU to compile for
   int64_t maxTensorBytes = ir::kDefaultMaxTensorBytes;  // per tensor, checked before allocating
+  bool allowTf32 = false;               // cuda: cuBLAS may use TF32 tensor cores (--allow-tf32)
+  bool cudaSource = false;              // cuda: describe() ends with the CUDA C++ program (--cuda-source)
 };
 
 // Compiles `graph` (consumed: passes rewrite it) for a target. Throws

@@ -82,6 +82,9 @@ class Trainer {
   Tensor parameter(const std::string& name) const;  // a copy
   void setParameter(const std::string& name, const Tensor& value);
   int64_t stepsTaken() const;
+  // How the compiled training step runs: on cpu, every step of the program
+  // and which parameter / optimizer-state updates write in place.
+  std::string describe() const;
 
   // Writes the forward model (without the loss) with the current weights.
   void exportOnnx(const std::string& path) const;

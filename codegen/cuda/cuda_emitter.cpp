@@ -1,0 +1,290 @@
+// kir::Kernel -> CUDA C++. Expressions print as nested C++ expressions whose
+// C++ type is exactly the kernel-IR dtype (integer arithmetic goes through
+// the prelude's dlc_add/dlc_mul/... so that narrow types do not promote and
+// signed overflow wraps instead of being undefined); statements print as
+// C++ statements. Every switch over the op enums is exhaustive
+// (-Werror=switch), as in the LLVM emitter.
+#include "codegen/cuda/cuda_emitter.h"
+
+#include <fmt/format.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+
+#include "support/error.h"
+
+namespace dlc::codegen::cuda {
+
+using kir::BinaryOp;
+using kir::DType;
+using kir::UnaryOp;
+
+namespace {
+
+bool isF(DType t) { return t == DType::F32 || t == DType::F64; }
+
+// The C++ type a value of dtype `t` has in a register.
+std::string regType(DType t) {
+  switch (t) {
+    case DType::F32: return "f32";
+    case DType::F64: return "f64";
+    case DType::F16:
+    case DType::BF16: return "u16";
+    case DType::I8: return "i8";
+    case DType::I16: return "i16";
+    case DType::I32: return "i32";
+    case DType::I64: return "i64";
+    case DType::U8: return "u8";
+    case DType::U16: return "u16";
+    case DType::U32: return "u32";
+    case DType::U64: return "u64";
+    case DType::Bool: return "bool";
+    case DType::Undefined: break;
+  }
+  throw InternalError("CUDA emitter: undefined dtype");
+}
+std::string memType(DType t) { return t == DType::Bool ? "u8" : regType(t); }
+
+// A float literal that reads back as exactly `v` (shortest round trip);
+// negative ones in parentheses (so that -x never prints as --1.0f).
+std::string floatLiteral(double v, DType t) {
+  if (t == DType::F32) {
+    float f = float(v);
+    if (!std::isfinite(f)) return fmt::format("__uint_as_float(0x{:08x}u)", std::bit_cast<uint32_t>(f));
+    std::string s = fmt::format("{}", f);
+    if (s.find_first_of(".e") == std::string::npos) s += ".0";
+    return f < 0 ? "(" + s + "f)" : s + "f";
+  }
+  if (!std::isfinite(v)) return fmt::format("__longlong_as_double(0x{:016x}ll)", std::bit_cast<uint64_t>(v));
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return v < 0 ? "(" + s + ")" : s;
+}
+
+// Round-to-nearest-even f32 -> bf16 bits, NaN quiet (as the prelude does).
+uint16_t bf16Bits(float f) {
+  uint32_t x = std::bit_cast<uint32_t>(f);
+  if (std::isnan(f)) return uint16_t((x >> 16) | 0x40u);
+  return uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+std::string constant(const kir::ConstExpr& c, DType t) {
+  if (isF(t)) return floatLiteral(c.floatValue, t);
+  if (t == DType::F16) return fmt::format("(u16)0x{:04x}", std::bit_cast<uint16_t>(_Float16(c.floatValue)));
+  if (t == DType::BF16) return fmt::format("(u16)0x{:04x}", bf16Bits(float(c.floatValue)));
+  if (t == DType::Bool) return c.intValue ? "true" : "false";
+  if (c.intValue >= -2147483647 && c.intValue <= 2147483647) return fmt::format("({}){}", regType(t), c.intValue);
+  return fmt::format("({})0x{:x}ull", regType(t), uint64_t(c.intValue));
+}
+
+// C math function for f32 (suffix f) or f64.
+std::string math(const char* base, DType t) { return t == DType::F32 ? std::string(base) + "f" : base; }
+
+std::string sanitizeComment(std::string s) {
+  for (char& c : s)
+    if (c == '\n' || c == '\r' || c == '*' || c == '\\') c = ' ';
+  return s;
+}
+
+class Emitter {
+ public:
+  explicit Emitter(const kir::Kernel& k) : k_(k) {}
+
+  std::string run() {
+    kir::verify(k_);
+    std::string out;
+    int64_t points = k_.extent0 * k_.extent1;
+    out += fmt::format("// {}: {} x {} points\n", k_.name, k_.extent0, k_.extent1);
+    std::vector<std::string> params;
+    for (size_t i = 0; i < k_.buffers.size(); ++i) {
+      const kir::BufferParam& b = k_.buffers[i];
+      out += fmt::format("//   b{}: {} {}[{}]{}\n", i, sanitizeComment(b.name), ir::dtypeName(b.dtype), b.numElements,
+                         b.written ? " (written)" : "");
+      params.push_back(fmt::format("{} b{}", bufferParamType(b), i));
+    }
+    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n", kBlockSize, k_.name,
+                       fmt::join(params, ", "));
+    out += fmt::format(
+        "  for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < {}ll; i += (i64)gridDim.x * blockDim.x) {{\n",
+        points);
+    std::string v0 = name(k_.iter0), v1 = name(k_.iter1);
+    if (k_.extent1 == 1) {
+      out += fmt::format("    const i64 {} = i;\n    const i64 {} = 0;\n", v0, v1);
+    } else if (k_.extent0 == 1) {
+      out += fmt::format("    const i64 {} = 0;\n    const i64 {} = i;\n", v0, v1);
+    } else {
+      out += fmt::format("    const i64 {} = i / {}ll;\n    const i64 {} = i % {}ll;\n", v0, k_.extent1, v1, k_.extent1);
+    }
+    block(k_.body, 2, out);
+    out += "  }\n}\n";
+    return out;
+  }
+
+ private:
+  static std::string name(const kir::Var& v) { return fmt::format("v{}", v.id); }
+
+  // ------------------------------------------------------------ casts
+  // `s` (of dtype from) as dtype `to`.
+  std::string castValue(const std::string& s, DType from, DType to) {
+    if (from == to) return s;
+    if (from == DType::F16) return castValue(fmt::format("dlc_f16_to_f32({})", s), DType::F32, to);
+    if (from == DType::BF16) return castValue(fmt::format("dlc_bf16_to_f32({})", s), DType::F32, to);
+    if (to == DType::Bool) return fmt::format("({} != {})", s, isF(from) ? floatLiteral(0, from) : "0");
+    if (to == DType::F16) return fmt::format("dlc_f32_to_f16({})", castValue(s, from, DType::F32));
+    if (to == DType::BF16) return fmt::format("dlc_f32_to_bf16({})", castValue(s, from, DType::F32));
+    if (isF(from) && !isF(to)) return fmt::format("dlc_sat_{}((f64)({}))", regType(to), s);
+    return fmt::format("(({})({}))", regType(to), s);
+  }
+
+  // ------------------------------------------------------------ expressions
+  std::string emit(const kir::Expr& e) {
+    return std::visit([&](const auto& x) { return node(x, e->dtype); }, e->kind);
+  }
+
+  std::string node(const kir::ConstExpr& c, DType t) { return constant(c, t); }
+  std::string node(const kir::VarExpr& v, DType) { return name(v.var); }
+  std::string node(const kir::LoadExpr& l, DType t) {
+    std::string s = fmt::format("b{}[{}]", l.buffer, emit(l.index));
+    return t == DType::Bool ? fmt::format("({} != 0)", s) : s;
+  }
+  std::string node(const kir::SelectExpr& s, DType) {
+    return fmt::format("({} ? {} : {})", emit(s.condition), emit(s.ifTrue), emit(s.ifFalse));
+  }
+  std::string node(const kir::CastExpr& c, DType) { return castValue(emit(c.operand), c.operand->dtype, c.to); }
+
+  std::string node(const kir::UnaryExpr& u, DType) {
+    DType t = u.operand->dtype;
+    std::string x = emit(u.operand);
+    auto call = [&](const char* base) { return fmt::format("{}({})", math(base, t), x); };
+    switch (u.op) {
+      case UnaryOp::Neg: return isF(t) ? fmt::format("(-{})", x) : fmt::format("dlc_neg({})", x);
+      case UnaryOp::Abs: return isF(t) ? call("fabs") : fmt::format("dlc_abs({})", x);
+      case UnaryOp::Not: return fmt::format("(!{})", x);
+      case UnaryOp::BitNot: return fmt::format("(({})~{})", regType(t), x);
+      case UnaryOp::Sign: return fmt::format("dlc_sign({})", x);
+      case UnaryOp::Reciprocal: return fmt::format("({} / {})", floatLiteral(1, t), x);
+      case UnaryOp::Exp: return call("exp");
+      case UnaryOp::Log: return call("log");
+      case UnaryOp::Sqrt: return call("sqrt");
+      case UnaryOp::Rsqrt: return fmt::format("({} / {}({}))", floatLiteral(1, t), math("sqrt", t), x);
+      case UnaryOp::Tanh: return call("tanh");
+      case UnaryOp::Sigmoid: return fmt::format("dlc_sigmoid({})", x);
+      case UnaryOp::Erf: return call("erf");
+      case UnaryOp::Floor: return call("floor");
+      case UnaryOp::Ceil: return call("ceil");
+      case UnaryOp::Round: return call("rint");
+      case UnaryOp::Sin: return call("sin");
+      case UnaryOp::Cos: return call("cos");
+      case UnaryOp::Tan: return call("tan");
+      case UnaryOp::Asin: return call("asin");
+      case UnaryOp::Acos: return call("acos");
+      case UnaryOp::Atan: return call("atan");
+      case UnaryOp::Sinh: return call("sinh");
+      case UnaryOp::Cosh: return call("cosh");
+      case UnaryOp::Asinh: return call("asinh");
+      case UnaryOp::Acosh: return call("acosh");
+      case UnaryOp::Atanh: return call("atanh");
+      case UnaryOp::IsNaN: return fmt::format("({0} != {0})", x);
+      case UnaryOp::IsInf: return fmt::format("dlc_isinf({})", x);
+    }
+    throw InternalError("CUDA emitter: unknown unary op");
+  }
+
+  std::string node(const kir::BinaryExpr& e, DType) {
+    DType t = e.lhs->dtype;
+    std::string x = emit(e.lhs), y = emit(e.rhs);
+    bool fl = isF(t);
+    auto infix = [&](const char* op) { return fmt::format("({} {} {})", x, op, y); };
+    auto fn = [&](const char* f) { return fmt::format("{}({}, {})", f, x, y); };
+    switch (e.op) {
+      case BinaryOp::Add: return fl ? infix("+") : fn("dlc_add");
+      case BinaryOp::Sub: return fl ? infix("-") : fn("dlc_sub");
+      case BinaryOp::Mul: return fl ? infix("*") : fn("dlc_mul");
+      case BinaryOp::Div: return fl ? infix("/") : fn("dlc_div");
+      case BinaryOp::Rem: return fl ? fmt::format("{}({}, {})", math("fmod", t), x, y) : fn("dlc_rem");
+      case BinaryOp::Min: return fn("dlc_min");
+      case BinaryOp::Max: return fn("dlc_max");
+      case BinaryOp::Pow:
+        if (fl) return fmt::format("{}({}, {})", math("pow", t), x, y);
+        // Integer pow through f64, saturated back (as the LLVM emitter does).
+        return fmt::format("dlc_sat_{}(pow((f64)({}), (f64)({})))", regType(t), x, y);
+      case BinaryOp::And:
+        return t == DType::Bool ? infix("&&") : fmt::format("(({})({} & {}))", regType(t), x, y);
+      case BinaryOp::Or:
+        return t == DType::Bool ? infix("||") : fmt::format("(({})({} | {}))", regType(t), x, y);
+      case BinaryOp::Xor:
+        return t == DType::Bool ? infix("!=") : fmt::format("(({})({} ^ {}))", regType(t), x, y);
+      case BinaryOp::Shl: return fn("dlc_shl");
+      case BinaryOp::Shr: return fn("dlc_shr");
+      case BinaryOp::Eq: return infix("==");
+      case BinaryOp::Ne: return infix("!=");
+      case BinaryOp::Lt: return infix("<");
+      case BinaryOp::Le: return infix("<=");
+      case BinaryOp::Gt: return infix(">");
+      case BinaryOp::Ge: return infix(">=");
+    }
+    throw InternalError("CUDA emitter: unknown binary op");
+  }
+
+  // ------------------------------------------------------------ statements
+  void block(const kir::Block& blk, int depth, std::string& out) {
+    for (const kir::Stmt& s : blk) std::visit([&](const auto& x) { stmt(x, depth, out); }, s->kind);
+  }
+  static std::string indent(int depth) { return std::string(size_t(depth) * 2, ' '); }
+
+  void stmt(const kir::ForStmt& f, int depth, std::string& out) {
+    std::string v = name(f.var);
+    out += fmt::format("{}for (i64 {} = {}; {} < {}; ++{}) {{\n", indent(depth), v, emit(f.begin), v, emit(f.end), v);
+    block(f.body, depth + 1, out);
+    out += indent(depth) + "}\n";
+  }
+  void stmt(const kir::StoreStmt& s, int depth, std::string& out) {
+    std::string v = emit(s.value);
+    if (k_.buffers[size_t(s.buffer)].dtype == DType::Bool) v = fmt::format("(u8)({})", v);
+    out += fmt::format("{}b{}[{}] = {};\n", indent(depth), s.buffer, emit(s.index), v);
+  }
+  void stmt(const kir::DeclareStmt& d, int depth, std::string& out) {
+    out += fmt::format("{}{} {} = {};\n", indent(depth), regType(d.var.dtype), name(d.var), emit(d.init));
+  }
+  void stmt(const kir::AssignStmt& a, int depth, std::string& out) {
+    out += fmt::format("{}{} = {};\n", indent(depth), name(a.var), emit(a.value));
+  }
+  void stmt(const kir::IfStmt& s, int depth, std::string& out) {
+    out += fmt::format("{}if ({}) {{\n", indent(depth), emit(s.condition));
+    block(s.thenBody, depth + 1, out);
+    if (!s.elseBody.empty()) {
+      out += indent(depth) + "} else {\n";
+      block(s.elseBody, depth + 1, out);
+    }
+    out += indent(depth) + "}\n";
+  }
+
+  const kir::Kernel& k_;
+};
+
+}  // namespace
+
+std::string bufferParamType(const kir::BufferParam& buffer) {
+  return fmt::format("{}{}*", buffer.written ? "" : "const ", memType(buffer.dtype));
+}
+
+std::string emitKernel(const kir::Kernel& kernel) { return Emitter(kernel).run(); }
+
+std::string emitProgram(std::span<const kir::Kernel> kernels) {
+  std::string out(prelude());
+  for (const kir::Kernel& k : kernels) {
+    out += "\n";
+    out += emitKernel(k);
+  }
+  return out;
+}
+
+unsigned gridSize(const kir::Kernel& kernel, unsigned maxBlocks) {
+  int64_t points = kernel.extent0 * kernel.extent1;
+  if (points <= 0) return 0;
+  int64_t blocks = (points + kBlockSize - 1) / kBlockSize;
+  return unsigned(std::min<int64_t>(blocks, maxBlocks));
+}
+
+}  // namespace dlc::codegen::cuda

@@ -1,0 +1,35 @@
+// Runs one planned variant (CudaPlan) on a device: compiles its kernels with
+// NVRTC, loads them, copies constants to the device once, and executes runs
+// on run slots (arena, inputs, outputs, stream, cuBLAS handle, captured CUDA
+// graph). Internal to codegen/cuda (see cuda_model.h for the behaviour).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/cuda_model.h"
+#include "codegen/cuda/cuda_program.h"
+
+namespace dlc::runtime::cuda {
+class Device;
+}
+
+namespace dlc::codegen::cuda {
+
+class CudaExecutor {
+ public:
+  // `plan` and its graph must outlive the executor.
+  CudaExecutor(std::shared_ptr<runtime::cuda::Device> device, const CudaPlan& plan, const CudaOptions& options);
+  ~CudaExecutor();
+
+  // inputs/outputs: host buffers in the order of the graph's inputs/outputs.
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  std::string description() const;  // device, arch, image kind, compile time
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace dlc::codegen::cuda

@@ -1,0 +1,45 @@
+#include "codegen/cuda/cuda_program.h"
+
+#include <fmt/format.h>
+
+#include "codegen/cuda/conv_kernels.h"
+#include "codegen/cuda/cuda_emitter.h"
+#include "ir/graph_clone.h"
+#include "ir/infer.h"
+#include "passes/pass.h"
+
+namespace dlc::codegen::cuda {
+
+CudaPlan planCuda(const ir::Graph& graph) {
+  CudaPlan plan;
+  plan.planned = cpu::planProgram(graph);
+  plan.kernels = plan.planned.kernels;
+  const runtime::ProgramSpec& spec = plan.planned.spec;
+  plan.convPlans.resize(spec.steps.size());
+  plan.im2colKernel.assign(spec.steps.size(), -1);
+  for (size_t i = 0; i < spec.steps.size(); ++i) {
+    const auto* conv = std::get_if<runtime::ConvStepSpec>(&spec.steps[i].op);
+    if (!conv) continue;
+    plan.convPlans[i] = runtime::cuda::planConv(conv->shape);
+    if (plan.convPlans[i].pointwise) continue;
+    plan.im2colKernel[i] = int(plan.kernels.size());
+    plan.kernels.push_back(im2colKernel(conv->shape, fmt::format("dlc_im2col_{}", i)));
+    plan.convScratchElements = std::max(plan.convScratchElements, plan.convPlans[i].colElements);
+  }
+  plan.source = emitProgram(plan.kernels);
+  plan.describeLines = spec.describeLines;
+  return plan;
+}
+
+ir::Graph specialise(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& inputShapes) {
+  ir::Graph g = ir::cloneGraph(model);
+  for (ir::Value* in : g.inputs()) {
+    auto it = inputShapes.find(in->name());
+    if (it != inputShapes.end()) in->setType(ir::TensorType(in->dtype(), ir::Shape::fromExtents(it->second)));
+  }
+  ir::inferTypes(g);
+  passes::defaultPipeline().run(g);
+  return g;
+}
+
+}  // namespace dlc::codegen::cuda

@@ -1,0 +1,103 @@
+#include "runtime/cuda/cublas.h"
+
+#include <cublas_api.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include "support/error.h"
+
+namespace dlc::runtime::cuda {
+
+// The few cuBLAS entry points dlc uses, with their exported names.
+struct Blas::Api {
+  decltype(&::cublasCreate_v2) create = nullptr;
+  decltype(&::cublasDestroy_v2) destroy = nullptr;
+  decltype(&::cublasSetStream_v2) setStream = nullptr;
+  decltype(&::cublasSetWorkspace_v2) setWorkspace = nullptr;
+  decltype(&::cublasSetMathMode) setMathMode = nullptr;
+  cublasStatus_t (*gemmStridedBatchedEx)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                                         const void*, const void*, cudaDataType, int, long long, const void*,
+                                         cudaDataType, int, long long, const void*, void*, cudaDataType, int,
+                                         long long, int, cublasComputeType_t, cublasGemmAlgo_t) = nullptr;
+  const char* (*statusName)(cublasStatus_t) = nullptr;
+  std::string soname, whyNot;
+};
+
+namespace {
+
+Blas::Api loadApi() {
+  Blas::Api api;
+  void* lib = nullptr;
+  for (const char* name : {"libcublas.so.13", "libcublas.so.12"})
+    if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
+      api.soname = name;
+      break;
+    }
+  if (!lib) {
+    const char* e = dlerror();
+    api.whyNot = fmt::format("cuBLAS (libcublas.so.13 or .12) could not be loaded: {}", e ? e : "not found");
+    return api;
+  }
+  auto sym = [&](auto& fn, const char* symbol) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, symbol));
+    if (!fn && api.whyNot.empty()) api.whyNot = fmt::format("{} has no {}", api.soname, symbol);
+  };
+  sym(api.create, "cublasCreate_v2");
+  sym(api.destroy, "cublasDestroy_v2");
+  sym(api.setStream, "cublasSetStream_v2");
+  sym(api.setWorkspace, "cublasSetWorkspace_v2");
+  sym(api.setMathMode, "cublasSetMathMode");
+  sym(api.gemmStridedBatchedEx, "cublasGemmStridedBatchedEx");
+  sym(api.statusName, "cublasGetStatusName");
+  return api;
+}
+
+const Blas::Api& api() {
+  static const Blas::Api loaded = loadApi();  // once per process, immutable
+  return loaded;
+}
+
+void checkBlas(const Blas::Api& a, cublasStatus_t s, const char* call) {
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw InternalError(fmt::format("cuBLAS call {} failed: {}", call, a.statusName ? a.statusName(s) : "unknown"));
+}
+
+constexpr size_t kWorkspaceBytes = size_t(32) << 20;
+
+}  // namespace
+
+std::string Blas::libraryName() { return api().whyNot.empty() ? api().soname : api().whyNot; }
+
+Blas::Blas(const Device& dev, const Stream& stream, bool allowTf32) : api_(api()), allowTf32_(allowTf32) {
+  if (!api_.whyNot.empty()) throwUserError("{}", api_.whyNot);
+  cublasHandle_t h = nullptr;
+  checkBlas(api_, api_.create(&h), "cublasCreate");
+  handle_ = h;
+  checkBlas(api_, api_.setStream(h, stream.get()), "cublasSetStream");
+  workspace_ = DeviceMemory(dev, kWorkspaceBytes);
+  checkBlas(api_, api_.setWorkspace(h, reinterpret_cast<void*>(workspace_.ptr()), kWorkspaceBytes),
+            "cublasSetWorkspace");
+  // FP32 results by default (CUBLAS_COMPUTE_32F never uses TF32); TF32 tensor
+  // cores only when allowed.
+  checkBlas(api_, api_.setMathMode(h, allowTf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH),
+            "cublasSetMathMode");
+}
+
+Blas::~Blas() {
+  if (handle_) api_.destroy(static_cast<cublasHandle_t>(handle_));
+}
+
+void Blas::gemm(const BlasGemm& g, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c) const {
+  const float one = 1.0f, zero = 0.0f;
+  checkBlas(api_,
+            api_.gemmStridedBatchedEx(static_cast<cublasHandle_t>(handle_), g.transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                      g.transB ? CUBLAS_OP_T : CUBLAS_OP_N, int(g.m), int(g.n), int(g.k), &one,
+                                      reinterpret_cast<const void*>(a), CUDA_R_32F, int(g.lda), g.strideA,
+                                      reinterpret_cast<const void*>(b), CUDA_R_32F, int(g.ldb), g.strideB, &zero,
+                                      reinterpret_cast<void*>(c), CUDA_R_32F, int(g.ldc), g.strideC, int(g.batch),
+                                      allowTf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+                                      CUBLAS_GEMM_DEFAULT),
+            "cublasGemmStridedBatchedEx");
+}
+
+}  // namespace dlc::runtime::cuda
