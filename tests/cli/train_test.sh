@@ -59,6 +59,14 @@ expect 0 "logits: f32\[40,10\]" -- "$dlc" run "$tmp/trained.onnx" --target cpu -
 # The reference interpreter and SGD with Nesterov momentum train too.
 expect 0 "held-out accuracy (9[0-9]|100)\." -- "$dlc" train "$model" --data "$digits" --optimizer sgd --lr 0.02 \
   --momentum 0.9 --nesterov --batch 40 --epochs 3 --target ref
+# --target cuda: trains on a GPU; without one (or without CUDA in this
+# build), the first step fails with exit 1 and says why.
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  expect 0 "held-out accuracy (9[0-9]|100)\." -- "$dlc" train "$model" --data "$digits" --optimizer sgd --lr 0.02 \
+    --momentum 0.9 --batch 40 --epochs 3 --target cuda
+else
+  expect 1 "no CUDA device: |built without CUDA" -- "$dlc" train "$model" --data "$digits" --epochs 1 --target cuda
+fi
 
 # Bad options.
 expect 1 "--data FILE.csv is required" -- "$dlc" train "$model"
@@ -69,7 +77,7 @@ expect 1 "--holdout must lie in \[0, 1\), got 1.5" -- "$dlc" train "$model" --da
 expect 1 "--batch must be at least 1" -- "$dlc" train "$model" --data "$digits" --batch 0
 expect 1 "--lr expects a number, got 'fast'" -- "$dlc" train "$model" --data "$digits" --lr fast
 expect 1 "--momentum and --nesterov are for --optimizer sgd" -- "$dlc" train "$model" --data "$digits" --optimizer adam --momentum 0.9
-expect 1 "--target must be cpu or ref" -- "$dlc" train "$model" --data "$digits" --target tpu
+expect 1 "--target must be cpu, cuda or ref" -- "$dlc" train "$model" --data "$digits" --target tpu
 expect 1 "no input 'pixels'" -- "$dlc" train "$model" --data "$digits" --input pixels
 expect 1 "no output 'probs'" -- "$dlc" train "$model" --data "$digits" --logits probs
 expect 1 "--label-column 65 is outside the data's 65 columns" -- "$dlc" train "$model" --data "$digits" --label-column 65
