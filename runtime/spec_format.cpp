@@ -143,7 +143,7 @@ ConvShape readConv(Reader& r) {
   return s;
 }
 
-enum class StepKind : uint8_t { Kernel, Gemm, Conv, Copy };
+enum class StepKind : uint8_t { Kernel, Gemm, Conv, Copy, ConvTranspose };
 
 std::vector<uint8_t> withHeader(const char (&magic)[8], const std::vector<uint8_t>& payload) {
   Writer h;
@@ -238,9 +238,18 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       writeConv(w, c->shape);
       w.ref(c->x);
       w.ref(c->y);
-      w.u32(c->weights);
+      w.ref(c->weights);
       w.i64(c->epilogue);
       w.refs(c->epilogueBuffers);
+    } else if (const auto* c = std::get_if<ConvTransposeStepSpec>(&step.op)) {
+      w.u8(uint8_t(StepKind::ConvTranspose));
+      writeConv(w, c->shape);
+      w.ref(c->x);
+      w.ref(c->y);
+      w.ref(c->weights);
+      w.u8(c->hasBias);
+      w.ref(c->bias);
+      w.ref(c->scratch);
     } else if (const auto* c = std::get_if<CopyStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::Copy));
       w.ref(c->from);
@@ -323,10 +332,22 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         c.shape = readConv(r);
         c.x = r.ref();
         c.y = r.ref();
-        c.weights = r.u32();
+        c.weights = r.ref();
         c.epilogue = toInt32(r.i64());
         c.epilogueBuffers = r.refs();
         step.op = std::move(c);
+        break;
+      }
+      case StepKind::ConvTranspose: {
+        ConvTransposeStepSpec c;
+        c.shape = readConv(r);
+        c.x = r.ref();
+        c.y = r.ref();
+        c.weights = r.ref();
+        c.hasBias = r.u8() != 0;
+        c.bias = r.ref();
+        c.scratch = r.ref();
+        step.op = c;
         break;
       }
       case StepKind::Copy: {

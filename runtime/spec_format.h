@@ -21,7 +21,9 @@
 
 namespace dlc::runtime {
 
-inline constexpr uint32_t kSpecFormatVersion = 1;
+// 2: convolution weights as a buffer reference (not only a constant),
+// ConvTranspose steps.
+inline constexpr uint32_t kSpecFormatVersion = 2;
 inline constexpr size_t kBlobHeaderBytes = 64;
 
 struct SerializedSpec {

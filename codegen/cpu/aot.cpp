@@ -144,7 +144,7 @@ AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::ve
                    v->name(), v->type().str());
   for (const ir::Value* v : graph.inputs())
     if (v->type().shape->rank() > 8) throwUserError("input '{}' has rank above 8", v->name());
-  PlannedProgram plan = planProgram(graph);
+  PlannedProgram plan = planProgram(graph, PlanOptions{.cpuSteps = true});
   if (!plan.libraryCalls.empty()) {
     std::string list;
     for (const LibraryCall& c : plan.libraryCalls)

@@ -157,7 +157,7 @@ struct CudaExecutor::Impl {
         s.blas->gemm(*gemms[i], b, a, resolve(s, g->c));  // cuBLAS's A is our B (column-major view)
         if (g->epilogue != runtime::kNone) launch(s, size_t(g->epilogue), g->epilogueBuffers);
       } else if (const auto* c = std::get_if<runtime::ConvStepSpec>(&step.op)) {
-        CUdeviceptr x = resolve(s, c->x), y = resolve(s, c->y), w = constants.at(c->weights).ptr();
+        CUdeviceptr x = resolve(s, c->x), y = resolve(s, c->y), w = resolve(s, c->weights);
         CUdeviceptr cols = x;
         if (plan.im2colKernel[i] >= 0) {
           launch(s, size_t(plan.im2colKernel[i]), std::vector<CUdeviceptr>{x, s.scratch.ptr()});

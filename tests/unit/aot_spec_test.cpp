@@ -178,7 +178,7 @@ TEST(AotSpec, InconsistentSpecsAreRefused) {
   });
   refused("constant index", [](runtime::ProgramSpec& s) {
     for (auto& step : s.steps)
-      if (auto* k = std::get_if<runtime::ConvStepSpec>(&step.op)) k->weights = 9999;
+      if (auto* k = std::get_if<runtime::ConvStepSpec>(&step.op)) k->weights.index = 9999;
   });
   refused("input index", [](runtime::ProgramSpec& s) {
     s.steps.push_back({runtime::CopyStepSpec{{runtime::SpecRef::Space::Input, 7}, {runtime::SpecRef::Space::Output, 0}, 4}, ""});
