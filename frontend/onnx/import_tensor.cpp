@@ -3,6 +3,7 @@
 // (shape, split, starts/ends/axes, pads, axes) as attributes, which these
 // handlers turn into constant operands.
 #include "frontend/onnx/node_importer.h"
+#include "frontend/onnx/node_exporter.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -37,6 +38,12 @@ void sameAsOnnx(ImporterTable& table, const std::string& opType, int since, OpKi
 }
 
 }  // namespace
+
+// EyeLike's dtype: the IR dtype name back to the ONNX code (see its importer).
+void exportEyeLike(NodeExporter& ne) {
+  ne.writeAsIr();
+  ne.dtypeNameToCode("dtype");
+}
 
 void addTensorImporters(ImporterTable& table) {
   // Reshape-1..4: `shape` attribute (and the obsolete consumed_inputs).

@@ -203,14 +203,5 @@ TEST(TrainingApiErrors, UnknownLossOutputAndTarget) {
   EXPECT_NE(errorOf([&] { Trainer(mlp(), o); }).find("unknown target 'gpu'"), std::string::npos);
 }
 
-TEST(OnnxExport, UnsupportedOpIsNamed) {
-  ir::GraphBuilder b("erf");
-  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape{2}));
-  b.output(b.op(OpKind::Erf, {x}, {}, "my_erf"));
-  std::string e = errorOf([&] { frontend::onnx::exportOnnxBytes(b.finish()); });
-  EXPECT_NE(e.find("my_erf"), std::string::npos) << e;
-  EXPECT_NE(e.find("Erf"), std::string::npos) << e;
-}
-
 }  // namespace
 }  // namespace dlc
