@@ -40,7 +40,7 @@ ExportHandler exportHandler(ir::OpKind op) {
     case OpKind::LRN: case OpKind::MeanVarianceNormalization: case OpKind::CumSum: case OpKind::TopK:
     case OpKind::NegativeLogLikelihoodLoss: case OpKind::SoftmaxCrossEntropyLoss:
     // ir/ops/tensor.def
-    case OpKind::Reshape: case OpKind::Transpose: case OpKind::Concat: case OpKind::Split: case OpKind::Slice:
+    case OpKind::Reshape: case OpKind::Transpose: case OpKind::Concat: case OpKind::Slice:
     case OpKind::Squeeze: case OpKind::Unsqueeze: case OpKind::Expand: case OpKind::Flatten: case OpKind::Pad:
     case OpKind::Tile: case OpKind::Shape: case OpKind::Size: case OpKind::ConstantOfShape:
     case OpKind::Range: case OpKind::Trilu: case OpKind::DepthToSpace: case OpKind::SpaceToDepth:
@@ -64,6 +64,8 @@ ExportHandler exportHandler(ir::OpKind op) {
     // `to` / `dtype` / `output_datatype`: an IR dtype name, an ONNX code.
     case OpKind::Cast: return exportCast;
     case OpKind::EyeLike: return exportEyeLike;
+    // Equal parts need num_outputs from opset 18.
+    case OpKind::Split: return exportSplit;
     case OpKind::HannWindow:
     case OpKind::HammingWindow:
     case OpKind::BlackmanWindow:

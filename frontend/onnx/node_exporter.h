@@ -70,6 +70,7 @@ ExportHandler exportHandler(ir::OpKind op);
 // Handlers, each defined next to the import handler of the same op.
 void exportCast(NodeExporter& ne);                   // import_elementwise.cpp
 void exportEyeLike(NodeExporter& ne);                // import_tensor.cpp
+void exportSplit(NodeExporter& ne);                  // import_tensor.cpp
 void exportWithOutputDType(NodeExporter& ne);        // import_signal.cpp
 void exportDynamicQuantizeLinear(NodeExporter& ne);  // import_nn.cpp
 void exportTrainingOp(NodeExporter& ne);             // import_training.cpp

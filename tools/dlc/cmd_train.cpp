@@ -46,7 +46,7 @@ options:
   --seed S            seed of the shuffles (default 0)
   --target T          cpu (default, LLVM-compiled) or ref (the interpreter)
   --threads N         cpu: worker threads (default 0: every core)
-  -o, --output FILE   write the trained model (ONNX, opset 17)
+  -o, --output FILE   write the trained model (ONNX, opset 21)
 )";
 
 namespace {
