@@ -48,7 +48,7 @@ options:
                       parameters and optimizer state stay on the device) or
                       ref (the interpreter)
   --threads N         cpu: worker threads (default 0: every core)
-  -o, --output FILE   write the trained model (ONNX, opset 17)
+  -o, --output FILE   write the trained model (ONNX, opset 21)
 )";
 
 namespace {
