@@ -11,6 +11,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "support/error.h"
 
@@ -87,15 +88,49 @@ std::string sanitizeComment(std::string s) {
   return s;
 }
 
+// Whether a statement (at any depth) stores.
+bool stores(const kir::Stmt& s) {
+  return std::visit(
+      [](const auto& x) -> bool {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, kir::StoreStmt>) return true;
+        else if constexpr (std::is_same_v<T, kir::ForStmt>) {
+          for (const kir::Stmt& b : x.body)
+            if (stores(b)) return true;
+          return false;
+        } else if constexpr (std::is_same_v<T, kir::IfStmt>) {
+          for (const kir::Stmt& b : x.thenBody)
+            if (stores(b)) return true;
+          for (const kir::Stmt& b : x.elseBody)
+            if (stores(b)) return true;
+          return false;
+        } else {
+          return false;
+        }
+      },
+      s->kind);
+}
+
+const char* combineFunctor(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "dlc_op_add";
+    case BinaryOp::Mul: return "dlc_op_mul";
+    case BinaryOp::Max: return "dlc_op_max";
+    case BinaryOp::Min: return "dlc_op_min";
+    default: break;
+  }
+  throw InternalError("CUDA emitter: a row-loop reduction combines with an op other than Add, Mul, Max, Min");
+}
+
 class Emitter {
  public:
-  explicit Emitter(const kir::Kernel& k) : k_(k) {}
+  Emitter(const kir::Kernel& k, unsigned rowThreads) : k_(k), shape_(launchShape(k, 65535, rowThreads)) {}
 
   std::string run() {
     kir::verify(k_);
     std::string out;
     int64_t points = k_.extent0 * k_.extent1;
-    out += fmt::format("// {}: {} x {} points\n", k_.name, k_.extent0, k_.extent1);
+    out += fmt::format("// {}: {} x {} points; launch {}\n", k_.name, k_.extent0, k_.extent1, describeLaunch(shape_));
     std::vector<std::string> params;
     for (size_t i = 0; i < k_.buffers.size(); ++i) {
       const kir::BufferParam& b = k_.buffers[i];
@@ -103,11 +138,21 @@ class Emitter {
                          b.written ? " (written)" : "");
       params.push_back(fmt::format("{} b{}", bufferParamType(b), i));
     }
-    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n", kBlockSize, k_.name,
+    params_ = params;
+    if (shape_.rowThreads > 1) return cooperative(out);
+    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n", shape_.block, k_.name,
                        fmt::join(params, ", "));
     out += fmt::format(
         "  for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < {}ll; i += (i64)gridDim.x * blockDim.x) {{\n",
         points);
+    pointVars(out);
+    block(k_.body, 2, out);
+    out += "  }\n}\n";
+    return out;
+  }
+
+ private:
+  void pointVars(std::string& out) {
     std::string v0 = name(k_.iter0), v1 = name(k_.iter1);
     if (k_.extent1 == 1) {
       out += fmt::format("    const i64 {} = i;\n    const i64 {} = 0;\n", v0, v1);
@@ -116,12 +161,60 @@ class Emitter {
     } else {
       out += fmt::format("    const i64 {} = i / {}ll;\n    const i64 {} = i % {}ll;\n", v0, k_.extent1, v1, k_.extent1);
     }
-    block(k_.body, 2, out);
+  }
+
+  // A group of rowThreads threads per point: lane = the thread's place in
+  // its group; groups of a block take consecutive points, the grid strides.
+  // Every thread of a group runs the same top-level statements, so that all
+  // reach the shuffles and barriers of the row loops together.
+  std::string cooperative(std::string& out) {
+    int64_t points = k_.extent0 * k_.extent1;
+    unsigned rt = shape_.rowThreads, rows = shape_.block / rt;
+    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n", shape_.block, k_.name,
+                       fmt::join(params_, ", "));
+    out += fmt::format("  const i64 dlc_lane = threadIdx.x % {}u;\n", rt);
+    out += fmt::format("  for (i64 i = (i64)blockIdx.x * {} + threadIdx.x / {}u; i < {}ll; i += (i64)gridDim.x * {}) {{\n",
+                       rows, rt, points, rows);
+    pointVars(out);
+    for (size_t i = 0; i < k_.body.size(); ++i) {
+      const kir::Stmt& s = k_.body[i];
+      const auto* f = std::get_if<kir::ForStmt>(&s->kind);
+      if (f && f->rowShared) rowLoop(*f, 2, out);
+      else std::visit([&](const auto& x) { stmt(x, 2, out); }, s->kind);
+      // Stores become visible to the whole group before the next statement.
+      if (i + 1 < k_.body.size() && stores(s)) out += fmt::format("    dlc_group_sync<{}>();\n", rt);
+    }
     out += "  }\n}\n";
     return out;
   }
 
- private:
+  // A row loop shared by the group: lane l runs iterations begin + l,
+  // begin + l + rowThreads, ...; each reduction starts from its identity in
+  // every lane and is combined over the group, then with its value before
+  // the loop (so every lane ends with the same result).
+  void rowLoop(const kir::ForStmt& f, int depth, std::string& out) {
+    unsigned rt = shape_.rowThreads;
+    std::string in = indent(depth), v = name(f.var);
+    out += in + "{\n";
+    for (const kir::LoopReduction& r : f.reductions) {
+      std::string acc = name(r.acc), t = regType(r.acc.dtype);
+      double inf = std::numeric_limits<double>::infinity();
+      double identity = r.combine == BinaryOp::Add ? 0.0 : r.combine == BinaryOp::Mul ? 1.0 : r.combine == BinaryOp::Max ? -inf : inf;
+      out += fmt::format("{}  const {} {}_before = {};\n{}  {} = {};\n", in, t, acc, acc, in, acc,
+                         floatLiteral(identity, r.acc.dtype));
+    }
+    out += fmt::format("{}  for (i64 {} = {} + dlc_lane; {} < {}; {} += {}) {{\n", in, v, emit(f.begin), v, emit(f.end), v, rt);
+    inRowLoop_ = true;
+    block(f.body, depth + 2, out);
+    inRowLoop_ = false;
+    out += in + "  }\n";
+    for (const kir::LoopReduction& r : f.reductions) {
+      std::string acc = name(r.acc);
+      std::string total = fmt::format("dlc_group_reduce<{}, {}>({})", combineFunctor(r.combine), rt, acc);
+      out += fmt::format("{}  {} = {}::f({}_before, {});\n", in, acc, combineFunctor(r.combine), acc, total);
+    }
+    out += in + "}\n";
+  }
   static std::string name(const kir::Var& v) { return fmt::format("v{}", v.id); }
 
   // ------------------------------------------------------------ casts
@@ -242,7 +335,10 @@ class Emitter {
   void stmt(const kir::StoreStmt& s, int depth, std::string& out) {
     std::string v = emit(s.value);
     if (k_.buffers[size_t(s.buffer)].dtype == DType::Bool) v = fmt::format("(u8)({})", v);
-    out += fmt::format("{}b{}[{}] = {};\n", indent(depth), s.buffer, emit(s.index), v);
+    // Outside row loops a cooperative kernel's lanes compute the same value:
+    // lane 0 stores it.
+    std::string guard = shape_.rowThreads > 1 && !inRowLoop_ ? "if (dlc_lane == 0) " : "";
+    out += fmt::format("{}{}b{}[{}] = {};\n", indent(depth), guard, s.buffer, emit(s.index), v);
   }
   void stmt(const kir::DeclareStmt& d, int depth, std::string& out) {
     out += fmt::format("{}{} {} = {};\n", indent(depth), regType(d.var.dtype), name(d.var), emit(d.init));
@@ -261,6 +357,9 @@ class Emitter {
   }
 
   const kir::Kernel& k_;
+  LaunchShape shape_;
+  std::vector<std::string> params_;
+  bool inRowLoop_ = false;
 };
 
 }  // namespace
@@ -269,7 +368,55 @@ std::string bufferParamType(const kir::BufferParam& buffer) {
   return fmt::format("{}{}*", buffer.written ? "" : "const ", memType(buffer.dtype));
 }
 
-std::string emitKernel(const kir::Kernel& kernel) { return Emitter(kernel).run(); }
+std::string emitKernel(const kir::Kernel& kernel, unsigned rowThreads) { return Emitter(kernel, rowThreads).run(); }
+
+unsigned rowThreadsFor(const kir::Kernel& kernel) {
+  int64_t longest = 0;
+  for (const kir::Stmt& s : kernel.body) {
+    const auto* f = std::get_if<kir::ForStmt>(&s->kind);
+    if (!f || !f->rowShared) continue;
+    const auto* b = std::get_if<kir::ConstExpr>(&f->begin->kind);
+    const auto* e = std::get_if<kir::ConstExpr>(&f->end->kind);
+    longest = std::max<int64_t>(longest, b && e ? e->intValue - b->intValue : 1024);
+  }
+  if (longest <= 4) return 1;
+  if (longest <= 2048) return 32;
+  unsigned threads = 64;
+  while (threads < 1024 && int64_t(threads) * 16 < longest) threads *= 2;
+  return threads;
+}
+
+LaunchShape launchShape(const kir::Kernel& kernel, unsigned maxBlocks, unsigned rowThreads) {
+  LaunchShape shape;
+  if (!kir::hasRowLoops(kernel)) rowThreads = 1;
+  else if (rowThreads == 0) rowThreads = rowThreadsFor(kernel);
+  if (rowThreads != 1 && (rowThreads < 32 || rowThreads > 1024 || (rowThreads & (rowThreads - 1)) != 0))
+    throw InternalError(fmt::format("CUDA emitter: {} threads per row (1 or a power of two in [32, 1024])", rowThreads));
+  shape.rowThreads = rowThreads;
+  // A warp per row: 8 rows per block; a block per row beyond (the block's
+  // barriers and shared partials belong to its one row).
+  shape.block = rowThreads <= 32 ? kBlockSize : rowThreads;
+  if (rowThreads > 32) {
+    // One block-wide partial per warp in shared memory, per reduction dtype.
+    bool f32 = false, f64 = false;
+    for (const kir::Stmt& s : kernel.body)
+      if (const auto* f = std::get_if<kir::ForStmt>(&s->kind))
+        for (const kir::LoopReduction& r : f->reductions) (r.acc.dtype == DType::F64 ? f64 : f32) = true;
+    shape.sharedBytes = (rowThreads / 32) * ((f32 ? 4 : 0) + (f64 ? 8 : 0));
+  }
+  int64_t points = kernel.extent0 * kernel.extent1;
+  int64_t perBlock = shape.block / rowThreads;
+  int64_t blocks = points <= 0 ? 0 : (points + perBlock - 1) / perBlock;
+  shape.grid = unsigned(std::min<int64_t>(blocks, maxBlocks));
+  return shape;
+}
+
+std::string describeLaunch(const LaunchShape& shape) {
+  std::string how = shape.rowThreads == 1    ? "a thread per point"
+                    : shape.rowThreads == 32 ? fmt::format("a warp per row, {} rows per block", shape.block / 32)
+                                             : fmt::format("a block per row, {} B shared", shape.sharedBytes);
+  return fmt::format("{} blocks x {} threads, {}", shape.grid, shape.block, how);
+}
 
 std::string emitProgram(std::span<const kir::Kernel> kernels) {
   std::string out(prelude());
@@ -280,11 +427,6 @@ std::string emitProgram(std::span<const kir::Kernel> kernels) {
   return out;
 }
 
-unsigned gridSize(const kir::Kernel& kernel, unsigned maxBlocks) {
-  int64_t points = kernel.extent0 * kernel.extent1;
-  if (points <= 0) return 0;
-  int64_t blocks = (points + kBlockSize - 1) / kBlockSize;
-  return unsigned(std::min<int64_t>(blocks, maxBlocks));
-}
+unsigned gridSize(const kir::Kernel& kernel, unsigned maxBlocks) { return launchShape(kernel, maxBlocks).grid; }
 
 }  // namespace dlc::codegen::cuda

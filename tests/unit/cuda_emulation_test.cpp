@@ -1,6 +1,7 @@
 // The CUDA emitter without a GPU: emitted programs are compiled as plain C++
 // with tests/cuda/host_shim.h, run on the CPU over a small grid (3 blocks of
-// 5 threads, so that the grid-stride loop is exercised), and compared with
+// 5 threads, so that the grid-stride loop is exercised; cooperative row
+// kernels with their own block size), and compared with
 // the same kernels JIT-compiled by the LLVM backend on the same inputs:
 // kernel-IR semantics at the edges (NaN, infinities, -0, integer division by
 // zero and INT_MIN / -1, saturating casts, f16/bf16 bit patterns, shifts),
@@ -29,6 +30,7 @@
 #include "codegen/llvm/cpu_jit.h"
 #include "ir/op_def.h"
 #include "ir/parser.h"
+#include "tests/cuda/host_emulation.h"
 
 using namespace dlc;
 using namespace dlc::codegen;
@@ -39,52 +41,17 @@ namespace {
 // An emitted program compiled for the host and loaded with dlopen.
 class EmulatedProgram {
  public:
-  explicit EmulatedProgram(const std::vector<Kernel>& kernels) {
-    std::string source = "#include \"host_shim.h\"\n" + cuda::emitProgram(kernels);
-    // One host entry point per kernel: runs every (block, thread) in turn.
-    for (const Kernel& k : kernels) {
-      source += "extern \"C\" void host_" + k.name + "(void* const* b, unsigned grid, unsigned block) {\n";
-      source += "  gridDim.x = grid; blockDim.x = block;\n";
-      source += "  for (unsigned bx = 0; bx < grid; ++bx) for (unsigned tx = 0; tx < block; ++tx) {\n";
-      source += "    blockIdx.x = bx; threadIdx.x = tx;\n    " + k.name + "(";
-      for (size_t i = 0; i < k.buffers.size(); ++i)
-        source += (i ? ", (" : "(") + cuda::bufferParamType(k.buffers[i]) + ")b[" + std::to_string(i) + "]";
-      source += ");\n  }\n}\n";
-    }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dlc_cuda_emu_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "program.cpp") << source;
-    std::string cmd = std::string(DLC_HOST_CXX) + " -std=c++17 -O1 -ffp-contract=off -fPIC -shared -w -I" +
-                      DLC_CUDA_SHIM_DIR + " -o " + (dir_ / "program.so").string() + " " +
-                      (dir_ / "program.cpp").string() + " 2> " + (dir_ / "log.txt").string();
-    int rc = std::system(cmd.c_str());
-    if (rc != 0) {
-      std::ifstream log(dir_ / "log.txt");
-      std::string text((std::istreambuf_iterator<char>(log)), {});
-      ADD_FAILURE() << "host compile of the emitted CUDA source failed:\n" << text.substr(0, 4000) << "\nsource in "
-                    << dir_;
-      return;
-    }
-    handle_ = dlopen((dir_ / "program.so").c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle_) ADD_FAILURE() << dlerror();
-  }
-  ~EmulatedProgram() {
-    if (handle_) dlclose(handle_);
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
-  }
-  bool ok() const { return handle_ != nullptr; }
+  explicit EmulatedProgram(const std::vector<Kernel>& kernels) : emulation_(cuda::emitProgram(kernels), kernels) {}
+  bool ok() const { return emulation_.ok(); }
+  // At most 3 blocks, so that the grid-stride loop is exercised; blocks of 5
+  // threads for one thread per point, the launch's own block otherwise.
   void run(const Kernel& k, void* const* buffers) const {
-    using Fn = void (*)(void* const*, unsigned, unsigned);
-    auto fn = reinterpret_cast<Fn>(dlsym(handle_, ("host_" + k.name).c_str()));
-    ASSERT_NE(fn, nullptr) << k.name;
-    fn(buffers, std::min(3u, cuda::gridSize(k)), 5);
+    cuda::LaunchShape shape = cuda::launchShape(k);
+    emulation_.run(k.name, buffers, std::min(3u, shape.grid), shape.rowThreads > 1 ? shape.block : 5);
   }
 
  private:
-  static inline int counter_ = 0;
-  std::filesystem::path dir_;
-  void* handle_ = nullptr;
+  dlc::testing::HostEmulation emulation_;
 };
 
 // Random contents for a buffer: floats with NaN, infinities, +-0, tiny and
