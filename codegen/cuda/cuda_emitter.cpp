@@ -140,6 +140,7 @@ class Emitter {
     }
     params_ = params;
     if (shape_.rowThreads > 1) return cooperative(out);
+    if (planVectors()) return vectorised(out);
     out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n", shape_.block, k_.name,
                        fmt::join(params, ", "));
     out += fmt::format(
@@ -152,15 +153,134 @@ class Emitter {
   }
 
  private:
-  void pointVars(std::string& out) {
-    std::string v0 = name(k_.iter0), v1 = name(k_.iter1);
+  void pointVars(std::string& out, int depth = 2) {
+    std::string v0 = name(k_.iter0), v1 = name(k_.iter1), in = indent(depth);
     if (k_.extent1 == 1) {
-      out += fmt::format("    const i64 {} = i;\n    const i64 {} = 0;\n", v0, v1);
+      out += fmt::format("{0}const i64 {1} = i;\n{0}const i64 {2} = 0;\n", in, v0, v1);
     } else if (k_.extent0 == 1) {
-      out += fmt::format("    const i64 {} = 0;\n    const i64 {} = i;\n", v0, v1);
+      out += fmt::format("{0}const i64 {1} = 0;\n{0}const i64 {2} = i;\n", in, v0, v1);
     } else {
-      out += fmt::format("    const i64 {} = i / {}ll;\n    const i64 {} = i % {}ll;\n", v0, k_.extent1, v1, k_.extent1);
+      out += fmt::format("{0}const i64 {1} = i / {3}ll;\n{0}const i64 {2} = i % {3}ll;\n", in, v0, v1, k_.extent1);
     }
+  }
+
+  // ------------------------------------------------------------ vectors
+  // An elementwise kernel (straight-line body, every store at the point's
+  // linear index v0 * extent1 + v1) moves its 4-byte buffers accessed at
+  // the linear index as 16-byte vectors: each thread takes 4 consecutive
+  // points, loads one dlc_vec4 per such buffer, runs the body for the 4
+  // points on registers and stores the vectors. A written vectorised buffer
+  // must be read at the linear index only (its register copy is then exact).
+  // The kernel checks the buffers' 16-byte alignment at run time and runs
+  // the scalar loop for whatever the vectors did not cover.
+  bool isLinear(const kir::Expr& e) const {
+    if (const auto* v = std::get_if<kir::VarExpr>(&e->kind)) return k_.extent1 == 1 && v->var.id == k_.iter0.id;
+    const auto* add = std::get_if<kir::BinaryExpr>(&e->kind);
+    if (!add || add->op != BinaryOp::Add) return false;
+    const auto* mul = std::get_if<kir::BinaryExpr>(&add->lhs->kind);
+    const auto* v1 = std::get_if<kir::VarExpr>(&add->rhs->kind);
+    if (!mul || mul->op != BinaryOp::Mul || !v1 || v1->var.id != k_.iter1.id) return false;
+    const auto* v0 = std::get_if<kir::VarExpr>(&mul->lhs->kind);
+    const auto* c = std::get_if<kir::ConstExpr>(&mul->rhs->kind);
+    return v0 && v0->var.id == k_.iter0.id && c && c->intValue == k_.extent1;
+  }
+  static bool fourBytes(DType t) { return t == DType::F32 || t == DType::I32 || t == DType::U32; }
+
+  // Visits every load in an expression.
+  template <class F>
+  static void loads(const kir::Expr& e, const F& f) {
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, kir::LoadExpr>) {
+            f(x);
+            loads(x.index, f);
+          } else if constexpr (std::is_same_v<T, kir::UnaryExpr>) {
+            loads(x.operand, f);
+          } else if constexpr (std::is_same_v<T, kir::BinaryExpr>) {
+            loads(x.lhs, f);
+            loads(x.rhs, f);
+          } else if constexpr (std::is_same_v<T, kir::SelectExpr>) {
+            loads(x.condition, f);
+            loads(x.ifTrue, f);
+            loads(x.ifFalse, f);
+          } else if constexpr (std::is_same_v<T, kir::CastExpr>) {
+            loads(x.operand, f);
+          }
+        },
+        e->kind);
+  }
+
+  bool planVectors() {
+    if (k_.extent0 * k_.extent1 < 8) return false;
+    vector_.assign(k_.buffers.size(), false);
+    std::vector<bool> written(k_.buffers.size(), false), otherLoad(k_.buffers.size(), false);
+    bool anyStore = false;
+    auto onLoad = [&](const kir::LoadExpr& l) {
+      if (isLinear(l.index) && fourBytes(k_.buffers[size_t(l.buffer)].dtype)) vector_[size_t(l.buffer)] = true;
+      else otherLoad[size_t(l.buffer)] = true;
+    };
+    for (const kir::Stmt& st : k_.body) {
+      if (const auto* d = std::get_if<kir::DeclareStmt>(&st->kind)) {
+        loads(d->init, onLoad);
+      } else if (const auto* a = std::get_if<kir::AssignStmt>(&st->kind)) {
+        loads(a->value, onLoad);
+      } else if (const auto* w = std::get_if<kir::StoreStmt>(&st->kind)) {
+        if (!isLinear(w->index) || !fourBytes(k_.buffers[size_t(w->buffer)].dtype)) return false;
+        loads(w->value, onLoad);
+        vector_[size_t(w->buffer)] = written[size_t(w->buffer)] = anyStore = true;
+      } else {
+        return false;  // loops and branches: scalar
+      }
+    }
+    for (size_t b = 0; b < k_.buffers.size(); ++b)
+      if (written[b] && otherLoad[b]) return false;
+    loaded_ = std::vector<bool>(k_.buffers.size(), false);
+    for (const kir::Stmt& st : k_.body) {
+      auto mark = [&](const kir::LoadExpr& l) {
+        if (vector_[size_t(l.buffer)] && isLinear(l.index)) loaded_[size_t(l.buffer)] = true;
+      };
+      if (const auto* d = std::get_if<kir::DeclareStmt>(&st->kind)) loads(d->init, mark);
+      if (const auto* a = std::get_if<kir::AssignStmt>(&st->kind)) loads(a->value, mark);
+      if (const auto* w = std::get_if<kir::StoreStmt>(&st->kind)) loads(w->value, mark);
+    }
+    return anyStore;
+  }
+
+  std::string vectorised(std::string& out) {
+    int64_t points = k_.extent0 * k_.extent1, quads = points / 4;
+    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}({}) {{\n", shape_.block, k_.name,
+                       fmt::join(params_, ", "));
+    out += "  const i64 dlc_first = (i64)blockIdx.x * blockDim.x + threadIdx.x;\n";
+    out += "  const i64 dlc_stride = (i64)gridDim.x * blockDim.x;\n";
+    out += "  i64 dlc_scalar_from = 0;  // points below are done with vectors\n";
+    std::vector<std::string> ptrs;
+    for (size_t b = 0; b < k_.buffers.size(); ++b)
+      if (vector_[b]) ptrs.push_back(fmt::format("(u64)b{}", b));
+    out += fmt::format("  if ((({}) & 15ull) == 0) {{\n", fmt::join(ptrs, " | "));
+    out += fmt::format("    for (i64 q = dlc_first; q < {}ll; q += dlc_stride) {{\n", quads);
+    for (size_t b = 0; b < k_.buffers.size(); ++b) {
+      if (!vector_[b]) continue;
+      std::string t = regType(k_.buffers[b].dtype);
+      if (loaded_[b])
+        out += fmt::format("      dlc_vec4<{0}> b{1}_v = ((const dlc_vec4<{0}>*)b{1})[q];\n", t, b);
+      else
+        out += fmt::format("      dlc_vec4<{}> b{}_v;\n", t, b);
+    }
+    out += "#pragma unroll\n      for (int c = 0; c < 4; ++c) {\n        const i64 i = q * 4 + c;\n";
+    pointVars(out, 4);
+    inVector_ = true;
+    block(k_.body, 4, out);
+    inVector_ = false;
+    out += "      }\n";
+    for (size_t b = 0; b < k_.buffers.size(); ++b)
+      if (vector_[b] && k_.buffers[b].written) out += fmt::format("      ((dlc_vec4<{0}>*)b{1})[q] = b{1}_v;\n", regType(k_.buffers[b].dtype), b);
+    out += fmt::format("    }}\n    dlc_scalar_from = {}ll;\n  }}\n", quads * 4);
+    out += fmt::format("  for (i64 i = dlc_scalar_from + dlc_first; i < {}ll; i += dlc_stride) {{\n", points);
+    pointVars(out);
+    block(k_.body, 2, out);
+    out += "  }\n}\n";
+    return out;
   }
 
   // A group of rowThreads threads per point: lane = the thread's place in
@@ -238,6 +358,7 @@ class Emitter {
   std::string node(const kir::ConstExpr& c, DType t) { return constant(c, t); }
   std::string node(const kir::VarExpr& v, DType) { return name(v.var); }
   std::string node(const kir::LoadExpr& l, DType t) {
+    if (inVector_ && vector_[size_t(l.buffer)] && isLinear(l.index)) return fmt::format("b{}_v.v[c]", l.buffer);
     std::string s = fmt::format("b{}[{}]", l.buffer, emit(l.index));
     return t == DType::Bool ? fmt::format("({} != 0)", s) : s;
   }
@@ -335,6 +456,10 @@ class Emitter {
   void stmt(const kir::StoreStmt& s, int depth, std::string& out) {
     std::string v = emit(s.value);
     if (k_.buffers[size_t(s.buffer)].dtype == DType::Bool) v = fmt::format("(u8)({})", v);
+    if (inVector_ && vector_[size_t(s.buffer)]) {
+      out += fmt::format("{}b{}_v.v[c] = {};\n", indent(depth), s.buffer, v);
+      return;
+    }
     // Outside row loops a cooperative kernel's lanes compute the same value:
     // lane 0 stores it.
     std::string guard = shape_.rowThreads > 1 && !inRowLoop_ ? "if (dlc_lane == 0) " : "";
@@ -360,6 +485,8 @@ class Emitter {
   LaunchShape shape_;
   std::vector<std::string> params_;
   bool inRowLoop_ = false;
+  std::vector<bool> vector_, loaded_;  // per buffer: moved as vectors; loaded as vectors
+  bool inVector_ = false;
 };
 
 }  // namespace

@@ -137,6 +137,10 @@ DLC_SAT_UNSIGNED(u16, 65536.0)
 DLC_SAT_UNSIGNED(u32, 4294967296.0)
 DLC_SAT_UNSIGNED(u64, 18446744073709551616.0)
 
+// 16 bytes of 4-byte elements, moved with one vector load or store (the
+// vectorised elementwise kernels check the alignment before using it).
+template <class T> struct alignas(16) dlc_vec4 { T v[4]; };
+
 // Row groups (cooperative kernels): RT threads run one point; RT is 32 (a
 // warp, several rows per block) or a multiple of 32 equal to the block size.
 // dlc_group_reduce combines one value per thread with Op over the group and
