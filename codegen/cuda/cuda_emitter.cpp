@@ -212,7 +212,9 @@ class Emitter {
   }
 
   bool planVectors() {
-    if (k_.extent0 * k_.extent1 < 8) return false;
+    // Small kernels are bound by launch latency, not bandwidth: scalar only
+    // (the vector copy of the body doubles NVRTC's time for them).
+    if (k_.extent0 * k_.extent1 < kMinVectorPoints) return false;
     vector_.assign(k_.buffers.size(), false);
     std::vector<bool> written(k_.buffers.size(), false), otherLoad(k_.buffers.size(), false);
     bool anyStore = false;

@@ -7,10 +7,10 @@
 // buffers are u16 bits, Bool buffers u8) and no other parameter: the
 // iteration space is baked in. One thread per iteration point (v0, v1) of the
 // linear index i = v0 * extent1 + v1, in a grid-stride loop, so that any grid
-// size is correct. Elementwise kernels whose stores all go to the point's
-// own index move their 4-byte buffers as 16-byte vectors (4 points per
-// thread) when the pointers are 16-byte aligned, checked at run time; a
-// scalar loop covers the remaining points.
+// size is correct. Elementwise kernels of at least kMinVectorPoints points
+// whose stores all go to the point's own index move their 4-byte buffers as
+// 16-byte vectors (4 points per thread) when the pointers are 16-byte
+// aligned, checked at run time; a scalar loop covers the remaining points.
 //
 // Kernels with row loops (kir::ForStmt::rowShared: softmax, layernorm,
 // reductions) are cooperative: a group of rowThreads threads (a warp, or a
@@ -36,8 +36,10 @@
 
 namespace dlc::codegen::cuda {
 
-// Threads per block of every kernel (its __launch_bounds__).
+// Threads per block of every kernel without row loops (its __launch_bounds__).
 inline constexpr unsigned kBlockSize = 256;
+// The smallest elementwise kernel that moves its buffers as vectors.
+inline constexpr int64_t kMinVectorPoints = 16384;
 
 std::string_view prelude();
 

@@ -475,26 +475,29 @@ TEST(CudaEmulation, EmittedSourceIsReadable) {
 // pointers are 16-byte aligned (4 points per thread, a scalar loop for the
 // rest); misaligned pointers take the scalar loop for every point.
 TEST(CudaEmulation, VectorisedElementwiseKernels) {
-  Kernel add = binaryKernel(BinaryOp::Add, DType::F32, 1003);  // not a multiple of 4: a scalar tail
+  Kernel add = binaryKernel(BinaryOp::Add, DType::F32, cuda::kMinVectorPoints + 3);  // a scalar tail of 3
+  Kernel small = binaryKernel(BinaryOp::Add, DType::F32, cuda::kMinVectorPoints - 4);
+  small.name = "vsmall";
+  EXPECT_EQ(cuda::emitKernel(small).find("dlc_vec4"), std::string::npos);
   add.name = "vadd";
   // In place: x[i] = x[i] * 2 + y[i % 7] (a broadcast load stays scalar).
   Kernel inPlace;
   inPlace.name = "vinplace";
   inPlace.extent0 = 9;
-  inPlace.extent1 = 70;
-  int x = addBuffer(inPlace, "x", DType::F32, 630, true);
+  inPlace.extent1 = 2000;
+  int x = addBuffer(inPlace, "x", DType::F32, 18000, true);
   int y = addBuffer(inPlace, "y", DType::I32, 7, false);
-  Expr linear = binary(BinaryOp::Add, binary(BinaryOp::Mul, var(inPlace.iter0), intConstant(70)), var(inPlace.iter1));
+  Expr linear = binary(BinaryOp::Add, binary(BinaryOp::Mul, var(inPlace.iter0), intConstant(2000)), var(inPlace.iter1));
   inPlace.body = {store(inPlace, x, linear,
                         binary(BinaryOp::Add, binary(BinaryOp::Mul, load(inPlace, x, linear), constant(DType::F32, 2)),
                                cast(DType::F32, load(inPlace, y, binary(BinaryOp::Rem, var(inPlace.iter1), intConstant(7))))))};
   // A store at another index than the point's (a reversal): scalar only.
   Kernel shifted;
   shifted.name = "vshifted";
-  shifted.extent0 = 100;
-  int from = addBuffer(shifted, "from", DType::F32, 100, false);
-  int to = addBuffer(shifted, "to", DType::F32, 100, true);
-  shifted.body = {store(shifted, to, binary(BinaryOp::Sub, intConstant(99), var(shifted.iter0)),
+  shifted.extent0 = 20000;
+  int from = addBuffer(shifted, "from", DType::F32, 20000, false);
+  int to = addBuffer(shifted, "to", DType::F32, 20000, true);
+  shifted.body = {store(shifted, to, binary(BinaryOp::Sub, intConstant(19999), var(shifted.iter0)),
                         load(shifted, from, var(shifted.iter0)))};
 
   std::string s = cuda::emitKernel(add);
