@@ -500,6 +500,10 @@ std::string bufferParamType(const kir::BufferParam& buffer) {
 std::string emitKernel(const kir::Kernel& kernel, unsigned rowThreads) { return Emitter(kernel, rowThreads).run(); }
 
 unsigned rowThreadsFor(const kir::Kernel& kernel) {
+  // Rows strided by extent1 (softmax or a reduction over a middle axis):
+  // neighbouring points read neighbouring elements at every step, so one
+  // thread per point is coalesced while a row group would not be.
+  if (kernel.extent1 >= 32) return 1;
   int64_t longest = 0;
   for (const kir::Stmt& s : kernel.body) {
     const auto* f = std::get_if<kir::ForStmt>(&s->kind);

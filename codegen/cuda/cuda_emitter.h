@@ -51,9 +51,11 @@ struct LaunchShape {
   unsigned sharedBytes = 0;     // static shared memory per block
 };
 
-// The threads that cooperate on one point: 1 without row loops or for rows
-// of at most 4 elements, a warp (32) up to 2048 elements, else a block of
-// min(1024, rows / 16 rounded up to a power of two) threads.
+// The threads that cooperate on one point: 1 without row loops, for rows
+// of at most 4 elements or when extent1 >= 32 (rows strided by extent1:
+// neighbouring points then read neighbouring elements), a warp (32) up to
+// 2048 elements, else a block of min(1024, rows / 16 rounded up to a power
+// of two) threads.
 unsigned rowThreadsFor(const kir::Kernel& kernel);
 
 // rowThreads == 0: rowThreadsFor(kernel); tests force other widths (1, or a

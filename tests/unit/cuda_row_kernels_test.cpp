@@ -520,6 +520,19 @@ TEST(CudaRowKernels, LaunchShapes) {
   EXPECT_EQ(cuda::rowThreadsFor(rowKernel(4, 2049)), 256u);
   EXPECT_EQ(cuda::rowThreadsFor(rowKernel(4, 5000)), 512u);
   EXPECT_EQ(cuda::rowThreadsFor(rowKernel(4, 1 << 20)), 1024u);
+  // Softmax over a middle axis with 32 or more points after it: one thread
+  // per point (coalesced), fewer: a warp per row.
+  auto middle = [](int64_t inner) {
+    return lowered(fmt::format(R"(graph @m(%x: f32[2,500,{0}]) {{
+  %sm: f32[2,500,{0}] = Softmax(%x) {{axis = 1}}
+  return %sm
+}}
+)",
+                               inner))
+        .at(0);
+  };
+  EXPECT_EQ(cuda::rowThreadsFor(middle(32)), 1u);
+  EXPECT_EQ(cuda::rowThreadsFor(middle(31)), 32u);
 
   cuda::LaunchShape warp = cuda::launchShape(rowKernel(30, 100));
   EXPECT_EQ(warp.rowThreads, 32u);
