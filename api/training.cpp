@@ -12,6 +12,10 @@
 
 #include "codegen/cpu/cpu_model.h"
 #include "codegen/cpu/in_place_update.h"
+#if DLC_HAVE_CUDA
+#include "codegen/cuda/cuda_model.h"
+#include "codegen/cuda/nvrtc_compiler.h"
+#endif
 #include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
 #include "ir/builder.h"
@@ -21,38 +25,88 @@
 namespace dlc {
 namespace {
 
-// A graph run on the chosen target: compiled once per shape signature (cpu)
-// or interpreted (ref).
+// A graph run on the chosen target: compiled once per shape signature (cpu,
+// cuda) or interpreted (ref). The values it carries from run to run
+// ({output, input} pairs: parameters and optimizer state of a training step)
+// are kept by the runner: on the host for cpu and ref (updated in place by
+// CpuModel::runInto where the compiled step allows it), in device memory for
+// cuda (CudaModel's carried values: no host round trip per step).
 class Runner {
  public:
-  // `inPlace`: {output, input} pairs the compiled program may write over
-  // the input (parameters and optimizer state updated in place).
-  Runner(ir::Graph graph, const TrainerOptions& o, codegen::cpu::InPlacePairs inPlace = {})
+  Runner(ir::Graph graph, const TrainerOptions& o, codegen::cpu::InPlacePairs carried = {})
       : graph_(std::move(graph)) {
-    if (o.target == "cpu")
-      cpu_.emplace(ir::cloneGraph(graph_), codegen::cpu::CpuOptions{"host", o.threads, std::move(inPlace)});
-    else if (o.target != "ref")
-      throwUserError("trainer: unknown target '{}' (expected cpu or ref)", o.target);
+    if (o.target == "cpu") {
+      cpu_.emplace(ir::cloneGraph(graph_), codegen::cpu::CpuOptions{"host", o.threads, carried});
+    } else if (o.target == "cuda") {
+#if DLC_HAVE_CUDA
+      codegen::cuda::CudaOptions co;
+      co.cacheDir = codegen::cuda::defaultCacheDir();
+      co.carried = carried;
+      cuda_.emplace(ir::cloneGraph(graph_), std::move(co));
+#else
+      throwUserError("trainer: target cuda: dlc was built without CUDA (DLC_CUDA=OFF or no CUDA toolkit)");
+#endif
+    } else if (o.target != "ref") {
+      throwUserError("trainer: unknown target '{}' (expected cpu, cuda or ref)", o.target);
+    }
+    const auto& outs = graph_.outputs();
+    for (const auto& [output, input] : carried)
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (outs[i]->name() == output) nextIndex_[input] = i;
   }
   const ir::Graph& graph() const { return graph_; }
-  std::vector<Tensor> run(const NamedTensors& feeds) {
-    ir::checkInputs(graph_, feeds);
-    return cpu_ ? cpu_->run(feeds) : ir::interpret(graph_, feeds);
+
+  // A carried input's value (the runner keeps its own copy).
+  void setCarried(const std::string& name, const Tensor& value) {
+#if DLC_HAVE_CUDA
+    if (cuda_) return cuda_->setCarried(name, value);
+#endif
+    host_[name] = value.clone();
   }
-  // Output i goes into *into[i] where that is set (see CpuModel::runInto).
-  std::vector<Tensor> runInto(const NamedTensors& feeds, std::span<Tensor* const> into) {
-    ir::checkInputs(graph_, feeds);
-    if (cpu_) return cpu_->runInto(feeds, into);
-    std::vector<Tensor> out = ir::interpret(graph_, feeds);
+  // Its current value (shares storage with the runner's copy on cpu/ref).
+  Tensor carried(const std::string& name) const {
+#if DLC_HAVE_CUDA
+    if (cuda_) return cuda_->carried(name);
+#endif
+    return host_.at(name);
+  }
+
+  // Runs on `feeds` plus the carried values; each carried output replaces
+  // its input for the next run. Returns the outputs (carried ones may be
+  // undefined).
+  std::vector<Tensor> run(const NamedTensors& feeds) {
+#if DLC_HAVE_CUDA
+    if (cuda_) return cuda_->run(feeds);
+#endif
+    NamedTensors all = feeds;
+    for (const auto& [name, t] : host_) all[name] = t;
+    ir::checkInputs(graph_, all);
+    if (nextIndex_.empty()) return cpu_ ? cpu_->run(all) : ir::interpret(graph_, all);
+    // Updated in their own buffers (in place where the compiled step allows
+    // it: see CpuModel::runInto).
+    std::vector<Tensor*> into(graph_.outputs().size(), nullptr);
+    for (auto& [name, t] : host_) into.at(nextIndex_.at(name)) = &t;
+    if (cpu_) return cpu_->runInto(all, into);
+    std::vector<Tensor> out = ir::interpret(graph_, all);
     for (size_t i = 0; i < out.size(); ++i)
       if (into[i]) *into[i] = out[i];
     return out;
   }
-  std::string describe() const { return cpu_ ? cpu_->describe() : "ref: the reference interpreter\n"; }
+  std::string describe() const {
+#if DLC_HAVE_CUDA
+    if (cuda_) return cuda_->describe();
+#endif
+    return cpu_ ? cpu_->describe() : "ref: the reference interpreter\n";
+  }
 
  private:
   ir::Graph graph_;
   std::optional<codegen::cpu::CpuModel> cpu_;
+#if DLC_HAVE_CUDA
+  std::optional<codegen::cuda::CudaModel> cuda_;
+#endif
+  NamedTensors host_;                        // carried values (cpu, ref)
+  std::map<std::string, size_t> nextIndex_;  // carried input -> output index
 };
 
 std::vector<std::string> defaultParameters(const ir::Graph& g) {
@@ -130,12 +184,15 @@ struct Trainer::Impl {
   TrainerOptions options;
   ir::Graph forward;
   passes::TrainingGraph tg;
-  std::optional<Runner> train;
+  std::optional<Runner> train;  // holds the parameters and optimizer state
   std::optional<Runner> predict;
-  NamedTensors carried;                    // carried input name -> value
-  std::map<std::string, size_t> nextIndex;  // carried input name -> output index
-  std::set<std::string> batchInputs;        // what a batch must supply
+  std::set<std::string> carried;     // carried input names
+  std::set<std::string> unset;       // carried inputs with no value yet
+  std::set<std::string> batchInputs;  // what a batch must supply
   int64_t steps = 0;
+  // predict()'s parameters (host copies), refreshed after steps / setParameter.
+  NamedTensors predictParameters;
+  bool predictParametersStale = true;
 };
 
 Trainer::Trainer(ir::Graph forward, TrainerOptions options) : impl_(std::make_unique<Impl>()) {
@@ -148,18 +205,16 @@ Trainer::Trainer(ir::Graph forward, TrainerOptions options) : impl_(std::make_un
   ir::Graph lossGraph = withLoss(forward, m.options.loss, lossName);
   m.tg = passes::buildTrainingGraph(lossGraph, lossName, m.options.parameters, &m.options.optimizer);
   m.forward = std::move(forward);
-  // Own copies: the step updates them in place.
-  for (const passes::CarriedValue& cv : m.tg.carried)
-    m.carried[cv.input] = cv.initial.defined() ? cv.initial.clone() : cv.initial;
-  const auto& outs = m.tg.graph.outputs();
-  for (const passes::CarriedValue& cv : m.tg.carried)
-    for (size_t i = 0; i < outs.size(); ++i)
-      if (outs[i]->name() == cv.next) m.nextIndex[cv.input] = i;
+  for (const passes::CarriedValue& cv : m.tg.carried) m.carried.insert(cv.input);
   for (const ir::Value* in : m.tg.graph.inputs())
     if (!m.carried.count(in->name()) && in->name() != m.tg.stepInput) m.batchInputs.insert(in->name());
-  codegen::cpu::InPlacePairs inPlace;
-  for (const passes::CarriedValue& cv : m.tg.carried) inPlace.emplace_back(cv.next, cv.input);
-  m.train.emplace(ir::cloneGraph(m.tg.graph), m.options, std::move(inPlace));
+  codegen::cpu::InPlacePairs carriedPairs;
+  for (const passes::CarriedValue& cv : m.tg.carried) carriedPairs.emplace_back(cv.next, cv.input);
+  m.train.emplace(ir::cloneGraph(m.tg.graph), m.options, std::move(carriedPairs));
+  for (const passes::CarriedValue& cv : m.tg.carried) {
+    if (cv.initial.defined()) m.train->setCarried(cv.input, cv.initial);
+    else m.unset.insert(cv.input);
+  }
 }
 
 Trainer Trainer::fromOnnx(const std::string& path, TrainerOptions options) {
@@ -183,27 +238,29 @@ float Trainer::step(const NamedTensors& batch) {
   }
   for (const std::string& name : m.batchInputs)
     if (!batch.count(name)) throwUserError("trainer: the batch has no input '{}'", name);
-  for (const auto& [name, t] : m.carried) {
-    if (!t.defined()) throwUserError("trainer: parameter '{}' has no value; set it with setParameter", name);
-    feeds[name] = t;
-  }
+  if (!m.unset.empty())
+    throwUserError("trainer: parameter '{}' has no value; set it with setParameter", *m.unset.begin());
   if (!m.tg.stepInput.empty()) feeds[m.tg.stepInput] = Tensor::scalar<int64_t>(m.steps + 1);
-  // Parameters and state are updated in their own buffers (in place where
-  // the compiled step allows it: see CpuModel::runInto).
-  std::vector<Tensor*> into(m.tg.graph.outputs().size(), nullptr);
-  for (auto& [name, t] : m.carried) into.at(m.nextIndex.at(name)) = &t;
-  std::vector<Tensor> out = m.train->runInto(feeds, into);
+  std::vector<Tensor> out = m.train->run(feeds);
   ++m.steps;
+  m.predictParametersStale = true;
   return float(out[0].getDouble(0));
 }
 
 std::vector<Tensor> Trainer::predict(const NamedTensors& inputs) {
   Impl& m = *impl_;
   if (!m.predict) m.predict.emplace(parametersAsInputs(m.forward, m.options.parameters), m.options);
+  if (m.predictParametersStale) {  // on cuda: one download per parameter after each step
+    for (const std::string& p : m.options.parameters) {
+      if (m.unset.count(p)) throwUserError("trainer: parameter '{}' has no value; set it with setParameter", p);
+      m.predictParameters[p] = m.train->carried(p);
+    }
+    m.predictParametersStale = false;
+  }
   NamedTensors feeds = inputs;
   for (const std::string& p : m.options.parameters) {
     if (inputs.count(p)) throwUserError("trainer: input '{}' is a parameter (use setParameter)", p);
-    feeds[p] = m.carried.at(p);
+    feeds[p] = m.predictParameters.at(p);
   }
   return m.predict->run(feeds);
 }
@@ -213,7 +270,10 @@ const std::vector<std::string>& Trainer::parameterNames() const { return impl_->
 Tensor Trainer::parameter(const std::string& name) const {
   const Impl& m = *impl_;
   for (const std::string& p : m.options.parameters)
-    if (p == name) return m.carried.at(name).clone();
+    if (p == name) {
+      if (m.unset.count(p)) throwUserError("trainer: parameter '{}' has no value; set it with setParameter", p);
+      return m.train->carried(name).clone();
+    }
   throwUserError("trainer: no parameter named '{}' (parameters: {})", name, fmt::join(m.options.parameters, ", "));
 }
 
@@ -226,7 +286,9 @@ void Trainer::setParameter(const std::string& name, const Tensor& value) {
   ir::TensorType want = in->type();
   if (value.dtype() != want.dtype || !want.shape || value.type().shape != want.shape)
     throwUserError("trainer: setParameter('{}'): expected {}, got {}", name, want.str(), value.type().str());
-  m.carried[name] = value.clone();
+  m.train->setCarried(name, value);
+  m.unset.erase(name);
+  m.predictParametersStale = true;
 }
 
 int64_t Trainer::stepsTaken() const { return impl_->steps; }
@@ -240,7 +302,7 @@ ir::Graph Trainer::forwardGraph() const {
     ir::Value* v = g.findValue(p);
     if (!v) continue;
     if (v->isConstant()) g.renameValue(v, g.uniqueName(p + ".old"));
-    ir::Value* c = g.addConstant(p, m.carried.at(p).clone());
+    ir::Value* c = g.addConstant(p, parameter(p));
     g.replaceAllUsesWith(v, c);
   }
   return g;

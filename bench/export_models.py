@@ -9,7 +9,7 @@ not identities.
 
 Models (torchvision is not needed; the standard architectures are written
 out below):
-  resnet18     ResNet-18, 224x224, 1000 classes          batch 1, 8
+  resnet18     ResNet-18, 224x224, 1000 classes          batch 1, 8, 32
   mobilenetv2  MobileNetV2 (width 1.0), 224x224          batch 1, 8
   bert         BERT-style encoder: 4 layers, hidden 256, 4 heads, FFN 1024,
                seq 128, GELU, padding attention mask     batch 2, 8
@@ -19,8 +19,14 @@ out below):
   resnet50     ResNet-50 (25.6 M parameters), for the compile-time goal  batch 1
   matmul512    one MatMul, [512,512] x [512,512] weight (GEMM efficiency)
   matmul1024   one MatMul, [1024,1024] x [1024,1024] weight
+  chain        an elementwise chain over 32 Mi floats (one fused kernel in
+               dlc: 128 MiB read, 128 MiB written; HBM bandwidth)   batch 1
 
-Usage: PY bench/export_models.py [--out bench/models] [MODEL...]
+build_case(name, batch) returns the same torch module and inputs that are
+exported (bench/run_cuda.py times that module in PyTorch and its export in
+dlc); the forwards create their tensors on the inputs' device.
+
+Usage: PY bench/export_models.py [--out bench/models] [--batches 1,32] [MODEL...]
 (PY: a Python with torch, onnx and numpy, e.g. .venv/bin/python.)
 """
 import argparse
@@ -156,7 +162,7 @@ class BertEncoder(nn.Module):
         self.head = nn.Linear(dim, classes)
 
     def forward(self, ids, mask):
-        positions = torch.arange(ids.shape[1]).unsqueeze(0)
+        positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
         x = self.norm(self.tok(ids) + self.pos(positions))
         x = self.encoder(x, src_key_padding_mask=mask == 0)
         return self.head(torch.tanh(self.pool(x[:, 0])))
@@ -177,8 +183,8 @@ class GptDecoder(nn.Module):
 
     def forward(self, ids):
         seq = ids.shape[1]
-        causal = torch.triu(torch.full((seq, seq), float("-inf")), diagonal=1)
-        x = self.tok(ids) + self.pos(torch.arange(seq).unsqueeze(0))
+        x = self.tok(ids) + self.pos(torch.arange(seq, device=ids.device).unsqueeze(0))
+        causal = torch.triu(torch.full((seq, seq), float("-inf"), device=x.device, dtype=x.dtype), diagonal=1)
         return self.lm_head(self.norm(self.blocks(x, mask=causal)))
 
 
@@ -207,6 +213,13 @@ class MatMul(nn.Module):
         return x @ self.w
 
 
+class Chain(nn.Module):
+    """sigmoid(1.5 x + 0.25) * x - 0.5: elementwise only (one read, one write)."""
+
+    def forward(self, x):
+        return torch.sigmoid(x * 1.5 + 0.25) * x - 0.5
+
+
 # --- cases --------------------------------------------------------------------
 
 
@@ -225,7 +238,7 @@ def tokens(batch, seq, g, with_mask):
 
 # name -> (constructor, [(batch, input maker)])
 MODELS = {
-    "resnet18": (lambda: ResNet(BasicBlock, [2, 2, 2, 2]), [(b, lambda b, g: image(b, g)) for b in (1, 8)]),
+    "resnet18": (lambda: ResNet(BasicBlock, [2, 2, 2, 2]), [(b, lambda b, g: image(b, g)) for b in (1, 8, 32)]),
     "mobilenetv2": (MobileNetV2, [(b, lambda b, g: image(b, g)) for b in (1, 8)]),
     "bert": (BertEncoder, [(b, lambda b, g: tokens(b, 128, g, True)) for b in (2, 8)]),
     "gpt": (GptDecoder, [(b, lambda b, g: tokens(b, 128, g, False)) for b in (1, 4)]),
@@ -233,6 +246,7 @@ MODELS = {
     "resnet50": (lambda: ResNet(Bottleneck, [3, 4, 6, 3]), [(1, lambda b, g: image(b, g))]),
     "matmul512": (lambda: MatMul(512, 512), [(512, lambda b, g: {"input": torch.randn(b, 512, generator=g)})]),
     "matmul1024": (lambda: MatMul(1024, 1024), [(1024, lambda b, g: {"input": torch.randn(b, 1024, generator=g)})]),
+    "chain": (Chain, [(1, lambda b, g: {"input": torch.randn(b, 32 << 20, generator=g)})]),
 }
 
 
@@ -246,32 +260,47 @@ def randomize_batchnorm(model, seed):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
 
 
-def export(name, out_dir):
+def build_case(name, batch):
+    """(module in eval mode on the CPU, {input name: tensor}) of one case: what export() writes."""
     make, cases = MODELS[name]
+    makers = dict(cases)
+    if batch not in makers:
+        raise KeyError(f"{name} has no batch {batch} (batches: {sorted(makers)})")
     torch.manual_seed(0)
     model = make().eval()
     randomize_batchnorm(model, 1)
-    for batch, make_inputs in cases:
-        inputs = make_inputs(batch, torch.Generator().manual_seed(2))
-        case = os.path.join(out_dir, f"{name}_b{batch}")
-        os.makedirs(case, exist_ok=True)
-        path = os.path.join(case, "model.onnx")
-        # Not under torch.no_grad(): there, TransformerEncoderLayer takes a fused
-        # fast path that the TorchScript exporter cannot export.
-        torch.onnx.export(model, tuple(inputs.values()), path, input_names=list(inputs), output_names=["output"],
-                          opset_version=17, dynamo=False, do_constant_folding=True)
-        for input_name, tensor in inputs.items():
-            np.save(os.path.join(case, f"{input_name}.npy"), tensor.numpy())
-        proto = onnx.load(path)
-        onnx.checker.check_model(proto)
-        ops = sorted({n.op_type for n in proto.graph.node})
-        print(f"{name}_b{batch}: {os.path.getsize(path) / 1e6:.1f} MB, {len(proto.graph.node)} nodes, ops: "
-              f"{' '.join(ops)}", flush=True)
+    return model, makers[batch](batch, torch.Generator().manual_seed(2))
+
+
+def export_module(model, inputs, case):
+    """Writes case/model.onnx (opset 17, static shapes) and case/<input>.npy; returns a summary line."""
+    os.makedirs(case, exist_ok=True)
+    path = os.path.join(case, "model.onnx")
+    # Not under torch.no_grad(): there, TransformerEncoderLayer takes a fused
+    # fast path that the TorchScript exporter cannot export.
+    torch.onnx.export(model, tuple(inputs.values()), path, input_names=list(inputs), output_names=["output"],
+                      opset_version=17, dynamo=False, do_constant_folding=True)
+    for input_name, tensor in inputs.items():
+        np.save(os.path.join(case, f"{input_name}.npy"), tensor.numpy())
+    proto = onnx.load(path)
+    onnx.checker.check_model(proto)
+    ops = sorted({n.op_type for n in proto.graph.node})
+    return f"{os.path.getsize(path) / 1e6:.1f} MB, {len(proto.graph.node)} nodes, ops: {' '.join(ops)}"
+
+
+def export(name, out_dir, batches=None):
+    for batch, _ in MODELS[name][1]:
+        if batches and batch not in batches:
+            continue
+        model, inputs = build_case(name, batch)
+        summary = export_module(model, inputs, os.path.join(out_dir, f"{name}_b{batch}"))
+        print(f"{name}_b{batch}: {summary}", flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "models"))
+    parser.add_argument("--batches", help="comma-separated batch sizes to keep (default: every case)")
     parser.add_argument("models", nargs="*", help=f"subset of: {' '.join(MODELS)}")
     args = parser.parse_args()
     unknown = [m for m in args.models if m not in MODELS]
@@ -281,7 +310,7 @@ def main():
     warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export")
     torch.set_num_threads(2)
     for name in args.models or MODELS:
-        export(name, args.out)
+        export(name, args.out, {int(b) for b in args.batches.split(",")} if args.batches else None)
 
 
 if __name__ == "__main__":

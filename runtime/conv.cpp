@@ -115,9 +115,21 @@ PackedConvWeights prepareConvWeights(const GemmMicroKernel& uk, const ConvShape&
   return p;
 }
 
-void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const PackedConvWeights& weights, const float* input,
-            float* output, KernelFn epilogue, void* const* epilogueBuffers) {
-  const ConvShape& s = weights.shape;
+PackedConvWeights prepareConvTransposeWeights(const GemmMicroKernel& uk, const ConvShape& shape,
+                                              const float* weights) {
+  checkShape(shape);
+  PackedConvWeights p;
+  p.shape = shape;
+  int64_t M = shape.outChannels / shape.group, K = shape.depth();
+  for (int64_t g = 0; g < shape.group; ++g) p.groups.push_back(packA(uk, weights + g * M * K, K, M, 1, K));
+  return p;
+}
+
+namespace {
+
+// Per group: weights packed once (`packed`) or read at run time (`raw`).
+void convGemms(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& s, const PackedConvWeights* packed,
+               const float* raw, const float* input, float* output, KernelFn epilogue, void* const* epilogueBuffers) {
   checkShape(s);
   if (s.batch == 0) return;
   const int64_t OH = s.outH(), OW = s.outW(), OHW = OH * OW;
@@ -129,7 +141,11 @@ void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const PackedConvWeights
     Im2colPanels panels{&s, input, g * ICg};
     GemmArgs a;
     a.batch = s.batch, a.M = M, a.N = OHW, a.K = K;
-    a.packedA = &weights.groups[size_t(g)];
+    if (packed) {
+      a.packedA = &packed->groups[size_t(g)];
+    } else {
+      a.a = raw + g * M * K, a.aRowStride = K, a.aColStride = 1;
+    }
     if (pointwise) {
       a.b = input + g * ICg * HW, a.bBatchStride = s.inChannels * HW;
       a.bRowStride = OHW, a.bColStride = 1;
@@ -146,6 +162,76 @@ void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const PackedConvWeights
     }
     gemm(pool, uk, a);
   }
+}
+
+// One output plane of the adjoint: plane[ih][iw] = bias + the sum over
+// (kh, kw) of cols[kh*KW + kw][oh*OW + ow] with ih = oh*strideH - padTop +
+// kh*dilationH (and the same for w), taken in a fixed order.
+void gatherPlane(const ConvShape& s, const float* cols, float* plane, float bias) {
+  const int64_t OH = s.outH(), OW = s.outW(), OHW = OH * OW;
+  std::fill(plane, plane + s.inH * s.inW, bias);
+  for (int64_t kh = 0; kh < s.kernelH; ++kh)
+    for (int64_t kw = 0; kw < s.kernelW; ++kw) {
+      const float* col = cols + (kh * s.kernelW + kw) * OHW;
+      const int64_t offH = kh * s.dilationH - s.padTop, offW = kw * s.dilationW - s.padLeft;
+      // ow in [owLo, owHi) lands inside the row: 0 <= ow*strideW + offW < inW.
+      const int64_t owLo = offW >= 0 ? 0 : (-offW + s.strideW - 1) / s.strideW;
+      const int64_t owHi = std::min(OW, s.inW - 1 - offW < 0 ? 0 : (s.inW - 1 - offW) / s.strideW + 1);
+      if (owLo >= owHi) continue;
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const int64_t ih = oh * s.strideH + offH;
+        if (ih < 0 || ih >= s.inH) continue;
+        float* row = plane + ih * s.inW + offW;
+        const float* c = col + oh * OW;
+        if (s.strideW == 1) {
+          for (int64_t ow = owLo; ow < owHi; ++ow) row[ow] += c[ow];
+        } else {
+          for (int64_t ow = owLo; ow < owHi; ++ow) row[ow * s.strideW] += c[ow];
+        }
+      }
+    }
+}
+
+}  // namespace
+
+void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const PackedConvWeights& weights, const float* input,
+            float* output, KernelFn epilogue, void* const* epilogueBuffers) {
+  convGemms(pool, uk, weights.shape, &weights, nullptr, input, output, epilogue, epilogueBuffers);
+}
+
+void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& shape, const float* weights,
+            const float* input, float* output, KernelFn epilogue, void* const* epilogueBuffers) {
+  convGemms(pool, uk, shape, nullptr, weights, input, output, epilogue, epilogueBuffers);
+}
+
+int64_t convTransposeColumnBytes(const ConvShape& s) {
+  return 4 * s.batch * s.inChannels * s.kernelH * s.kernelW * s.outH() * s.outW();
+}
+
+void convTranspose2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& s,
+                     const PackedConvWeights* packed, const float* weights, const float* input, float* output,
+                     const float* bias, float* columns) {
+  checkShape(s);
+  if (s.batch == 0) return;
+  const int64_t OHW = s.outH() * s.outW();
+  const int64_t M = s.outChannels / s.group, K = s.depth(), kernelArea = s.kernelH * s.kernelW;
+  for (int64_t g = 0; g < s.group; ++g) {
+    GemmArgs a;
+    a.batch = s.batch, a.M = K, a.N = OHW, a.K = M;
+    if (packed) {
+      a.packedA = &packed->groups[size_t(g)];
+    } else {
+      a.a = weights + g * M * K, a.aRowStride = 1, a.aColStride = K;
+    }
+    a.b = input + g * M * OHW, a.bBatchStride = s.outChannels * OHW, a.bRowStride = OHW, a.bColStride = 1;
+    a.c = columns + g * K * OHW, a.cBatchStride = s.inChannels * kernelArea * OHW, a.ldc = OHW;
+    gemm(pool, uk, a);
+  }
+  const int64_t planes = s.batch * s.inChannels, HW = s.inH * s.inW;
+  pool.parallelFor(planes, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      gatherPlane(s, columns + p * kernelArea * OHW, output + p * HW, bias ? bias[p % s.inChannels] : 0.0f);
+  });
 }
 
 }  // namespace dlc::runtime

@@ -43,11 +43,32 @@ struct PackedConvWeights {
 // output) and packs the weights.
 PackedConvWeights prepareConvWeights(const GemmMicroKernel& uk, const ConvShape& shape, const float* weights);
 
+// The weights of the convolution's adjoint (ConvTranspose): per group the
+// transposed matrix W_g^T [IC/g*KH*KW, OC/g], packed once.
+PackedConvWeights prepareConvTransposeWeights(const GemmMicroKernel& uk, const ConvShape& shape, const float* weights);
+
 // output[N, OC, OH, OW] = conv(input[N, IC, H, W], weights). The epilogue,
 // if any, is called once per finished tile of the output viewed as
 // [N*OC, OH*OW] rows: range = {row0, row1, col0, col1}, row = n*OC + oc,
 // col = oh*OW + ow (bias and activations run there while the tile is hot).
 void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const PackedConvWeights& weights, const float* input,
             float* output, KernelFn epilogue = nullptr, void* const* epilogueBuffers = nullptr);
+// The same with weights [OC, IC/g, KH, KW] read at run time (a training
+// graph's parameters): the GEMM packs its A blocks from them tile by tile,
+// so nothing is allocated for them and several runs may share the shape.
+void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& shape, const float* weights,
+            const float* input, float* output, KernelFn epilogue = nullptr, void* const* epilogueBuffers = nullptr);
+
+// ConvTranspose as the adjoint of the convolution `shape`:
+// output[N, IC, H, W] = conv^T(input[N, OC, OH, OW], weights) + bias[IC].
+// Per group, one batched GEMM writes the columns W_g^T x input_g of every
+// image into `columns` ([N, IC, KH*KW, OH*OW], convTransposeColumnBytes),
+// then each output plane gathers the columns that map to it (parallel over
+// planes, a fixed summation order: deterministic, no atomics). `packed` is
+// from prepareConvTransposeWeights, or null to read `weights` at run time.
+int64_t convTransposeColumnBytes(const ConvShape& shape);
+void convTranspose2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& shape,
+                     const PackedConvWeights* packed, const float* weights, const float* input, float* output,
+                     const float* bias, float* columns);
 
 }  // namespace dlc::runtime

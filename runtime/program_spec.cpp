@@ -125,8 +125,7 @@ class Validator {
     for (SpecRef r : g.epilogueBuffers) checkRef(r);
   }
 
-  void check(const ConvStepSpec& c) {
-    const ConvShape& s = c.shape;
+  void checkConvShape(const ConvShape& s) {
     for (int64_t v : {s.batch, s.inChannels, s.inH, s.inW, s.outChannels, s.kernelH, s.kernelW, s.group, s.strideH,
                       s.strideW, s.dilationH, s.dilationW, s.padTop, s.padLeft, s.padBottom, s.padRight})
       if (v < 0 || v > (int64_t(1) << 30)) fail("convolution dimension out of range");
@@ -134,11 +133,35 @@ class Validator {
         s.kernelW < 1 || s.inChannels < 1 || s.outChannels < 1 || s.inChannels % s.group != 0 ||
         s.outChannels % s.group != 0 || s.outH() < 1 || s.outW() < 1)
       fail("invalid convolution shape");
+  }
+
+  void checkConvWeights(SpecRef w, const ConvShape& s) {
+    int64_t bytes = 4 * s.outChannels * s.depth();
+    if (w.space == SpecRef::Space::Constant) {
+      if (constant(w.index).bytes < bytes) fail("convolution weights too small");
+    } else {
+      checkRef(w, bytes);
+    }
+  }
+
+  void check(const ConvStepSpec& c) {
+    const ConvShape& s = c.shape;
+    checkConvShape(s);
     checkRef(c.x, 4 * s.batch * s.inChannels * s.inH * s.inW);
     checkRef(c.y, 4 * s.batch * s.outChannels * s.outH() * s.outW());
-    if (constant(c.weights).bytes < 4 * s.outChannels * s.depth()) fail("convolution weights too small");
+    checkConvWeights(c.weights, s);
     checkKernel(c.epilogue, true);
     for (SpecRef r : c.epilogueBuffers) checkRef(r);
+  }
+
+  void check(const ConvTransposeStepSpec& c) {
+    const ConvShape& s = c.shape;
+    checkConvShape(s);
+    checkRef(c.x, 4 * s.batch * s.outChannels * s.outH() * s.outW());
+    checkRef(c.y, 4 * s.batch * s.inChannels * s.inH * s.inW);
+    checkConvWeights(c.weights, s);
+    if (c.hasBias) checkRef(c.bias, 4 * s.inChannels);
+    checkRef(c.scratch, convTransposeColumnBytes(s));
   }
 
   void check(const CopyStepSpec& c) {
@@ -238,11 +261,30 @@ class Instantiator {
     return std::make_unique<GemmStep>(uk, std::move(op), what);
   }
 
+  ConvOperands convOperands(const ConvShape& shape, SpecRef weights, SpecRef x, SpecRef y, bool transpose) {
+    ConvOperands op;
+    op.shape = shape;
+    if (weights.space == SpecRef::Space::Constant) {
+      const float* w = floats(int32_t(weights.index));
+      op.packed = std::make_shared<PackedConvWeights>(transpose ? prepareConvTransposeWeights(code_.microKernel, shape, w)
+                                                                : prepareConvWeights(code_.microKernel, shape, w));
+    } else {
+      op.weights = ref(weights);
+    }
+    op.x = ref(x);
+    op.y = ref(y);
+    return op;
+  }
+
   std::unique_ptr<Step> make(const ConvStepSpec& c, const std::string& what) {
-    auto weights = std::make_shared<PackedConvWeights>(
-        prepareConvWeights(code_.microKernel, c.shape, floats(int32_t(c.weights))));
-    return std::make_unique<ConvStep>(code_.microKernel, std::move(weights), ref(c.x), ref(c.y), kernel(c.epilogue),
-                                      refs(c.epilogueBuffers), what);
+    return std::make_unique<ConvStep>(code_.microKernel, convOperands(c.shape, c.weights, c.x, c.y, false),
+                                      kernel(c.epilogue), refs(c.epilogueBuffers), what);
+  }
+
+  std::unique_ptr<Step> make(const ConvTransposeStepSpec& c, const std::string& what) {
+    return std::make_unique<ConvTransposeStep>(code_.microKernel, convOperands(c.shape, c.weights, c.x, c.y, true),
+                                               c.hasBias ? std::optional(ref(c.bias)) : std::nullopt, ref(c.scratch),
+                                               what);
   }
 
   std::unique_ptr<Step> make(const CopyStepSpec& c, const std::string& what) {
@@ -269,7 +311,8 @@ Program instantiate(const ProgramSpec& spec, const CompiledKernels& code, const 
     if (!code.kernels[i]) throw UserError("kernel " + spec.kernelNames[i] + " has no code");
   bool needsUk = false;
   for (const StepSpec& s : spec.steps)
-    needsUk |= std::holds_alternative<GemmStepSpec>(s.op) || std::holds_alternative<ConvStepSpec>(s.op);
+    needsUk |= std::holds_alternative<GemmStepSpec>(s.op) || std::holds_alternative<ConvStepSpec>(s.op) ||
+               std::holds_alternative<ConvTransposeStepSpec>(s.op);
   if (needsUk && !code.microKernel.fn) throw UserError("the program has GEMMs but no GEMM micro-kernel");
   Program program;
   program.setArenaBytes(spec.arenaBytes);

@@ -66,9 +66,25 @@ struct GemmStepSpec {
 struct ConvStepSpec {
   ConvShape shape;
   SpecRef x, y;
-  uint32_t weights = 0;  // constant index, packed once
+  // [OC, IC/g, KH, KW]: a constant is packed once at instantiation; any other
+  // buffer (a parameter of a training graph, a gradient) is read at each run.
+  SpecRef weights{SpecRef::Space::Constant, 0};
   int32_t epilogue = kNone;
   std::vector<SpecRef> epilogueBuffers;
+};
+
+// y = ConvTranspose(x, weights) + bias, the adjoint of the convolution
+// `shape`: x is shaped as that convolution's output [N, OC, OH, OW], y as its
+// input [N, IC, H, W], the weights [OC, IC/g, KH, KW] are the ConvTranspose
+// operand as it is. Per image and group a GEMM cols = W^T x x writes
+// [IC*KH*KW, OH*OW] into `scratch` (arena bytes: columnBytes(shape)), then a
+// gather (col2im) sums into each y element the columns that map to it.
+struct ConvTransposeStepSpec {
+  ConvShape shape;
+  SpecRef x, y, weights{SpecRef::Space::Constant, 0};
+  bool hasBias = false;
+  SpecRef bias;  // [IC]
+  SpecRef scratch;
 };
 
 struct CopyStepSpec {
@@ -84,7 +100,7 @@ struct LibraryStepSpec {
 };
 
 struct StepSpec {
-  std::variant<KernelStepSpec, GemmStepSpec, ConvStepSpec, CopyStepSpec, LibraryStepSpec> op;
+  std::variant<KernelStepSpec, GemmStepSpec, ConvStepSpec, ConvTransposeStepSpec, CopyStepSpec, LibraryStepSpec> op;
   std::string what;  // describe() of the step
 };
 

@@ -64,8 +64,22 @@ void GemmStep::run(const RunContext& ctx) const {
 
 void ConvStep::run(const RunContext& ctx) const {
   ResolvedBuffers epilogueBuffers(ctx, epilogueBuffers_);
-  conv2d(ctx.pool(), microKernel_, *weights_, static_cast<const float*>(ctx.resolve(x_)),
-         static_cast<float*>(ctx.resolve(y_)), epilogue_, epilogue_ ? epilogueBuffers.data() : nullptr);
+  const auto* x = static_cast<const float*>(ctx.resolve(op_.x));
+  auto* y = static_cast<float*>(ctx.resolve(op_.y));
+  void* const* buffers = epilogue_ ? epilogueBuffers.data() : nullptr;
+  if (op_.packed)
+    conv2d(ctx.pool(), microKernel_, *op_.packed, x, y, epilogue_, buffers);
+  else
+    conv2d(ctx.pool(), microKernel_, op_.shape, static_cast<const float*>(ctx.resolve(op_.weights)), x, y, epilogue_,
+           buffers);
+}
+
+void ConvTransposeStep::run(const RunContext& ctx) const {
+  const auto* weights = op_.packed ? nullptr : static_cast<const float*>(ctx.resolve(op_.weights));
+  const auto* bias = bias_ ? static_cast<const float*>(ctx.resolve(*bias_)) : nullptr;
+  convTranspose2d(ctx.pool(), microKernel_, op_.shape, op_.packed.get(), weights,
+                  static_cast<const float*>(ctx.resolve(op_.x)), static_cast<float*>(ctx.resolve(op_.y)), bias,
+                  static_cast<float*>(ctx.resolve(columns_)));
 }
 
 void CopyStep::run(const RunContext& ctx) const { copyBytes(ctx.resolve(to_), ctx.resolve(from_), size_t(bytes_)); }

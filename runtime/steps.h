@@ -66,23 +66,49 @@ class GemmStep : public Step {
 };
 
 // A 1-D/2-D convolution through conv2d (implicit im2col + batched GEMM per
-// group, weights packed once), with the fused epilogue over the output
-// viewed as [N*OC, OH*OW] rows.
+// group), with the fused epilogue over the output viewed as [N*OC, OH*OW]
+// rows. The weights are packed once (a constant) or, when `packed` is null,
+// read from `weights` at each run (a training graph's parameters).
+struct ConvOperands {
+  ConvShape shape;
+  std::shared_ptr<const PackedConvWeights> packed;
+  BufferRef weights;  // when packed is null
+  BufferRef x, y;
+};
+
 class ConvStep : public Step {
  public:
-  ConvStep(const GemmMicroKernel& uk, std::shared_ptr<const PackedConvWeights> weights, BufferRef x, BufferRef y,
-           KernelFn epilogue, std::vector<BufferRef> epilogueBuffers, std::string what)
-      : microKernel_(uk), weights_(std::move(weights)), x_(x), y_(y), epilogue_(epilogue),
-        epilogueBuffers_(std::move(epilogueBuffers)), what_(std::move(what)) {}
+  ConvStep(const GemmMicroKernel& uk, ConvOperands operands, KernelFn epilogue, std::vector<BufferRef> epilogueBuffers,
+           std::string what)
+      : microKernel_(uk), op_(std::move(operands)), epilogue_(epilogue), epilogueBuffers_(std::move(epilogueBuffers)),
+        what_(std::move(what)) {}
   void run(const RunContext& ctx) const override;
   std::string describe() const override { return what_; }
 
  private:
   GemmMicroKernel microKernel_;
-  std::shared_ptr<const PackedConvWeights> weights_;
-  BufferRef x_, y_;
+  ConvOperands op_;
   KernelFn epilogue_;
   std::vector<BufferRef> epilogueBuffers_;
+  std::string what_;
+};
+
+// ConvTranspose through convTranspose2d (GEMM into arena columns, then a
+// col2im gather), with an optional bias. `op.shape` is the geometry of the
+// convolution it is the adjoint of: x is shaped as that convolution's output.
+class ConvTransposeStep : public Step {
+ public:
+  ConvTransposeStep(const GemmMicroKernel& uk, ConvOperands operands, std::optional<BufferRef> bias,
+                    BufferRef columns, std::string what)
+      : microKernel_(uk), op_(std::move(operands)), bias_(bias), columns_(columns), what_(std::move(what)) {}
+  void run(const RunContext& ctx) const override;
+  std::string describe() const override { return what_; }
+
+ private:
+  GemmMicroKernel microKernel_;
+  ConvOperands op_;
+  std::optional<BufferRef> bias_;
+  BufferRef columns_;
   std::string what_;
 };
 

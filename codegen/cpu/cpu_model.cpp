@@ -32,8 +32,9 @@ std::string signatureOf(const ShapeMap& shapes) {
   return s;
 }
 
-// A copy of the model specialised to the input shapes and optimised.
-ir::Graph specialise(const ir::Graph& model, const ShapeMap& shapes) {
+}  // namespace
+
+ir::Graph specialiseGraph(const ir::Graph& model, const ShapeMap& shapes) {
   ir::Graph g = ir::cloneGraph(model);
   for (ir::Value* in : g.inputs()) {
     auto it = shapes.find(in->name());
@@ -43,8 +44,6 @@ ir::Graph specialise(const ir::Graph& model, const ShapeMap& shapes) {
   passes::defaultPipeline().run(g);
   return g;
 }
-
-}  // namespace
 
 CpuModel::CpuModel(ir::Graph graph, CpuOptions options)
     : graph_(std::move(graph)), options_(std::move(options)), impl_(std::make_unique<Impl>(options_.threads)) {
@@ -68,7 +67,7 @@ const CompiledVariant& CpuModel::variantFor(const ShapeMap& inputShapes) {
   }
   // Compiled outside the lock: two threads may both compile a new signature;
   // the first to finish is kept.
-  std::shared_ptr<const CompiledVariant> variant = buildProgram(specialise(graph_, inputShapes), options_);
+  std::shared_ptr<const CompiledVariant> variant = buildProgram(specialiseGraph(graph_, inputShapes), options_);
   std::lock_guard lock(impl_->mutex);
   auto [it, inserted] = impl_->variants.emplace(signature, variant);
   impl_->latest = it->second;

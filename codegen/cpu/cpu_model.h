@@ -40,6 +40,11 @@ struct MemoryReport {
 
 class CompiledVariant;
 
+// A copy of `model` with these input shapes (by input name; others keep
+// theirs), types re-inferred and the default pass pipeline run: what each
+// variant compiles, and what `dlc compile` (codegen/cpu/aot.h) plans.
+ir::Graph specialiseGraph(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes);
+
 class CpuModel {
  public:
   // Takes the imported graph. Compiles right away when every input shape is

@@ -52,7 +52,7 @@ int64_t workOf(const kir::Block& block) {
 // How one node of the graph runs.
 struct Item {
   // Kernel: one JIT kernel (elementwise group or an anchor op's lowering).
-  enum class Kind { View, Kernel, Gemm, Conv, Library } kind = Kind::Library;
+  enum class Kind { View, Kernel, Gemm, Conv, ConvTranspose, Library } kind = Kind::Library;
   bool elementwise = false;  // the kernel reads element i before writing element i (may run in place)
   const ir::Node* node = nullptr;
   // Pointwise and Gemm epilogue: the kernel and, per kernel buffer, the
@@ -67,6 +67,7 @@ struct Item {
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
   runtime::ConvShape conv;
   const ir::Value *convX = nullptr, *convW = nullptr;
+  const ir::Value* convBias = nullptr;  // ConvTranspose
   std::string reason;  // Library: why there is no kernel
   std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
   // Kernel: a second kernel run right after the first (the elementwise
@@ -89,7 +90,8 @@ const ir::Value* mapValue(const ValueMap& m, const ir::Value* v) {
 
 class Builder {
  public:
-  Builder(const ir::Graph& graph, PlannedProgram& out) : out_(out), g_(graph) {}
+  Builder(const ir::Graph& graph, const PlanOptions& options, PlannedProgram& out)
+      : out_(out), g_(graph), options_(options) {}
 
   void classify() {
     for (const ir::Node* n : g_.nodes()) {
@@ -109,6 +111,8 @@ class Builder {
         classifyGemm(*n, {n->output(0)}, {}, {}, item);
       } else if (n->op() == OpKind::Conv && !hasAnchorLowering(*n)) {
         classifyConv(*n, {n->output(0)}, {}, {}, item);
+      } else if (n->op() == OpKind::ConvTranspose && options_.cpuSteps) {
+        classifyConvTranspose(*n, item);
       } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
         LoweredKernel lowered = hasAnchorLowering(*n) ? lowerAnchorOp(*n) : lowerDataOp(*n);
         if (!lowered.unsupported.empty()) {
@@ -148,6 +152,14 @@ class Builder {
     using runtime::SpecRef;
     for (size_t i = 0; i < g_.outputs().size(); ++i) outputIndex_.emplace(g_.outputs()[i], int64_t(i));
     int counter = 0;
+    // One column buffer after the planned arena, shared by the ConvTranspose
+    // steps (they run one after another).
+    int64_t columnBytes = 0;
+    for (const Item& item : items_)
+      if (item.kind == Item::Kind::ConvTranspose)
+        columnBytes = std::max(columnBytes, runtime::convTransposeColumnBytes(item.conv));
+    runtime::SpecRef columns;
+    if (columnBytes > 0) columns = extraArena(columnBytes);
     for (Item& item : items_) {
       const ir::Node& n = *item.node;
       std::string id = fmt::format("s{}", counter++);
@@ -229,12 +241,32 @@ class Builder {
           op.shape = g;
           op.x = ref(item.convX);
           op.y = ref(item.gemmC);
-          op.weights = uint32_t(constantIndex(item.convW));
+          op.weights = ref(item.convW);
           std::string what = fmt::format(
-              "{} -> conv as {} GEMM {}x{}x{} x{} images{} with {}, weights packed at compile time [{}]",
-              n.describe(), g.isPointwise() ? "a" : "an implicit-im2col", g.outChannels / g.group,
-              g.outH() * g.outW(), g.depth(), g.batch, g.group > 1 ? fmt::format(" x{} groups", g.group) : "",
-              epilogue, originsOf(n));
+              "{} -> conv as {} GEMM {}x{}x{} x{} images{} with {}, {} [{}]", n.describe(),
+              g.isPointwise() ? "a" : "an implicit-im2col", g.outChannels / g.group, g.outH() * g.outW(), g.depth(),
+              g.batch, g.group > 1 ? fmt::format(" x{} groups", g.group) : "", epilogue,
+              item.convW->isConstant() ? "weights packed at compile time" : "weights read at run time", originsOf(n));
+          addStep(std::move(op), std::move(what), id);
+          break;
+        }
+        case Item::Kind::ConvTranspose: {
+          runtime::ConvTransposeStepSpec op;
+          const runtime::ConvShape& g = item.conv;
+          op.shape = g;
+          op.x = ref(item.convX);
+          op.y = ref(n.output(0));
+          op.weights = ref(item.convW);
+          if (item.convBias) {
+            op.hasBias = true;
+            op.bias = ref(item.convBias);
+          }
+          op.scratch = columns;
+          std::string what = fmt::format(
+              "{} -> conv-transpose as GEMM {}x{}x{} x{} images{} into columns, then a col2im gather{}, {} [{}]",
+              n.describe(), g.depth(), g.outH() * g.outW(), g.outChannels / g.group, g.batch,
+              g.group > 1 ? fmt::format(" x{} groups", g.group) : "", item.convBias ? " with bias" : "",
+              item.convW->isConstant() ? "weights packed at compile time" : "weights read at run time", originsOf(n));
           addStep(std::move(op), std::move(what), id);
           break;
         }
@@ -310,12 +342,17 @@ class Builder {
     return it->second;
   }
 
+  // `bytes` after the planned arena (and what was added after it already),
+  // 64-byte aligned.
+  runtime::SpecRef extraArena(int64_t bytes) {
+    int64_t offset = (out_.spec.arenaBytes + 63) / 64 * 64;
+    out_.spec.arenaBytes = offset + bytes;
+    return {runtime::SpecRef::Space::Arena, offset};
+  }
+
   // An i64 after the planned arena for kernels that report bad data.
   runtime::SpecRef statusWord() {
-    if (statusOffset_ < 0) {
-      statusOffset_ = (plan_.arenaBytes + 63) / 64 * 64;
-      out_.spec.arenaBytes = statusOffset_ + 64;
-    }
+    if (statusOffset_ < 0) statusOffset_ = extraArena(64).index;
     return {runtime::SpecRef::Space::Arena, statusOffset_};
   }
 
@@ -404,7 +441,6 @@ class Builder {
     const ir::Value* result = anchor.output(0);
     if (x->dtype() != ir::DType::F32 || w->dtype() != ir::DType::F32) return refuse("convolutions are f32 only");
     const ir::Value* wGraph = mapValue(toGraph, w);
-    if (!wGraph->isConstant()) return refuse("weights that are not constants");
     std::vector<int64_t> xs = extentsOf(x), ws = extentsOf(w), ys = extentsOf(result);
     size_t spatial = xs.size() - 2;
     if (spatial < 1 || spatial > 2) return refuse("1-D and 2-D convolutions only");
@@ -451,8 +487,11 @@ class Builder {
     for (const ir::Value* o : outputs)
       if (o == result) cValue = o;
     if (!cValue) cValue = outputs.at(0);
+    // The raw convolution goes to C (f32); other results (a ReLU's mask for
+    // its gradient, say) may have any dtype of the same shape.
+    if (cValue->dtype() != ir::DType::F32) return refuse("epilogue result C is not f32");
     for (const ir::Value* o : outputs)
-      if (extentsOf(o) != ys || o->dtype() != ir::DType::F32) return refuse("epilogue results of another shape or dtype");
+      if (extentsOf(o) != ys) return refuse("epilogue results of another shape");
     item.convX = mapValue(toGraph, x);
     item.convW = wGraph;
     item.gemmC = mapValue(toGraph, cValue);
@@ -468,6 +507,61 @@ class Builder {
       for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
     }
     item.kind = Item::Kind::Conv;
+  }
+
+  // ConvTranspose as the adjoint of a forward convolution (ConvTransposeStep):
+  // item.conv is that convolution's geometry, whose input has the
+  // ConvTranspose's output extents and whose output has its input's.
+  void classifyConvTranspose(const ir::Node& n, Item& item) {
+    auto refuse = [&](std::string why) { item.reason = std::move(why); };
+    const ir::Value* x = n.input(0);
+    const ir::Value* w = n.input(1);
+    const ir::Value* y = n.output(0);
+    if (x->dtype() != ir::DType::F32 || w->dtype() != ir::DType::F32) return refuse("conv-transposes are f32 only");
+    std::vector<int64_t> xs = extentsOf(x), ws = extentsOf(w), ys = extentsOf(y);
+    size_t spatial = xs.size() - 2;
+    if (spatial < 1 || spatial > 2) return refuse("1-D and 2-D conv-transposes only");
+    std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+    ir::ops::WindowAttrs wa = ir::ops::readWindowAttrs(n, spatial, kernel);
+    runtime::ConvShape& g = item.conv;
+    g.group = n.attrInt("group");
+    g.batch = xs[0];
+    g.outChannels = xs[1];
+    g.inChannels = ys[1];
+    if (ws[0] != g.outChannels || ws[1] * g.group != g.inChannels) return refuse("weights that do not match X");
+    // Per spatial dim (the last one is W): kernel, stride, dilation, begin
+    // pad, and an end pad that gives the forward convolution X's extent.
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t k = wa.kernel[i], stride = wa.strides[i], dilation = wa.dilations[i];
+      int64_t in = xs[2 + i], out = ys[2 + i], span = (k - 1) * dilation + 1;
+      int64_t padBegin = 0;
+      if (wa.autoPad == "NOTSET") {
+        padBegin = wa.pads[i];
+      } else if (wa.autoPad != "VALID") {
+        // SAME_UPPER / SAME_LOWER (see ir/ops/nn_conv.cpp).
+        int64_t outPadding = n.hasAttr("output_padding") ? n.attrInts("output_padding").at(i) : 0;
+        int64_t total = stride * (in - 1) + outPadding + span - out;
+        int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        padBegin = wa.autoPad == "SAME_UPPER" ? half : total - half;
+      }
+      if (padBegin < 0) return refuse("a negative begin pad");
+      int64_t reach = out + padBegin - span;  // the forward window's last start without end padding
+      int64_t padEnd = std::max<int64_t>(0, stride * (in - 1) - reach);
+      if (reach + padEnd >= stride * in) return refuse("an output larger than the conv-transpose's reach");
+      bool isW = i + 1 == spatial;
+      (isW ? g.inW : g.inH) = out;
+      (isW ? g.kernelW : g.kernelH) = k;
+      (isW ? g.strideW : g.strideH) = stride;
+      (isW ? g.dilationW : g.dilationH) = dilation;
+      (isW ? g.padLeft : g.padTop) = padBegin;
+      (isW ? g.padRight : g.padBottom) = padEnd;
+    }
+    if (g.outW() != xs.back() || (spatial == 2 && g.outH() != xs[2]))
+      return refuse("extents that the convolution geometry does not give");
+    item.convX = x;
+    item.convW = w;
+    if (n.hasInput(2)) item.convBias = n.input(2);
+    item.kind = Item::Kind::ConvTranspose;
   }
 
   // An anchor lowered to one kernel (Softmax, LayerNormalization, Reduce*,
@@ -640,6 +734,7 @@ class Builder {
  private:
   PlannedProgram& out_;
   const ir::Graph& g_;
+  PlanOptions options_;
   std::vector<Item> items_;
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
@@ -659,10 +754,10 @@ const ir::Value* firstDynamicValue(const ir::Graph& g) {
   return nullptr;
 }
 
-PlannedProgram planProgram(const ir::Graph& graph) {
+PlannedProgram planProgram(const ir::Graph& graph, const PlanOptions& options) {
   DLC_CHECK(firstDynamicValue(graph) == nullptr, "planProgram needs static shapes");
   PlannedProgram out;
-  Builder builder(graph, out);
+  Builder builder(graph, options, out);
   builder.classify();
   builder.planMemory();
   builder.emitSteps();
@@ -710,7 +805,7 @@ std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions&
   }
   for (const ir::Value* v : out->graph.outputs()) out->outputShapes.push_back(extentsOf(v));
   applyInPlacePairs(*out, options.inPlace);
-  PlannedProgram plan = planProgram(out->graph);
+  PlannedProgram plan = planProgram(out->graph, PlanOptions{.cpuSteps = true});
   out->memory = plan.memory;
   out->stepLines = std::move(plan.spec.describeLines);
 

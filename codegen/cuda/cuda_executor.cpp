@@ -160,7 +160,7 @@ struct CudaExecutor::Impl {
         s.blas->gemm(*gemms[i], b, a, resolve(s, g->c));  // cuBLAS's A is our B (column-major view)
         if (g->epilogue != runtime::kNone) launch(s, size_t(g->epilogue), g->epilogueBuffers);
       } else if (const auto* c = std::get_if<runtime::ConvStepSpec>(&step.op)) {
-        CUdeviceptr x = resolve(s, c->x), y = resolve(s, c->y), w = constants.at(c->weights).ptr();
+        CUdeviceptr x = resolve(s, c->x), y = resolve(s, c->y), w = resolve(s, c->weights);
         CUdeviceptr cols = x;
         if (plan.im2colKernel[i] >= 0) {
           launch(s, size_t(plan.im2colKernel[i]), std::vector<CUdeviceptr>{x, s.scratch.ptr()});
@@ -194,7 +194,8 @@ struct CudaExecutor::Impl {
     s.graph = std::make_unique<GraphExec>(*dev, g);
   }
 
-  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+           const std::vector<uint64_t>& deviceInputs, const std::vector<uint64_t>& deviceOutputs) {
     dev->makeCurrent();
     std::unique_ptr<Slot> s;
     {
@@ -206,16 +207,26 @@ struct CudaExecutor::Impl {
     }
     if (!s) s = newSlot();
     CUstream st = s->stream->get();
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (s->inputs[i].bytes()) DLC_CU(d, cuMemcpyHtoDAsync, s->inputs[i].ptr(), inputs[i], s->inputs[i].bytes(), st);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!s->inputs[i].bytes()) continue;
+      if (i < deviceInputs.size() && deviceInputs[i])
+        DLC_CU(d, cuMemcpyDtoDAsync, s->inputs[i].ptr(), CUdeviceptr(deviceInputs[i]), s->inputs[i].bytes(), st);
+      else
+        DLC_CU(d, cuMemcpyHtoDAsync, s->inputs[i].ptr(), inputs[i], s->inputs[i].bytes(), st);
+    }
     if (options.useGraphs && !hasLibrary) {
       if (!s->graph) capture(*s);
       s->graph->launch(*s->stream);
     } else {
       enqueue(*s);
     }
-    for (size_t i = 0; i < outputs.size(); ++i)
-      if (s->outputs[i].bytes()) DLC_CU(d, cuMemcpyDtoHAsync, outputs[i], s->outputs[i].ptr(), s->outputs[i].bytes(), st);
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (!s->outputs[i].bytes()) continue;
+      if (i < deviceOutputs.size() && deviceOutputs[i])
+        DLC_CU(d, cuMemcpyDtoDAsync, CUdeviceptr(deviceOutputs[i]), s->outputs[i].ptr(), s->outputs[i].bytes(), st);
+      else
+        DLC_CU(d, cuMemcpyDtoHAsync, outputs[i], s->outputs[i].ptr(), s->outputs[i].bytes(), st);
+    }
     s->stream->synchronize();
     for (const runtime::StepSpec& step : spec.steps)
       if (const auto* k = std::get_if<runtime::KernelStepSpec>(&step.op); k && k->hasStatus) {
@@ -240,7 +251,13 @@ CudaExecutor::~CudaExecutor() {
 }
 
 void CudaExecutor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs) {
-  impl_->run(inputs, outputs);
+  impl_->run(inputs, outputs, {}, {});
+}
+
+void CudaExecutor::run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+                       const std::vector<uint64_t>& deviceInputs, const std::vector<uint64_t>& deviceOutputs) {
+  static_assert(sizeof(CUdeviceptr) == sizeof(uint64_t));
+  impl_->run(inputs, outputs, deviceInputs, deviceOutputs);
 }
 
 std::string CudaExecutor::description() const {

@@ -4,6 +4,7 @@
 // graph). Internal to codegen/cuda (see cuda_model.h for the behaviour).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +26,13 @@ class CudaExecutor {
 
   // inputs/outputs: host buffers in the order of the graph's inputs/outputs.
   void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs);
+  // Like run(), but input i is read from the device buffer deviceInputs[i]
+  // and output i written to deviceOutputs[i] where those are non-zero
+  // (device-to-device copies on the run's stream, before / after the
+  // program; the host pointer is then unused). For state kept on the device
+  // between runs (CudaModel's carried values). Empty vectors: all on the host.
+  void run(const std::vector<const void*>& inputs, const std::vector<void*>& outputs,
+           const std::vector<uint64_t>& deviceInputs, const std::vector<uint64_t>& deviceOutputs);
   std::string description() const;  // device, arch, image kind, compile time
 
  private:

@@ -1,7 +1,9 @@
 #include "codegen/cuda/cuda_model.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <cstring>
 #include <mutex>
 
 #include "codegen/cuda/cuda_executor.h"
@@ -56,6 +58,18 @@ std::string howItRuns(const CudaPlan& plan, size_t i) {
       s.op);
 }
 
+// A value carried from run to run (CudaOptions::carried). The host copy is
+// current while `onHost`; the device copy while `onDevice` (at least one of
+// them is, once set).
+struct Carried {
+  std::string input;
+  size_t output = 0;  // index among the graph's outputs
+  ir::TensorType type;
+  ir::Tensor host;
+  runtime::cuda::DeviceMemory device;
+  bool set = false, onHost = false, onDevice = false;
+};
+
 }  // namespace
 
 struct CudaModel::Impl {
@@ -65,6 +79,37 @@ struct CudaModel::Impl {
   std::map<std::string, std::shared_ptr<Variant>> variants;
   std::shared_ptr<Variant> latest;
   std::shared_ptr<runtime::cuda::Device> device;
+  // Carried values, by input name; declared after the device (freed first).
+  std::map<std::string, Carried> carried;
+  mutable std::mutex carriedMutex;  // held by runs and accesses when there are carried values
+
+  Carried& carriedValue(const std::string& input) {
+    auto it = carried.find(input);
+    if (it == carried.end()) {
+      std::vector<std::string> names;
+      for (const auto& [n, c] : carried) names.push_back(n);
+      throwUserError("cuda: '{}' is not a carried input (carried: {})", input,
+                     names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
+    }
+    return it->second;
+  }
+  // The host copy made current (a download after a run changed it).
+  void download(Carried& c) {
+    if (!c.set) throwUserError("cuda: carried input '{}' has no value (setCarried)", c.input);
+    if (c.onHost) return;
+    device->makeCurrent();
+    if (c.host.byteSize()) DLC_CU(device->driver(), cuMemcpyDtoH, c.host.rawData(), c.device.ptr(), c.host.byteSize());
+    c.onHost = true;
+  }
+  // The device copy made current (allocated and uploaded once after setCarried).
+  void upload(Carried& c, const runtime::cuda::Device& dev) {
+    if (c.onDevice) return;
+    if (c.device.bytes() != c.host.byteSize()) c.device = runtime::cuda::DeviceMemory(dev, c.host.byteSize());
+    if (c.host.byteSize()) DLC_CU(dev.driver(), cuMemcpyHtoD, c.device.ptr(), c.host.rawData(), c.host.byteSize());
+    c.onDevice = true;
+  }
+
+  std::vector<ir::Tensor> run(const ir::NamedTensors& inputs, std::span<ir::Tensor* const> into);
 
   std::shared_ptr<Variant> variantFor(const ShapeMap& shapes) {
     std::string sig = signatureOf(shapes);
@@ -100,6 +145,26 @@ struct CudaModel::Impl {
 CudaModel::CudaModel(ir::Graph graph, CudaOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->graph = std::move(graph);
   impl_->options = std::move(options);
+  const auto& outs = impl_->graph.outputs();
+  for (const auto& [output, input] : impl_->options.carried) {
+    size_t index = 0;
+    while (index < outs.size() && outs[index]->name() != output) ++index;
+    const ir::Value* in = impl_->graph.findValue(input);
+    bool isInput = false;
+    for (const ir::Value* i : impl_->graph.inputs()) isInput |= i == in;
+    if (index == outs.size() || !isInput)
+      throwUserError("cuda: carried pair (output '{}', input '{}'): {}", output, input,
+                     index == outs.size() ? "no such graph output" : "no such graph input");
+    const ir::TensorType& t = in->type();
+    if (!t.isStatic() || outs[index]->type() != t)
+      throwUserError("cuda: carried pair (output '{}' {}, input '{}' {}): the types must be the same and static",
+                     output, outs[index]->type().str(), input, t.str());
+    if (impl_->carried.count(input)) throwUserError("cuda: input '{}' is carried twice", input);
+    Carried& c = impl_->carried[input];
+    c.input = input;
+    c.output = index;
+    c.type = t;
+  }
   ShapeMap shapes;
   bool allStatic = true;
   for (const ir::Value* in : impl_->graph.inputs()) {
@@ -109,26 +174,116 @@ CudaModel::CudaModel(ir::Graph graph, CudaOptions options) : impl_(std::make_uni
   if (allStatic) impl_->variantFor(shapes);
 }
 
-CudaModel::~CudaModel() = default;
+CudaModel::~CudaModel() {
+  if (impl_ && impl_->device) impl_->device->makeCurrent();  // carried device memory is freed in its context
+}
 
-std::vector<ir::Tensor> CudaModel::run(const ir::NamedTensors& inputs) {
-  ir::checkInputs(impl_->graph, inputs);
+std::vector<ir::Tensor> CudaModel::Impl::run(const ir::NamedTensors& given, std::span<ir::Tensor* const> into) {
+  std::unique_lock carriedLock(carriedMutex, std::defer_lock);
+  if (!carried.empty()) carriedLock.lock();
+  const auto& outs = graph.outputs();
+  if (!into.empty() && into.size() != outs.size())
+    throwUserError("runInto: {} output tensors given for {} outputs", into.size(), outs.size());
+  // The carried values join the caller's inputs (host copies: checked like
+  // the others, uploaded only when the device copy is stale).
+  ir::NamedTensors inputs = given;
+  std::vector<bool> carriedOutput(outs.size(), false);
+  for (auto& [name, c] : carried) {
+    if (given.count(name))
+      throwUserError("cuda: input '{}' is carried on the device between runs; set it with setCarried", name);
+    if (!c.set) throwUserError("cuda: carried input '{}' has no value (setCarried)", name);
+    if (!c.host.defined()) c.host = ir::Tensor(c.type.dtype, c.type.shape->extents());
+    inputs[name] = c.host;
+    carriedOutput[c.output] = true;
+    if (!into.empty() && into[c.output])
+      throwUserError("runInto: output '{}' replaces carried input '{}' on the device; read it with carried()",
+                     outs[c.output]->name(), name);
+  }
+  ir::checkInputs(graph, inputs);
   ShapeMap shapes;
-  for (const ir::Value* in : impl_->graph.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
-  std::shared_ptr<Variant> v = impl_->variantFor(shapes);
-  if (v->interpreted) return ir::interpret(v->graph, inputs);
-  std::shared_ptr<runtime::cuda::Device> dev = impl_->openDevice();
-  std::call_once(v->compiled, [&] { v->executor = std::make_unique<CudaExecutor>(dev, v->plan, impl_->options); });
+  for (const ir::Value* in : graph.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
+  std::shared_ptr<Variant> v = variantFor(shapes);
+  for (size_t i = 0; i < into.size(); ++i) {
+    if (!into[i] || v->interpreted) continue;
+    if (!into[i]->defined() || into[i]->dtype() != outs[i]->dtype() || into[i]->shape() != v->outputShapes[i])
+      throwUserError("runInto: output '{}' is {} [{}], the tensor given for it is {}", outs[i]->name(),
+                     ir::dtypeName(outs[i]->dtype()), fmt::join(v->outputShapes[i], ","),
+                     into[i]->defined() ? into[i]->type().str() : "undefined");
+  }
+  if (v->interpreted) {  // on the host: carried values come back from the device and stay on the host
+    for (auto& [name, c] : carried) download(c);
+    std::vector<ir::Tensor> results = ir::interpret(v->graph, inputs);
+    for (auto& [name, c] : carried) {
+      c.host = results[c.output].clone();
+      c.onHost = true;
+      c.onDevice = false;
+      results[c.output] = ir::Tensor();
+    }
+    for (size_t i = 0; i < into.size(); ++i) {
+      if (!into[i]) continue;
+      if (into[i]->dtype() != results[i].dtype() || into[i]->shape() != results[i].shape())
+        throwUserError("runInto: output '{}' is {}, the tensor given for it is {}", outs[i]->name(),
+                       results[i].type().str(), into[i]->defined() ? into[i]->type().str() : "undefined");
+      if (results[i].byteSize()) std::memcpy(into[i]->rawData(), results[i].rawData(), results[i].byteSize());
+      results[i] = *into[i];
+    }
+    return results;
+  }
+  std::shared_ptr<runtime::cuda::Device> dev = openDevice();
+  std::call_once(v->compiled, [&] { v->executor = std::make_unique<CudaExecutor>(dev, v->plan, options); });
+  dev->makeCurrent();
   std::vector<const void*> in;
-  for (const ir::Value* i : v->graph.inputs()) in.push_back(inputs.at(i->name()).rawData());
+  std::vector<uint64_t> deviceIn, deviceOut(outs.size(), 0);
+  for (const ir::Value* i : v->graph.inputs()) {
+    auto c = carried.find(i->name());
+    if (c != carried.end()) upload(c->second, *dev);
+    in.push_back(c != carried.end() ? nullptr : inputs.at(i->name()).rawData());
+    deviceIn.push_back(c != carried.end() ? uint64_t(c->second.device.ptr()) : 0);
+  }
   std::vector<ir::Tensor> outputs;
   std::vector<void*> out;
   for (size_t i = 0; i < v->outputShapes.size(); ++i) {
-    outputs.emplace_back(v->graph.outputs()[i]->dtype(), v->outputShapes[i]);
+    if (carriedOutput[i]) {
+      outputs.emplace_back();
+      out.push_back(nullptr);
+      continue;
+    }
+    if (i < into.size() && into[i]) outputs.push_back(*into[i]);
+    else outputs.emplace_back(v->graph.outputs()[i]->dtype(), v->outputShapes[i]);
     out.push_back(outputs.back().rawData());
   }
-  v->executor->run(in, out);
+  for (auto& [name, c] : carried) {
+    deviceOut[c.output] = uint64_t(c.device.ptr());
+    c.onHost = false;  // from here on the device copy is the value, whatever happens
+  }
+  v->executor->run(in, out, deviceIn, deviceOut);
   return outputs;
+}
+
+std::vector<ir::Tensor> CudaModel::run(const ir::NamedTensors& inputs) { return impl_->run(inputs, {}); }
+
+std::vector<ir::Tensor> CudaModel::runInto(const ir::NamedTensors& inputs, std::span<ir::Tensor* const> into) {
+  if (into.size() != impl_->graph.outputs().size())
+    throwUserError("runInto: {} output tensors given for {} outputs", into.size(), impl_->graph.outputs().size());
+  return impl_->run(inputs, into);
+}
+
+void CudaModel::setCarried(const std::string& input, const ir::Tensor& value) {
+  std::lock_guard lock(impl_->carriedMutex);
+  Carried& c = impl_->carriedValue(input);
+  if (!value.defined() || value.dtype() != c.type.dtype || value.shape() != c.type.shape->extents())
+    throwUserError("cuda: setCarried('{}'): expected {}, got {}", input, c.type.str(),
+                   value.defined() ? value.type().str() : "an undefined tensor");
+  c.host = value.clone();
+  c.set = c.onHost = true;
+  c.onDevice = false;
+}
+
+ir::Tensor CudaModel::carried(const std::string& input) const {
+  std::lock_guard lock(impl_->carriedMutex);
+  Carried& c = impl_->carriedValue(input);
+  impl_->download(c);
+  return c.host.clone();
 }
 
 std::string CudaModel::describe() const {

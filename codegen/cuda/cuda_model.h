@@ -18,12 +18,23 @@
 // device is opened at the first run: without a driver or device, run()
 // throws UserError "no CUDA device: ...".
 //
+// Carried values (CudaOptions::carried, a training step's parameters and
+// optimizer state): each {output, input} pair names an input whose value
+// the model keeps in device memory between runs and the output that
+// replaces it after each run. setCarried() gives the value (held on the
+// host until the next run uploads it once); a run reads it on the device
+// and writes the paired output over it there (device-to-device copies from
+// and to the run slot: no host round trip per run); carried() downloads it
+// only when asked. The host sees a carried value only through carried().
+//
 // Thread safety: run() may be called from several threads at once (each
-// takes its own run slot).
+// takes its own run slot); runs of a model with carried values are
+// serialised (each reads the state the previous one wrote).
 #pragma once
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,6 +51,9 @@ struct CudaOptions {
   std::string cacheDir;    // NVRTC disk cache; empty: none
   int device = 0;
   bool useGraphs = true;   // capture and replay CUDA graphs
+  // {output, input}: values carried on the device from run to run (above).
+  // The input and output must have the same static type.
+  cpu::InPlacePairs carried;
 };
 
 class CudaModel {
@@ -47,7 +61,22 @@ class CudaModel {
   CudaModel(ir::Graph graph, CudaOptions options);
   ~CudaModel();
 
+  // `inputs`: every graph input except the carried ones. Outputs paired
+  // with a carried input are returned undefined (their value is on the
+  // device: carried()).
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs);
+  // Like run(), but output i is written into the storage of `*into[i]`
+  // where into[i] is set (the output's dtype and shape; it may be an input's
+  // storage: the inputs are on the device before any output comes back).
+  // Not for outputs paired with a carried input.
+  std::vector<ir::Tensor> runInto(const ir::NamedTensors& inputs, std::span<ir::Tensor* const> into);
+
+  // A carried input's value (copied; the input's dtype and shape), used from
+  // the next run on. UserError for a name that is not a carried input.
+  void setCarried(const std::string& input, const ir::Tensor& value);
+  // A carried input's current value (downloaded from the device when a run
+  // has changed it since). UserError when it was never set.
+  ir::Tensor carried(const std::string& input) const;
   // How every step runs, per planned variant (no device needed).
   std::string describe() const;
   // The CUDA C++ program of the most recently planned variant.

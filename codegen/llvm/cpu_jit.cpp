@@ -21,125 +21,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "codegen/llvm/kernel_emitter.h"
+#include "codegen/llvm/cpu_module.h"
 #include "support/error.h"
 
 namespace dlc::codegen::cpu {
 namespace {
-
-using llvm_backend::FunctionTarget;
-
-constexpr const char* kMicroKernelName = "dlc_gemm_micro_kernel";
-constexpr const char* kRowKernelName = "dlc_gemm_row_kernel";
-
-std::string errorText(llvm::Error e) { return llvm::toString(std::move(e)); }
-
-void initLlvm() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-  });
-}
-
-struct ResolvedTarget {
-  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple()};
-  std::unique_ptr<llvm::TargetMachine> machine;
-  FunctionTarget function;
-  int vectorWidth = 4;  // floats per register
-  int mr = 6, nr = 8;
-};
-
-ResolvedTarget resolveTarget(const CpuTargetOptions& options) {
-  initLlvm();
-  std::string tripleName = llvm::sys::getProcessTriple();
-  llvm::Triple triple(tripleName);
-  std::string error;
-  const llvm::Target* target = llvm::TargetRegistry::lookupTarget(tripleName, error);
-  if (!target) throw InternalError("LLVM has no target for " + tripleName + ": " + error);
-
-  ResolvedTarget r;
-  r.builder = llvm::orc::JITTargetMachineBuilder(triple);
-  llvm::SubtargetFeatures features;
-  if (options.cpu == "host" || options.cpu.empty()) {
-    r.function.cpu = llvm::sys::getHostCPUName().str();
-    // Every host feature, disabled ones too: a virtual machine may hide
-    // features that the CPU's name implies.
-    for (const auto& f : llvm::sys::getHostCPUFeatures()) features.AddFeature(f.getKey(), f.getValue());
-  } else {
-    r.function.cpu = options.cpu;
-    // A generic subtarget knows every CPU name (creating one for an unknown
-    // name would print a warning on stderr).
-    std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(tripleName, "", ""));
-    if (!sti || !sti->isCPUStringValid(options.cpu))
-      throwUserError(
-          "unknown CPU '{}' for {} (--cpu): use 'host' or an LLVM CPU name such as x86-64-v3, x86-64-v4, "
-          "skylake-avx512 or znver4; `llc-19 -mtriple={} -mcpu=help` lists them all",
-          options.cpu, tripleName, tripleName);
-  }
-  r.function.features = features.getString();
-  r.builder.setCPU(r.function.cpu);
-  r.builder.addFeatures(features.getFeatures());
-  r.builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  auto machine = r.builder.createTargetMachine();
-  if (!machine) throw InternalError("cannot create an LLVM target machine: " + errorText(machine.takeError()));
-  r.machine = std::move(*machine);
-
-  const llvm::MCSubtargetInfo* sti = r.machine->getMCSubtargetInfo();
-  bool x86 = triple.isX86();
-  if (x86 && sti->checkFeatures("+avx512f")) {
-    r.vectorWidth = 16, r.mr = 12, r.nr = 32;
-  } else if (x86 && sti->checkFeatures("+avx2,+fma")) {
-    r.vectorWidth = 8, r.mr = 6, r.nr = 16;
-  } else if (x86 && sti->checkFeatures("+avx")) {
-    r.vectorWidth = 8, r.mr = 4, r.nr = 16;
-  } else if (triple.isAArch64()) {
-    r.vectorWidth = 4, r.mr = 8, r.nr = 12;
-  } else {
-    r.vectorWidth = 4, r.mr = 4, r.nr = 8;
-  }
-  return r;
-}
-
-struct BuiltModule {
-  std::unique_ptr<llvm::LLVMContext> context;
-  std::unique_ptr<llvm::Module> module;
-};
-
-BuiltModule buildModule(const std::vector<kir::Kernel>& kernels, ResolvedTarget& target) {
-  BuiltModule out;
-  out.context = std::make_unique<llvm::LLVMContext>();
-  out.module = std::make_unique<llvm::Module>("dlc_kernels", *out.context);
-  out.module->setDataLayout(target.machine->createDataLayout());
-  out.module->setTargetTriple(target.machine->getTargetTriple().str());
-  std::unordered_set<std::string> names = {kMicroKernelName, kRowKernelName};
-  for (const kir::Kernel& k : kernels) {
-    kir::verify(k);
-    if (!names.insert(k.name).second) throw InternalError("two kernels named " + k.name);
-    llvm_backend::emitKernel(*out.module, k, target.function);
-  }
-  llvm_backend::emitGemmMicroKernel(*out.module, kMicroKernelName, target.mr, target.nr, target.vectorWidth,
-                                    target.function);
-  llvm_backend::emitGemmRowKernel(*out.module, kRowKernelName, target.nr, target.vectorWidth, target.function);
-  std::string message;
-  llvm::raw_string_ostream os(message);
-  if (llvm::verifyModule(*out.module, &os)) throw InternalError("emitted LLVM IR is invalid: " + message);
-
-  // O3 for the target.
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(target.machine.get());
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
-  mpm.run(*out.module, mam);
-  return out;
-}
 
 class LlvmJitProgram final : public JitProgram {
  public:
@@ -197,8 +83,7 @@ std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, 
   for (const kir::Kernel& k : kernels) fns[k.name] = lookup(k.name).toPtr<runtime::KernelFn>();
   runtime::GemmMicroKernel uk{target.mr, target.nr, lookup(kMicroKernelName).toPtr<runtime::GemmMicroKernelFn>(),
                               lookup(kRowKernelName).toPtr<runtime::GemmRowKernelFn>()};
-  std::string description = fmt::format("{}, {}-bit vectors, micro-kernel {}x{}", target.function.cpu,
-                                        target.vectorWidth * 32, target.mr, target.nr);
+  std::string description = target.description();
   return std::make_unique<LlvmJitProgram>(std::move(*jit), std::move(fns), uk, description);
 }
 

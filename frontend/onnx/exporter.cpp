@@ -1,13 +1,15 @@
-// The ONNX writer: one NodeProto per IR node (the IR op name is the ONNX
-// op_type for the exported ops, and their attributes have ONNX's names),
-// constants read by the graph as initializers, typed inputs and outputs.
+// The ONNX writer: one NodeProto per IR node in graph order, written by the
+// op's handler from the export table; constants read by the model as
+// initializers of the graph that owns them; typed graph inputs and outputs.
 #include "frontend/onnx/exporter.h"
 
 #include <onnx/onnx_pb.h>
 
 #include <fmt/ranges.h>
 
+#include <climits>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "frontend/onnx/tensor_proto.h"
@@ -15,21 +17,6 @@
 
 namespace dlc::frontend::onnx {
 namespace {
-
-using ir::OpKind;
-
-// Ops written as themselves: same operands, attributes and meaning at opset 17.
-bool exportable(OpKind op) {
-  static const std::set<OpKind> ops = {
-      OpKind::Add,       OpKind::Sub,        OpKind::Mul,       OpKind::Div,
-      OpKind::Neg,       OpKind::Relu,       OpKind::Sigmoid,   OpKind::Tanh,
-      OpKind::Exp,       OpKind::Log,        OpKind::Sqrt,      OpKind::Identity,
-      OpKind::MatMul,    OpKind::Gemm,       OpKind::Conv,      OpKind::MaxPool,
-      OpKind::AveragePool, OpKind::GlobalAveragePool, OpKind::Flatten, OpKind::Reshape,
-      OpKind::Transpose, OpKind::Concat,     OpKind::Softmax,   OpKind::LogSoftmax,
-  };
-  return ops.count(op) != 0;
-}
 
 void setType(::onnx::ValueInfoProto& vi, const ir::Value& v) {
   vi.set_name(v.name());
@@ -44,74 +31,91 @@ void setType(::onnx::ValueInfoProto& vi, const ir::Value& v) {
   }
 }
 
-void setAttribute(::onnx::AttributeProto& a, const std::string& name, const ir::AttrValue& v,
-                  const ir::Node& node) {
-  using A = ::onnx::AttributeProto;
-  a.set_name(name);
-  switch (ir::attrKindOf(v)) {
-    case ir::AttrKind::Int: a.set_type(A::INT); a.set_i(std::get<int64_t>(v)); return;
-    case ir::AttrKind::Float: a.set_type(A::FLOAT); a.set_f(float(std::get<double>(v))); return;
-    case ir::AttrKind::String: a.set_type(A::STRING); a.set_s(std::get<std::string>(v)); return;
-    case ir::AttrKind::Ints:
-      a.set_type(A::INTS);
-      for (int64_t i : std::get<std::vector<int64_t>>(v)) a.add_ints(i);
-      return;
-    case ir::AttrKind::Floats:
-      a.set_type(A::FLOATS);
-      for (double f : std::get<std::vector<double>>(v)) a.add_floats(float(f));
-      return;
-    case ir::AttrKind::Strings:
-      a.set_type(A::STRINGS);
-      for (const std::string& s : std::get<std::vector<std::string>>(v)) a.add_strings(s);
-      return;
-    case ir::AttrKind::Tensor:
-      a.set_type(A::TENSOR);
-      tensorToProto(std::get<ir::Tensor>(v), *a.mutable_t());
-      return;
-    case ir::AttrKind::Graph:
-      throwUserError("ONNX export: {} has a subgraph attribute '{}', which the exporter does not write",
-                     node.describe(), name);
+// Writes one model: first walks every graph (the main one and, nested, the
+// subgraphs) to find the values read, the names taken and any node with no
+// ONNX form; then writes the graphs.
+class ModelWriter {
+ public:
+  explicit ModelWriter(const ir::Graph& main) {
+    scan(main);
+    if (!noForm_.empty())
+      throwUserError("ONNX export: no ONNX form for {} (IR-only ops: export the graph before fusion)",
+                     fmt::format("{}", fmt::join(noForm_, ", ")));
   }
-}
+
+  void writeGraph(const ir::Graph& graph, ::onnx::GraphProto& g) {
+    g.set_name(graph.name());
+    for (const ir::Value* c : graph.constants()) {
+      if (!read_.count(c)) continue;
+      ::onnx::TensorProto* t = g.add_initializer();
+      tensorToProto(c->constant(), *t);
+      t->set_name(c->name());
+    }
+    for (const ir::Value* in : graph.inputs()) setType(*g.add_input(), *in);
+    for (const ir::Node* n : graph.nodes()) {
+      NodeExporter ne(
+          *n, *g.add_node(), [this](const ir::Graph& sub, ::onnx::GraphProto& sg) { writeGraph(sub, sg); },
+          [this](const std::string& hint) { return freshName(hint); });
+      ExportHandler handler = exportHandler(n->op());
+      DLC_CHECK(handler != nullptr);  // scan() refused the graph otherwise
+      handler(ne);
+      if (!ne.proto().domain().empty()) domainsUsed_.insert(ne.proto().domain());
+    }
+    for (const ir::Value* out : graph.outputs()) setType(*g.add_output(), *out);
+  }
+
+  const std::set<std::string>& domainsUsed() const { return domainsUsed_; }
+
+ private:
+  void scan(const ir::Graph& graph) {
+    for (const ir::Value* v : graph.inputs()) names_.insert(v->name());
+    for (const ir::Value* v : graph.constants()) names_.insert(v->name());
+    for (const ir::Value* v : graph.outputs()) read_.insert(v);
+    for (const ir::Node* n : graph.nodes()) {
+      if (!exportHandler(n->op())) noForm_.push_back(n->describe());
+      for (const ir::Value* in : n->inputs())
+        if (in) read_.insert(in);
+      for (const ir::Value* out : n->outputs()) names_.insert(out->name());
+      for (const auto& [name, v] : n->attrs().all())
+        if (const auto* sub = std::get_if<std::shared_ptr<ir::Graph>>(&v)) scan(**sub);
+    }
+  }
+
+  std::string freshName(const std::string& hint) {
+    std::string name = hint;
+    for (int i = 1; names_.count(name); ++i) name = fmt::format("{}_{}", hint, i);
+    names_.insert(name);
+    return name;
+  }
+
+  std::set<const ir::Value*> read_;  // values some node or graph output reads
+  std::set<std::string> names_;      // every value name in the model
+  std::vector<std::string> noForm_;  // nodes of IR-only ops
+  std::set<std::string> domainsUsed_;
+};
 
 }  // namespace
 
 std::string exportOnnxBytes(const ir::Graph& graph) {
-  std::vector<std::string> unsupported;
-  for (const ir::Node* n : graph.nodes())
-    if (!exportable(n->op())) unsupported.push_back(n->describe());
-  if (!unsupported.empty())
-    throwUserError("ONNX export: no ONNX form for {}", fmt::format("{}", fmt::join(unsupported, ", ")));
-
+  ModelWriter writer(graph);
   ::onnx::ModelProto model;
-  model.set_ir_version(8);
+  model.set_ir_version(10);  // the IR version that goes with opset 21 (ONNX 1.16)
   model.set_producer_name("dlc");
+  writer.writeGraph(graph, *model.mutable_graph());
   auto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(kExportOpset);
-  ::onnx::GraphProto* g = model.mutable_graph();
-  g->set_name(graph.name());
-
-  std::set<const ir::Value*> used(graph.outputs().begin(), graph.outputs().end());
-  for (const ir::Node* n : graph.nodes()) {
-    ::onnx::NodeProto* np = g->add_node();
-    np->set_name(n->name());
-    np->set_op_type(std::string(n->opName()));
-    for (const ir::Value* in : n->inputs()) {
-      np->add_input(in ? in->name() : "");
-      if (in) used.insert(in);
-    }
-    for (const ir::Value* out : n->outputs()) np->add_output(out->name());
-    for (const auto& [name, v] : n->attrs().all()) setAttribute(*np->add_attribute(), name, v, *n);
+  for (const std::string& domain : writer.domainsUsed()) {
+    DLC_CHECK(domain == kTrainingDomain);  // the only other domain the export table writes
+    auto* other = model.add_opset_import();
+    other->set_domain(domain);
+    other->set_version(kTrainingDomainVersion);
   }
-  for (const ir::Value* c : graph.constants()) {
-    if (!used.count(c)) continue;
-    ::onnx::TensorProto* t = g->add_initializer();
-    tensorToProto(c->constant(), *t);
-    t->set_name(c->name());
-  }
-  for (const ir::Value* in : graph.inputs()) setType(*g->add_input(), *in);
-  for (const ir::Value* out : graph.outputs()) setType(*g->add_output(), *out);
+  size_t size = model.ByteSizeLong();
+  if (size > size_t(INT_MAX))
+    throwUserError("ONNX export: the model is {} bytes; protobuf limits a file to 2 GiB and the exporter does not write "
+                   "weights as external data",
+                   size);
   std::string bytes;
   if (!model.SerializeToString(&bytes)) throwUserError("ONNX export: the model could not be serialized");
   return bytes;

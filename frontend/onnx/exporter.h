@@ -1,17 +1,20 @@
-// IR -> ONNX ModelProto (opset 17): writes a forward graph, its constants as
-// initializers, so that any ONNX runtime can run it. Covers the ops whose IR
-// form is their ONNX form (elementwise arithmetic and activations, MatMul,
-// Gemm, Conv, pooling, Flatten, Reshape, Transpose, Concat, Softmax, ...);
-// any other op is a UserError naming the node.
+// IR -> ONNX ModelProto: writes a graph (and the subgraphs of If, Loop and
+// Scan), its constants as initializers, typed inputs and outputs (symbolic
+// dims as dim_params), so that any ONNX runtime can run it. The default
+// domain is written at kExportOpset (21), the newest opset the importer
+// reads, where every IR op's form is ONNX's; optimizer ops go into
+// ai.onnx.preview.training version 1. How each op is written is decided in
+// frontend/onnx/export_table.cpp. IR-only ops (Fused) are a UserError naming
+// every such node; so is a model over protobuf's 2 GiB limit (external data
+// is not written).
 #pragma once
 
 #include <string>
 
+#include "frontend/onnx/node_exporter.h"
 #include "ir/graph.h"
 
 namespace dlc::frontend::onnx {
-
-inline constexpr int kExportOpset = 17;
 
 std::string exportOnnxBytes(const ir::Graph& graph);
 void exportOnnxFile(const ir::Graph& graph, const std::string& path);

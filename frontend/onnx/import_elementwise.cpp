@@ -5,6 +5,7 @@
 
 #include <cfloat>
 
+#include "frontend/onnx/node_exporter.h"
 #include "frontend/onnx/node_importer.h"
 #include "frontend/onnx/tensor_proto.h"
 #include "ir/ops/elementwise.h"
@@ -107,6 +108,13 @@ void importDropoutWithAttributes(NodeImporter& ni) {
 }
 
 }  // namespace
+
+// The inverse of importCast: the IR's dtype name becomes a TensorProto code
+// (`saturate` keeps its default, as dlc has no float8 types).
+void exportCast(NodeExporter& ne) {
+  ne.writeAsIr();
+  ne.dtypeNameToCode("to");
+}
 
 void addElementwiseImporters(ImporterTable& table) {
   table.add("Cast", 1, kMaxOpset, importCast);

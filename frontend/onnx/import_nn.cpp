@@ -1,6 +1,7 @@
 // Import handlers for the nn op family (older opsets, multi-op lowerings).
 #include <cmath>
 
+#include "frontend/onnx/node_exporter.h"
 #include "frontend/onnx/node_importer.h"
 
 namespace dlc::frontend::onnx {
@@ -16,6 +17,13 @@ static void importFloatP(NodeImporter& ni, OpKind op) {
     }
   }
   ni.emitSameAsOnnx(op);
+}
+
+// DynamicQuantizeLinear imports 1:1, but the IR lets a node drop the
+// results nothing reads (y_scale, y_zero_point) while ONNX requires all three.
+void exportDynamicQuantizeLinear(NodeExporter& ne) {
+  ne.writeAsIr();
+  ne.padOutputs(3);
 }
 
 void addNnImporters(ImporterTable& table) {

@@ -1,5 +1,6 @@
 // Import handlers for signal ops: ONNX dtype enums become dtype names, and
 // DFT's axis attribute (before opset 20) becomes an input.
+#include "frontend/onnx/node_exporter.h"
 #include "frontend/onnx/node_importer.h"
 #include "frontend/onnx/tensor_proto.h"
 #include "ir/op_def.h"
@@ -14,6 +15,12 @@ static void importWithOutputDType(NodeImporter& ni, OpKind op) {
   if (const int64_t* v = ni.attrAs<int64_t>("output_datatype"))
     ni.attrs().set("output_datatype", std::string(dtypeName(dtypeFromOnnx(int(*v)))));
   ni.emitSameAsOnnx(op);
+}
+
+// The inverse: the dtype name back to the ONNX number.
+void exportWithOutputDType(NodeExporter& ne) {
+  ne.writeAsIr();
+  ne.dtypeNameToCode("output_datatype");
 }
 
 void addSignalImporters(ImporterTable& table) {

@@ -3,6 +3,7 @@
 // (shape, split, starts/ends/axes, pads, axes) as attributes, which these
 // handlers turn into constant operands.
 #include "frontend/onnx/node_importer.h"
+#include "frontend/onnx/node_exporter.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -37,6 +38,26 @@ void sameAsOnnx(ImporterTable& table, const std::string& opType, int since, OpKi
 }
 
 }  // namespace
+
+// Split-13..17 split into equal parts when the split operand is absent;
+// from opset 18 that needs num_outputs, which the IR leaves out (the node's
+// result count says it).
+void exportSplit(NodeExporter& ne) {
+  ne.writeAsIr();
+  const ir::Node& n = ne.node();
+  if (!n.hasInput(1) && !n.hasAttr("num_outputs")) {
+    auto* a = ne.proto().add_attribute();
+    a->set_name("num_outputs");
+    a->set_type(::onnx::AttributeProto::INT);
+    a->set_i(int64_t(n.outputs().size()));
+  }
+}
+
+// EyeLike's dtype: the IR dtype name back to the ONNX code (see its importer).
+void exportEyeLike(NodeExporter& ne) {
+  ne.writeAsIr();
+  ne.dtypeNameToCode("dtype");
+}
 
 void addTensorImporters(ImporterTable& table) {
   // Reshape-1..4: `shape` attribute (and the obsolete consumed_inputs).

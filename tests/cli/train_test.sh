@@ -59,6 +59,14 @@ expect 0 "logits: f32\[40,10\]" -- "$dlc" run "$tmp/trained.onnx" --target cpu -
 # The reference interpreter and SGD with Nesterov momentum train too.
 expect 0 "held-out accuracy (9[0-9]|100)\." -- "$dlc" train "$model" --data "$digits" --optimizer sgd --lr 0.02 \
   --momentum 0.9 --nesterov --batch 40 --epochs 3 --target ref
+# --target cuda: trains on a GPU; without one (or without CUDA in this
+# build), the first step fails with exit 1 and says why.
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+  expect 0 "held-out accuracy (9[0-9]|100)\." -- "$dlc" train "$model" --data "$digits" --optimizer sgd --lr 0.02 \
+    --momentum 0.9 --batch 40 --epochs 3 --target cuda
+else
+  expect 1 "no CUDA device: |built without CUDA" -- "$dlc" train "$model" --data "$digits" --epochs 1 --target cuda
+fi
 
 # Bad options.
 expect 1 "--data FILE.csv is required" -- "$dlc" train "$model"
@@ -69,7 +77,7 @@ expect 1 "--holdout must lie in \[0, 1\), got 1.5" -- "$dlc" train "$model" --da
 expect 1 "--batch must be at least 1" -- "$dlc" train "$model" --data "$digits" --batch 0
 expect 1 "--lr expects a number, got 'fast'" -- "$dlc" train "$model" --data "$digits" --lr fast
 expect 1 "--momentum and --nesterov are for --optimizer sgd" -- "$dlc" train "$model" --data "$digits" --optimizer adam --momentum 0.9
-expect 1 "--target must be cpu or ref" -- "$dlc" train "$model" --data "$digits" --target tpu
+expect 1 "--target must be cpu, cuda or ref" -- "$dlc" train "$model" --data "$digits" --target tpu
 expect 1 "no input 'pixels'" -- "$dlc" train "$model" --data "$digits" --input pixels
 expect 1 "no output 'probs'" -- "$dlc" train "$model" --data "$digits" --logits probs
 expect 1 "--label-column 65 is outside the data's 65 columns" -- "$dlc" train "$model" --data "$digits" --label-column 65
@@ -92,14 +100,25 @@ expect 1 "no rows of numbers" -- "$dlc" train "$model" --data "$tmp/empty.csv"
 zcat "$digits" | head -30 >"$tmp/few.csv"
 expect 1 "24 training rows \(after holding out 6\) are fewer than one batch of 32" -- "$dlc" train "$model" --data "$tmp/few.csv"
 
-# The 2-layer LSTM trains (through its unrolled decomposition); a model the
-# ONNX exporter cannot write (its LSTM) fails before training with -o.
-lstm=$(dirname "$model")/../../models/lstm_tiny/model.onnx
+# The 2-layer LSTM trains (through its unrolled decomposition) and is written
+# with its LSTM nodes (opset 21); `dlc run` loads it, and its outputs on the
+# test's input are the trained ones, not the untrained model's.
+lstm_dir=$(dirname "$model")/../../models/lstm_tiny
+lstm=$lstm_dir/model.onnx
 awk 'BEGIN { for (r = 0; r < 20; ++r) { for (c = 0; c < 80; ++c) printf "%g,", (r * 7 + c) % 5 - 2; print r % 4 } }' >"$tmp/seq.csv"
-expect 0 "held-out accuracy [0-9.]+% \([0-9]/4\)" -- "$dlc" train "$lstm" --data "$tmp/seq.csv" --batch 3 --epochs 2 \
-  --optimizer adam --threads 2
-expect 1 "the trained model could not be written \(-o\): .*'/lstm/LSTM' \(LSTM\)" -- \
-  "$dlc" train "$lstm" --data "$tmp/seq.csv" --batch 3 -o "$tmp/lstm.onnx"
+expect 0 "^wrote $tmp/lstm.onnx" -- "$dlc" train "$lstm" --data "$tmp/seq.csv" \
+  --batch 3 --epochs 2 --optimizer adam --threads 2 -o "$tmp/lstm.onnx"
+lstm_input="input=$lstm_dir/test_data_set_0/input_0.pb"
+expect 0 "logits: f32\[3,4\]" -- "$dlc" run "$tmp/lstm.onnx" --input "$lstm_input"
+expect 0 "logits: f32\[3,4\]" -- "$dlc" run "$tmp/lstm.onnx" --input "$lstm_input" --target cpu --threads 2
+untrained=$("$dlc" run "$lstm" --input "$lstm_input" 2>&1 | grep '^logits')
+trained=$("$dlc" run "$tmp/lstm.onnx" --input "$lstm_input" 2>&1 | grep '^logits')
+if [ -z "$trained" ] || [ "$trained" = "$untrained" ]; then
+  echo "FAIL: the exported LSTM's outputs ('$trained') are not the trained ones (untrained: '$untrained')"
+  failures=$((failures + 1))
+else
+  passes=$((passes + 1))
+fi
 
 echo "train_test: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

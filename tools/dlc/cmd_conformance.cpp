@@ -31,6 +31,11 @@ options:
   --quiet         print only failures and the summary
   --optimize      run the optimisation passes before each test
   --max-tensor-bytes B  refuse any tensor over B bytes (default 16 GiB)
+  --roundtrip-export    also export each imported model to ONNX and import it
+                  again: that model must pass too, with outputs identical to
+                  the first import's
+  --save-exported DIR   with --roundtrip-export: write each exported model
+                  to DIR/<test>.onnx
 )";
 
 std::string jsonEscape(const std::string& s) {
@@ -64,8 +69,8 @@ static std::set<std::string> readExpectList(const std::string& path) {
 }
 
 int cmdConformance(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu", "max-tensor-bytes"},
-               {"json", "help", "quiet", "optimize", "allow-tf32"});
+  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu", "max-tensor-bytes", "save-exported"},
+               {"json", "help", "quiet", "optimize", "allow-tf32", "roundtrip-export"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -81,10 +86,12 @@ int cmdConformance(const std::vector<std::string>& argv) {
     for (auto& d : findConformanceTests(p))
       if (filter.empty() || d.find(filter) != std::string::npos) dirs.push_back(d);
 
+  RoundTripExport roundTrip{args.flag("roundtrip-export"), args.value("save-exported").value_or("")};
+  if (!roundTrip.saveDir.empty() && !roundTrip.enabled) throwUserError("--save-exported needs --roundtrip-export");
   std::vector<ConformanceResult> results;
   size_t counts[3] = {0, 0, 0};
   for (const auto& d : dirs) {
-    ConformanceResult r = runConformanceTest(d, target, tol, compileOptions(args));
+    ConformanceResult r = runConformanceTest(d, target, tol, compileOptions(args), roundTrip);
     ++counts[int(r.status)];
     if (!json && (!quiet || r.status == TestStatus::Fail)) {
       std::string detail = r.detail.substr(0, 300);

@@ -44,9 +44,11 @@ options:
   --epochs E          passes over the training rows (default 10)
   --holdout F         fraction of the rows held out, after a shuffle (default 0.2)
   --seed S            seed of the shuffles (default 0)
-  --target T          cpu (default, LLVM-compiled) or ref (the interpreter)
+  --target T          cpu (default, LLVM-compiled), cuda (an NVIDIA GPU:
+                      parameters and optimizer state stay on the device) or
+                      ref (the interpreter)
   --threads N         cpu: worker threads (default 0: every core)
-  -o, --output FILE   write the trained model (ONNX, opset 17)
+  -o, --output FILE   write the trained model (ONNX, opset 21)
 )";
 
 namespace {
@@ -151,7 +153,8 @@ int cmdTrain(const std::vector<std::string>& argv) {
   double holdout = args.number("holdout", 0.2);
   if (!(holdout >= 0 && holdout < 1)) throwUserError("--holdout must lie in [0, 1), got {}", holdout);
   std::string target = args.value("target").value_or("cpu");
-  if (target != "cpu" && target != "ref") throwUserError("--target must be cpu or ref, got '{}'", target);
+  if (target != "cpu" && target != "cuda" && target != "ref")
+    throwUserError("--target must be cpu, cuda or ref, got '{}'", target);
   int64_t threads = args.integer("threads", 0);
   if (threads < 0) throwUserError("--threads must not be negative, got {}", threads);
 

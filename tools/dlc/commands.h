@@ -10,6 +10,7 @@ namespace dlc::tools {
 
 int cmdInspect(const std::vector<std::string>& args);
 int cmdRun(const std::vector<std::string>& args);
+int cmdCompile(const std::vector<std::string>& args);
 int cmdBench(const std::vector<std::string>& args);
 int cmdConformance(const std::vector<std::string>& args);
 int cmdVersion(const std::vector<std::string>& args);

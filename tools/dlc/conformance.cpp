@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
+#include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
 #include "frontend/onnx/tensor_proto.h"
 #include "support/error.h"
@@ -56,7 +58,7 @@ static std::vector<fs::path> numberedFiles(const fs::path& dir, const std::strin
 }
 
 ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol,
-                                     const CompileOptions& options) {
+                                     const CompileOptions& options, const RoundTripExport& roundTrip) {
   auto start = std::chrono::steady_clock::now();
   fs::path folder = fs::path(dir).lexically_normal();
   if (folder.filename().empty()) folder = folder.parent_path();  // "dir/" names dir
@@ -69,6 +71,30 @@ ConformanceResult runConformanceTest(const std::string& dir, const std::string& 
     // falling back to position.
     std::vector<std::pair<std::string, ir::DType>> graphInputs;
     for (const auto* v : model.graph.inputs()) graphInputs.emplace_back(v->name(), v->dtype());
+    // Round trip: `firstImport` runs the graph as imported, `program` the
+    // graph read back from its export.
+    std::unique_ptr<Executable> firstImport;
+    if (roundTrip.enabled) {
+      std::string bytes;
+      try {
+        bytes = frontend::onnx::exportOnnxBytes(model.graph);
+      } catch (const UserError& e) {
+        throwUserError("export: {}", e.what());
+      }
+      if (!roundTrip.saveDir.empty()) {
+        std::ofstream f(fs::path(roundTrip.saveDir) / (result.name + ".onnx"), std::ios::binary);
+        if (!f.write(bytes.data(), std::streamsize(bytes.size())))
+          throwUserError("cannot write {}.onnx in '{}'", result.name, roundTrip.saveDir);
+      }
+      ir::Graph again;
+      try {
+        again = frontend::onnx::importOnnxBytes(bytes, dir, importOptions).graph;
+      } catch (const std::exception& e) {  // an unsupported op is a failure here too
+        throwUserError("importing the exported model: {}", e.what());
+      }
+      firstImport = compileForTarget(std::move(model.graph), target, options);
+      model.graph = std::move(again);
+    }
     auto program = compileForTarget(std::move(model.graph), target, options);
     std::vector<fs::path> sets;
     for (const auto& e : fs::directory_iterator(dir))
@@ -90,6 +116,13 @@ ConformanceResult runConformanceTest(const std::string& dir, const std::string& 
         inputs[name] = asDeclaredBf16(std::move(t), known->second);
       }
       auto outputs = program->run(inputs);
+      if (firstImport) {
+        auto first = firstImport->run(inputs);
+        for (size_t k = 0; k < outputs.size() && k < first.size(); ++k)
+          if (auto diff = ir::compareTensors(outputs[k], first[k], ir::Tolerance{0, 0}))
+            throwUserError("{} output {}: the exported model differs from the imported one: {}",
+                           set.filename().string(), k, *diff);
+      }
       auto expectedFiles = numberedFiles(set, "output");
       if (expectedFiles.size() != outputs.size())
         throwUserError("model has {} outputs but {} holds {}", outputs.size(), set.filename().string(),

@@ -23,7 +23,14 @@ struct ConformanceResult {
 std::vector<std::string> findConformanceTests(const std::string& path);
 
 struct CompileOptions;
+// Round trip through the ONNX exporter: the imported graph is exported and
+// imported again; that second graph must give the test's expected outputs
+// and exactly (bit for bit, NaN equal to NaN) the outputs of the first.
+struct RoundTripExport {
+  bool enabled = false;
+  std::string saveDir;  // if set, each exported model is written there as <test>.onnx
+};
 ConformanceResult runConformanceTest(const std::string& dir, const std::string& target, ir::Tolerance tol,
-                                     const CompileOptions& options);
+                                     const CompileOptions& options, const RoundTripExport& roundTrip = {});
 
 }  // namespace dlc::tools

@@ -17,6 +17,7 @@ usage: dlc <command> [options]
 commands:
   inspect MODEL.onnx       inputs, outputs, op histogram, parameters, IR
   run MODEL.onnx           run a model on inputs from files or random data
+  compile MODEL.onnx       compile ahead of time: object file, C header, runtime (.so, executable)
   bench MODEL.onnx         compile time and latency (median, p90) on a target
   conformance PATH...      run tests in the ONNX backend-test layout
   train MODEL.onnx         train a model on a CSV of numbers, write the trained model
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "inspect") return dlc::tools::cmdInspect(args);
     if (command == "run") return dlc::tools::cmdRun(args);
+    if (command == "compile") return dlc::tools::cmdCompile(args);
     if (command == "bench") return dlc::tools::cmdBench(args);
     if (command == "conformance") return dlc::tools::cmdConformance(args);
     if (command == "train") return dlc::tools::cmdTrain(args);

@@ -60,7 +60,15 @@ struct TrainerOptions {
   // Trainable parameters; empty: every float constant of rank >= 1.
   std::vector<std::string> parameters;
   passes::OptimizerSpec optimizer = passes::OptimizerSpec::sgd(1e-2);
-  std::string target = "cpu";  // "cpu" (LLVM JIT) or "ref" (the interpreter)
+  // "cpu" (LLVM JIT), "cuda" (NVIDIA GPU: NVRTC-compiled kernels, cuBLAS,
+  // CUDA graphs) or "ref" (the interpreter). On cuda the parameters and
+  // optimizer state stay in device memory between steps: a step uploads the
+  // batch and downloads the loss; parameter(), predict() and exportOnnx()
+  // download the parameters (predict() once after each step). The step is
+  // planned and its CUDA C++ generated at construction, which needs no GPU
+  // (describe() works anywhere); the device is opened at the first step(),
+  // which throws UserError "no CUDA device: <why>" when there is none.
+  std::string target = "cpu";
   int threads = 0;             // cpu: 0 for every core
 };
 
@@ -83,7 +91,8 @@ class Trainer {
   void setParameter(const std::string& name, const Tensor& value);
   int64_t stepsTaken() const;
   // How the compiled training step runs: on cpu, every step of the program
-  // and which parameter / optimizer-state updates write in place.
+  // and which parameter / optimizer-state updates write in place; on cuda,
+  // every step and how it runs on the GPU (kernel, cuBLAS, host call).
   std::string describe() const;
 
   // Writes the forward model (without the loss) with the current weights.
