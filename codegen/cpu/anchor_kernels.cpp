@@ -48,7 +48,8 @@ bool allF32(const ir::Node& n) {
 }
 
 // Softmax / LogSoftmax over one axis: extents {outer, inner}, three passes
-// over the axis (max, sum of exp, normalise).
+// over the axis (max, sum of exp, normalise) as row loops (cooperative on
+// CUDA, kernel_ir.h).
 LoweredKernel lowerSoftmax(const ir::Node& n, bool logarithm) {
   std::vector<int64_t> s = extentsOf(n.input(0));
   int64_t axis = n.attrInt("axis");
@@ -65,22 +66,25 @@ LoweredKernel lowerSoftmax(const ir::Node& n, bool logarithm) {
   };
   kir::Var m = b.local(DType::F32, f32(-std::numeric_limits<double>::infinity()), k.body);
   kir::Var j1 = kir::newVar(k);
-  k.body.push_back(kir::forLoop(j1, i64(0), i64(reduce),
-                                {kir::assign(m, kir::binary(BinaryOp::Max, kir::var(m), kir::load(k, x, at(j1))))}));
+  k.body.push_back(kir::rowLoop(j1, i64(0), i64(reduce),
+                                {kir::assign(m, kir::binary(BinaryOp::Max, kir::var(m), kir::load(k, x, at(j1))))},
+                                {{m, BinaryOp::Max}}));
   kir::Var sum = b.local(DType::F32, f32(0), k.body);
   kir::Var j2 = kir::newVar(k);
   Expr e = kir::unary(UnaryOp::Exp, sub(kir::load(k, x, at(j2)), kir::var(m)));
   kir::Block pass2 = {kir::assign(sum, add(kir::var(sum), e))};
   if (!logarithm) pass2.push_back(kir::store(k, y, at(j2), e));
-  k.body.push_back(kir::forLoop(j2, i64(0), i64(reduce), std::move(pass2)));
+  k.body.push_back(kir::rowLoop(j2, i64(0), i64(reduce), std::move(pass2), {{sum, BinaryOp::Add}}));
   kir::Var j3 = kir::newVar(k);
   Expr value = logarithm ? sub(sub(kir::load(k, x, at(j3)), kir::var(m)), kir::unary(UnaryOp::Log, kir::var(sum)))
                          : mul(kir::load(k, y, at(j3)), kir::unary(UnaryOp::Reciprocal, kir::var(sum)));
-  k.body.push_back(kir::forLoop(j3, i64(0), i64(reduce), {kir::store(k, y, at(j3), value)}));
+  k.body.push_back(kir::rowLoop(j3, i64(0), i64(reduce), {kir::store(k, y, at(j3), value)}));
   return std::move(b.out);
 }
 
-// LayerNormalization over the trailing dims from `axis`: one row per point.
+// LayerNormalization over the trailing dims from `axis`: one row per point,
+// three row loops (sum for the mean, sum of squared deviations for the
+// variance: two passes, then normalise with scale and bias).
 LoweredKernel lowerLayerNorm(const ir::Node& n) {
   if (n.outputs().size() != 1) return refuse("LayerNormalization with Mean/InvStdDev results");
   std::vector<int64_t> s = extentsOf(n.input(0));
@@ -108,12 +112,13 @@ LoweredKernel lowerLayerNorm(const ir::Node& n) {
   auto at = [&](kir::Var j) { return add(mul(kir::var(k.iter0), i64(row)), kir::var(j)); };
   kir::Var sum = b.local(DType::F32, f32(0), k.body);
   kir::Var j1 = kir::newVar(k);
-  k.body.push_back(kir::forLoop(j1, i64(0), i64(row), {kir::assign(sum, add(kir::var(sum), kir::load(k, x, at(j1))))}));
+  k.body.push_back(kir::rowLoop(j1, i64(0), i64(row), {kir::assign(sum, add(kir::var(sum), kir::load(k, x, at(j1))))},
+                                {{sum, BinaryOp::Add}}));
   kir::Var mean = b.local(DType::F32, div(kir::var(sum), f32(double(row))), k.body);
   kir::Var sq = b.local(DType::F32, f32(0), k.body);
   kir::Var j2 = kir::newVar(k);
   Expr d = sub(kir::load(k, x, at(j2)), kir::var(mean));
-  k.body.push_back(kir::forLoop(j2, i64(0), i64(row), {kir::assign(sq, add(kir::var(sq), mul(d, d)))}));
+  k.body.push_back(kir::rowLoop(j2, i64(0), i64(row), {kir::assign(sq, add(kir::var(sq), mul(d, d)))}, {{sq, BinaryOp::Add}}));
   kir::Var inv = b.local(
       DType::F32,
       kir::unary(UnaryOp::Rsqrt, add(div(kir::var(sq), f32(double(row))), f32(n.attrFloat("epsilon")))), k.body);
@@ -121,7 +126,7 @@ LoweredKernel lowerLayerNorm(const ir::Node& n) {
   Expr normed = mul(sub(kir::load(k, x, at(j3)), kir::var(mean)), kir::var(inv));
   Expr value = mul(normed, kir::load(k, scale, *scaleKind ? kir::var(j3) : i64(0)));
   if (bias >= 0) value = add(value, kir::load(k, bias, *biasKind ? kir::var(j3) : i64(0)));
-  k.body.push_back(kir::forLoop(j3, i64(0), i64(row), {kir::store(k, y, at(j3), value)}));
+  k.body.push_back(kir::rowLoop(j3, i64(0), i64(row), {kir::store(k, y, at(j3), value)}));
   return std::move(b.out);
 }
 
@@ -268,7 +273,9 @@ LoweredKernel lowerGlobalPool(const ir::Node& n, bool max) {
   kir::Var j = kir::newVar(k);
   Expr xv = kir::load(k, x, add(mul(kir::var(k.iter0), i64(plane)), kir::var(j)));
   Expr next = max ? kir::select(kir::binary(BinaryOp::Gt, xv, kir::var(acc)), xv, kir::var(acc)) : add(kir::var(acc), xv);
-  k.body.push_back(kir::forLoop(j, i64(0), i64(plane), {kir::assign(acc, next)}));
+  // GlobalMaxPool's select(x > acc) is no Max (NaN is skipped): a serial loop.
+  if (max) k.body.push_back(kir::forLoop(j, i64(0), i64(plane), {kir::assign(acc, next)}));
+  else k.body.push_back(kir::rowLoop(j, i64(0), i64(plane), {kir::assign(acc, next)}, {{acc, BinaryOp::Add}}));
   Expr result = max ? kir::var(acc) : div(kir::var(acc), f32(double(plane)));
   k.body.push_back(kir::store(k, y, kir::var(k.iter0), result));
   return std::move(b.out);

@@ -200,7 +200,8 @@ LoweredKernel lowerExpand(const ir::Node& n) {
 }
 
 // Reductions whose axes form one contiguous block: input viewed as
-// [outer, reduced, inner]; one output element per point.
+// [outer, reduced, inner]; one output element per point, reduced by a row
+// loop (cooperative on CUDA).
 LoweredKernel lowerReduce(const ir::Node& n) {
   std::vector<int64_t> xs = extentsOf(n.input(0));
   DType t = n.input(0)->dtype();
@@ -256,7 +257,8 @@ LoweredKernel lowerReduce(const ir::Node& n) {
     case OpKind::ReduceMin: next = kir::binary(BinaryOp::Min, a, xv); break;
     default: return refuse("no lowering for this reduction");
   }
-  k.body.push_back(kir::forLoop(j, i64(0), i64(reduce), {kir::assign(acc, next)}));
+  BinaryOp combine = std::get<kir::BinaryExpr>(next->kind).op;
+  k.body.push_back(kir::rowLoop(j, i64(0), i64(reduce), {kir::assign(acc, next)}, {{acc, combine}}));
   Expr result = kir::var(acc);
   if (n.op() == OpKind::ReduceMean) result = kir::binary(BinaryOp::Div, result, c(double(reduce)));
   if (n.op() == OpKind::ReduceL2) result = kir::unary(kir::UnaryOp::Sqrt, result);

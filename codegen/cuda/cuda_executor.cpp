@@ -40,7 +40,7 @@ struct CudaExecutor::Impl {
   CompiledImage image;
   std::unique_ptr<Module> module;
   std::vector<CUfunction> functions;  // per plan.kernels
-  std::vector<unsigned> grids;        // per plan.kernels
+  std::vector<LaunchShape> launches;  // per plan.kernels
   std::vector<DeviceMemory> constants;
   std::vector<std::optional<BlasGemm>> gemms;  // per step (GEMM steps)
   bool needsBlas = false, hasLibrary = false;
@@ -56,7 +56,7 @@ struct CudaExecutor::Impl {
     unsigned maxBlocks = unsigned(std::max(1, dev->multiprocessors() * 32));
     for (const kir::Kernel& k : plan.kernels) {
       functions.push_back(module->function(k.name));
-      grids.push_back(gridSize(k, maxBlocks));
+      launches.push_back(launchShape(k, maxBlocks));
     }
     for (const runtime::ConstantSpec& c : spec.constants) {
       constants.emplace_back(*dev, size_t(c.bytes));
@@ -97,11 +97,14 @@ struct CudaExecutor::Impl {
   }
 
   void launch(const Slot& s, size_t kernel, const std::vector<CUdeviceptr>& buffers) const {
-    if (grids[kernel] == 0) return;  // an empty iteration space
+    const LaunchShape& shape = launches[kernel];
+    if (shape.grid == 0) return;  // an empty iteration space
     std::vector<CUdeviceptr> ptrs = buffers;
     std::vector<void*> args;
     for (CUdeviceptr& p : ptrs) args.push_back(&p);
-    DLC_CU(d, cuLaunchKernel, functions[kernel], grids[kernel], 1, 1, kBlockSize, 1, 1, 0, s.stream->get(),
+    // Cooperative kernels need exactly their block size (the row groups and
+    // __launch_bounds__ are compiled in); their shared memory is static.
+    DLC_CU(d, cuLaunchKernel, functions[kernel], shape.grid, 1, 1, shape.block, 1, 1, 0, s.stream->get(),
            args.data(), nullptr);
   }
   void launch(const Slot& s, size_t kernel, const std::vector<SpecRef>& refs) const {

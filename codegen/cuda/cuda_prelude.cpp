@@ -7,9 +7,11 @@
 //  - NaN-propagating float min/max (-0 < +0, like LLVM's minimum/maximum);
 //  - wrapping integer add/sub/mul/neg, division and remainder that give 0 for
 //    a zero divisor and for INT_MIN / -1, shifts that give 0 past the width;
-//  - saturating float -> integer casts (NaN -> 0).
-// It uses only __float_as_uint and friends from CUDA (no headers), which the
-// host-emulation shim (tests/cuda/host_shim.h) also defines.
+//  - saturating float -> integer casts (NaN -> 0);
+//  - group reductions and barriers for cooperative (row-loop) kernels.
+// It uses only __float_as_uint and friends, __shfl_xor_sync, __syncwarp and
+// __syncthreads from CUDA (no headers), which the host-emulation shim
+// (tests/cuda/host_shim.h) also defines.
 #include "codegen/cuda/cuda_emitter.h"
 
 namespace dlc::codegen::cuda {
@@ -134,6 +136,38 @@ DLC_SAT_UNSIGNED(u8, 256.0)
 DLC_SAT_UNSIGNED(u16, 65536.0)
 DLC_SAT_UNSIGNED(u32, 4294967296.0)
 DLC_SAT_UNSIGNED(u64, 18446744073709551616.0)
+
+// 16 bytes of 4-byte elements, moved with one vector load or store (the
+// vectorised elementwise kernels check the alignment before using it).
+template <class T> struct alignas(16) dlc_vec4 { T v[4]; };
+
+// Row groups (cooperative kernels): RT threads run one point; RT is 32 (a
+// warp, several rows per block) or a multiple of 32 equal to the block size.
+// dlc_group_reduce combines one value per thread with Op over the group and
+// returns the result to every thread: a butterfly of warp shuffles, then
+// (RT > 32) one partial per warp through shared memory, read back in warp
+// order by every thread, between two barriers (so that the next call may
+// reuse the partials).
+struct dlc_op_add { template <class T> static __device__ __forceinline__ T f(T a, T b) { return a + b; } };
+struct dlc_op_mul { template <class T> static __device__ __forceinline__ T f(T a, T b) { return a * b; } };
+struct dlc_op_max { template <class T> static __device__ __forceinline__ T f(T a, T b) { return dlc_max(a, b); } };
+struct dlc_op_min { template <class T> static __device__ __forceinline__ T f(T a, T b) { return dlc_min(a, b); } };
+template <int RT> static __device__ __forceinline__ void dlc_group_sync() {
+  if (RT <= 32) __syncwarp();
+  else __syncthreads();
+}
+template <class Op, int RT, class T> static __device__ __forceinline__ T dlc_group_reduce(T v) {
+  for (int o = (RT < 32 ? RT : 32) / 2; o > 0; o /= 2) v = Op::f(v, __shfl_xor_sync(0xffffffffu, v, o));
+  if (RT > 32) {
+    __shared__ T dlc_partial[RT > 32 ? RT / 32 : 1];
+    if (threadIdx.x % 32u == 0) dlc_partial[threadIdx.x / 32u] = v;
+    __syncthreads();
+    v = dlc_partial[0];
+    for (int w = 1; w < RT / 32; ++w) v = Op::f(v, dlc_partial[w]);
+    __syncthreads();
+  }
+  return v;
+}
 // ---- end of prelude
 )PRELUDE";
 }

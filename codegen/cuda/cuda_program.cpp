@@ -14,7 +14,7 @@ CudaPlan planCuda(const ir::Graph& graph) {
   CudaPlan plan;
   plan.planned = cpu::planProgram(graph);
   plan.kernels = plan.planned.kernels;
-  const runtime::ProgramSpec& spec = plan.planned.spec;
+  runtime::ProgramSpec& spec = plan.planned.spec;
   plan.convPlans.resize(spec.steps.size());
   plan.im2colKernel.assign(spec.steps.size(), -1);
   for (size_t i = 0; i < spec.steps.size(); ++i) {
@@ -28,6 +28,10 @@ CudaPlan planCuda(const ir::Graph& graph) {
   }
   plan.source = emitProgram(plan.kernels);
   plan.describeLines = spec.describeLines;
+  // Each kernel step says how it is launched (`dlc inspect --target cuda`).
+  for (runtime::StepSpec& s : plan.planned.spec.steps)
+    if (const auto* k = std::get_if<runtime::KernelStepSpec>(&s.op))
+      s.what += fmt::format(" (launch {})", describeLaunch(launchShape(plan.kernels.at(k->kernel))));
   return plan;
 }
 

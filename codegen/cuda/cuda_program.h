@@ -27,6 +27,8 @@ struct CudaPlan {
   std::vector<int> im2colKernel;
   int64_t convScratchElements = 0;  // the largest im2col matrix (one scratch buffer per run)
   std::string source;               // the CUDA C++ program (emitProgram(kernels))
+  // planned.spec.steps[i].what of a kernel step ends with its launch shape
+  // ("(launch 4 blocks x 256 threads, a warp per row, 8 rows per block)").
   std::vector<std::string> describeLines;
 };
 

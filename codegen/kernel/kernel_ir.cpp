@@ -280,6 +280,27 @@ Stmt forLoop(Var v, Expr begin, Expr end, Block body) {
   return makeStmt(ForStmt{v, std::move(begin), std::move(end), std::move(body)});
 }
 
+Stmt rowLoop(Var v, Expr begin, Expr end, Block body, std::vector<LoopReduction> reductions) {
+  Stmt loop = forLoop(v, std::move(begin), std::move(end), std::move(body));
+  ForStmt f = std::get<ForStmt>(loop->kind);
+  f.rowShared = true;
+  for (const LoopReduction& r : reductions) {
+    if (r.acc.dtype != DType::F32 && r.acc.dtype != DType::F64)
+      fail("row-loop reduction v{} must be f32 or f64, found {}", r.acc.id, name(r.acc.dtype));
+    if (r.combine != BinaryOp::Add && r.combine != BinaryOp::Mul && r.combine != BinaryOp::Max &&
+        r.combine != BinaryOp::Min)
+      fail("row-loop reduction v{} combines with {} (Add, Mul, Max or Min only)", r.acc.id, binaryName(r.combine));
+  }
+  f.reductions = std::move(reductions);
+  return makeStmt(std::move(f));
+}
+
+bool hasRowLoops(const Kernel& k) {
+  for (const Stmt& s : k.body)
+    if (const auto* f = std::get_if<ForStmt>(&s->kind); f && f->rowShared) return true;
+  return false;
+}
+
 Stmt store(const Kernel& k, int buffer, Expr index, Expr value) {
   checkBuffer(k, buffer, "store");
   if (!k.buffers[buffer].written) fail("store to read-only buffer {} ({})", buffer, k.buffers[buffer].name);
@@ -389,7 +410,13 @@ struct Printer {
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, ForStmt>) {
-            line(depth, fmt::format("for v{} in [{}, {}) {{", x.var.id, expr(x.begin), expr(x.end)));
+            std::string head = fmt::format("for v{} in [{}, {})", x.var.id, expr(x.begin), expr(x.end));
+            if (x.rowShared) {
+              head = "row " + head;
+              for (const LoopReduction& r : x.reductions)
+                head += fmt::format(" reduce v{} {}", r.acc.id, binaryName(r.combine));
+            }
+            line(depth, head + " {");
             block(x.body, depth + 1);
             line(depth, "}");
           } else if constexpr (std::is_same_v<T, StoreStmt>) {
@@ -439,6 +466,9 @@ struct Verifier {
     bool isMutable;
   };
   std::unordered_map<int, Binding> scope;
+  int depth = 0;  // of the statement being checked: 0 at the kernel body's top level
+  // Inside a row loop: its reductions (acc id -> combine).
+  std::unordered_map<int, BinaryOp> reducing;
 
   void bind(Var v, bool isMutable, const char* what) {
     if (v.id < 0 || v.id >= k.numVars)
@@ -459,6 +489,9 @@ struct Verifier {
           } else if constexpr (std::is_same_v<T, VarExpr>) {
             auto it = scope.find(x.var.id);
             if (it == scope.end()) fail("v{} used out of scope in kernel {}", x.var.id, k.name);
+            if (reducing.count(x.var.id))
+              fail("v{} is reduced by a row loop of kernel {} and read other than as v = combine(v, e)", x.var.id,
+                   k.name);
             if (it->second.dtype != x.var.dtype)
               fail("v{} used as {} but declared {}", x.var.id, name(x.var.dtype), name(it->second.dtype));
             return x.var.dtype;
@@ -514,9 +547,22 @@ struct Verifier {
             if (expr(x.begin) != DType::I64 || expr(x.end) != DType::I64)
               fail("loop bounds of v{} must be i64 in kernel {}", x.var.id, k.name);
             if (x.var.dtype != DType::I64) fail("loop variable v{} must be i64", x.var.id);
+            if (x.rowShared && depth != 0) fail("row loop v{} is not at the top level of kernel {}", x.var.id, k.name);
+            if (!x.rowShared && !x.reductions.empty()) fail("loop v{} has reductions but is not a row loop", x.var.id);
+            for (const LoopReduction& r : x.reductions) {
+              auto it = scope.find(r.acc.id);
+              if (it == scope.end() || !it->second.isMutable || it->second.dtype != r.acc.dtype)
+                fail("row-loop reduction v{} of kernel {} is not a declared {} variable", r.acc.id, k.name,
+                     name(r.acc.dtype));
+              if (!reducing.emplace(r.acc.id, r.combine).second)
+                fail("row loop v{} reduces v{} twice", x.var.id, r.acc.id);
+            }
             bind(x.var, false, "loop variable");
+            ++depth;
             block(x.body);
+            --depth;
             scope.erase(x.var.id);
+            reducing.clear();
           } else if constexpr (std::is_same_v<T, StoreStmt>) {
             checkBuffer(k, x.buffer, "store");
             const BufferParam& b = k.buffers[x.buffer];
@@ -530,13 +576,24 @@ struct Verifier {
             auto it = scope.find(x.var.id);
             if (it == scope.end()) fail("assignment to v{}, which is not in scope, in kernel {}", x.var.id, k.name);
             if (!it->second.isMutable) fail("assignment to v{}, which is a loop or iteration variable", x.var.id);
+            if (auto r = reducing.find(x.var.id); r != reducing.end()) {
+              const auto* bin = std::get_if<BinaryExpr>(&x.value->kind);
+              const auto* lhs = bin ? std::get_if<VarExpr>(&bin->lhs->kind) : nullptr;
+              if (!bin || bin->op != r->second || !lhs || lhs->var.id != x.var.id)
+                fail("row-loop reduction v{} of kernel {} must be updated as v = {}(v, e)", x.var.id, k.name,
+                     binaryName(r->second));
+              if (expr(bin->rhs) != it->second.dtype) fail("row-loop reduction v{} combined with another dtype", x.var.id);
+              return;
+            }
             DType t = expr(x.value);
             if (t != it->second.dtype) fail("v{} of {} assigned {}", x.var.id, name(it->second.dtype), name(t));
           } else {
             static_assert(std::is_same_v<T, IfStmt>);
             if (expr(x.condition) != DType::Bool) fail("if condition must be bool in kernel {}", k.name);
+            ++depth;
             block(x.thenBody);
             block(x.elseBody);
+            --depth;
           }
         },
         s.kind);

@@ -101,11 +101,30 @@ struct StmtNode;
 using Stmt = std::shared_ptr<const StmtNode>;
 using Block = std::vector<Stmt>;
 
+// A reduction carried by a row loop (below): `acc` is a variable declared
+// before the loop that the body updates only as acc = combine(acc, e), with e
+// not reading acc; combine is Add, Mul, Max or Min; acc is F32 or F64.
+struct LoopReduction {
+  Var acc;
+  BinaryOp combine;
+};
+
 // for (var = begin; var < end; ++var) body
+//
+// A row loop (rowShared) is one pass over a row of the point's work whose
+// iterations are independent except through `reductions`: a target may share
+// its iterations among cooperating threads (CUDA: the threads of a warp or
+// block each take a strided share, partial results combined as a tree), so
+// reductions are reassociated and an iteration's stores are visible to the
+// statements after the loop but not to other iterations. Row loops sit only
+// at the top level of a kernel's body. Serial targets (LLVM) print a row loop
+// exactly as a plain loop.
 struct ForStmt {
   Var var;
   Expr begin, end;  // I64
   Block body;
+  bool rowShared = false;
+  std::vector<LoopReduction> reductions;  // only on row loops
 };
 struct StoreStmt {
   int buffer;
@@ -161,6 +180,8 @@ Expr binary(BinaryOp op, Expr lhs, Expr rhs);
 Expr select(Expr condition, Expr ifTrue, Expr ifFalse);
 Expr cast(DType to, Expr operand);
 Stmt forLoop(Var v, Expr begin, Expr end, Block body);
+// A row loop (see ForStmt) carrying `reductions`.
+Stmt rowLoop(Var v, Expr begin, Expr end, Block body, std::vector<LoopReduction> reductions = {});
 Stmt store(const Kernel& k, int buffer, Expr index, Expr value);
 Stmt declare(Var v, Expr init);
 Stmt assign(Var v, Expr value);
@@ -173,7 +194,10 @@ int addBuffer(Kernel& k, std::string name, DType dtype, int64_t numElements, boo
 
 // Text form for debugging, `dlc inspect --kernels` and golden tests.
 std::string print(const Kernel& k);
-// Checks dtypes, variable scoping and buffer indices; throws InternalError.
+// Whether the kernel's body has a row loop (CUDA runs it cooperatively).
+bool hasRowLoops(const Kernel& k);
+// Checks dtypes, variable scoping, buffer indices and the row-loop rules;
+// throws InternalError.
 void verify(const Kernel& k);
 
 }  // namespace dlc::codegen::kir

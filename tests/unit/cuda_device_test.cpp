@@ -84,7 +84,8 @@ TEST(CudaDevice, EmittedKernelsMatchTheLlvmJitBitForBit) {
     }
     std::vector<void*> args;
     for (CUdeviceptr& p : ptrs) args.push_back(&p);
-    DLC_CU(dev.driver(), cuLaunchKernel, module.function(k.name), cuda::gridSize(k), 1, 1, cuda::kBlockSize, 1, 1, 0,
+    cuda::LaunchShape shape = cuda::launchShape(k);
+    DLC_CU(dev.driver(), cuLaunchKernel, module.function(k.name), shape.grid, 1, 1, shape.block, 1, 1, 0,
            stream.get(), args.data(), nullptr);
     stream.synchronize();
     std::vector<void*> hostPtrs;

@@ -1,6 +1,7 @@
 // The CUDA emitter without a GPU: emitted programs are compiled as plain C++
 // with tests/cuda/host_shim.h, run on the CPU over a small grid (3 blocks of
-// 5 threads, so that the grid-stride loop is exercised), and compared with
+// 5 threads, so that the grid-stride loop is exercised; cooperative row
+// kernels with their own block size), and compared with
 // the same kernels JIT-compiled by the LLVM backend on the same inputs:
 // kernel-IR semantics at the edges (NaN, infinities, -0, integer division by
 // zero and INT_MIN / -1, saturating casts, f16/bf16 bit patterns, shifts),
@@ -29,6 +30,7 @@
 #include "codegen/llvm/cpu_jit.h"
 #include "ir/op_def.h"
 #include "ir/parser.h"
+#include "tests/cuda/host_emulation.h"
 
 using namespace dlc;
 using namespace dlc::codegen;
@@ -39,52 +41,17 @@ namespace {
 // An emitted program compiled for the host and loaded with dlopen.
 class EmulatedProgram {
  public:
-  explicit EmulatedProgram(const std::vector<Kernel>& kernels) {
-    std::string source = "#include \"host_shim.h\"\n" + cuda::emitProgram(kernels);
-    // One host entry point per kernel: runs every (block, thread) in turn.
-    for (const Kernel& k : kernels) {
-      source += "extern \"C\" void host_" + k.name + "(void* const* b, unsigned grid, unsigned block) {\n";
-      source += "  gridDim.x = grid; blockDim.x = block;\n";
-      source += "  for (unsigned bx = 0; bx < grid; ++bx) for (unsigned tx = 0; tx < block; ++tx) {\n";
-      source += "    blockIdx.x = bx; threadIdx.x = tx;\n    " + k.name + "(";
-      for (size_t i = 0; i < k.buffers.size(); ++i)
-        source += (i ? ", (" : "(") + cuda::bufferParamType(k.buffers[i]) + ")b[" + std::to_string(i) + "]";
-      source += ");\n  }\n}\n";
-    }
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dlc_cuda_emu_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "program.cpp") << source;
-    std::string cmd = std::string(DLC_HOST_CXX) + " -std=c++17 -O1 -ffp-contract=off -fPIC -shared -w -I" +
-                      DLC_CUDA_SHIM_DIR + " -o " + (dir_ / "program.so").string() + " " +
-                      (dir_ / "program.cpp").string() + " 2> " + (dir_ / "log.txt").string();
-    int rc = std::system(cmd.c_str());
-    if (rc != 0) {
-      std::ifstream log(dir_ / "log.txt");
-      std::string text((std::istreambuf_iterator<char>(log)), {});
-      ADD_FAILURE() << "host compile of the emitted CUDA source failed:\n" << text.substr(0, 4000) << "\nsource in "
-                    << dir_;
-      return;
-    }
-    handle_ = dlopen((dir_ / "program.so").c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (!handle_) ADD_FAILURE() << dlerror();
-  }
-  ~EmulatedProgram() {
-    if (handle_) dlclose(handle_);
-    if (!::testing::Test::HasFailure()) std::filesystem::remove_all(dir_);
-  }
-  bool ok() const { return handle_ != nullptr; }
+  explicit EmulatedProgram(const std::vector<Kernel>& kernels) : emulation_(cuda::emitProgram(kernels), kernels) {}
+  bool ok() const { return emulation_.ok(); }
+  // At most 3 blocks, so that the grid-stride loop is exercised; blocks of 5
+  // threads for one thread per point, the launch's own block otherwise.
   void run(const Kernel& k, void* const* buffers) const {
-    using Fn = void (*)(void* const*, unsigned, unsigned);
-    auto fn = reinterpret_cast<Fn>(dlsym(handle_, ("host_" + k.name).c_str()));
-    ASSERT_NE(fn, nullptr) << k.name;
-    fn(buffers, std::min(3u, cuda::gridSize(k)), 5);
+    cuda::LaunchShape shape = cuda::launchShape(k);
+    emulation_.run(k.name, buffers, std::min(3u, shape.grid), shape.rowThreads > 1 ? shape.block : 5);
   }
 
  private:
-  static inline int counter_ = 0;
-  std::filesystem::path dir_;
-  void* handle_ = nullptr;
+  dlc::testing::HostEmulation emulation_;
 };
 
 // Random contents for a buffer: floats with NaN, infinities, +-0, tiny and
@@ -502,4 +469,69 @@ TEST(CudaEmulation, EmittedSourceIsReadable) {
   EXPECT_EQ(cuda::gridSize(k), 1u);
   k.extent0 = 0;
   EXPECT_EQ(cuda::gridSize(k), 0u);
+}
+
+// Elementwise kernels move their 4-byte buffers as 16-byte vectors when the
+// pointers are 16-byte aligned (4 points per thread, a scalar loop for the
+// rest); misaligned pointers take the scalar loop for every point.
+TEST(CudaEmulation, VectorisedElementwiseKernels) {
+  Kernel add = binaryKernel(BinaryOp::Add, DType::F32, cuda::kMinVectorPoints + 3);  // a scalar tail of 3
+  Kernel small = binaryKernel(BinaryOp::Add, DType::F32, cuda::kMinVectorPoints - 4);
+  small.name = "vsmall";
+  EXPECT_EQ(cuda::emitKernel(small).find("dlc_vec4"), std::string::npos);
+  add.name = "vadd";
+  // In place: x[i] = x[i] * 2 + y[i % 7] (a broadcast load stays scalar).
+  Kernel inPlace;
+  inPlace.name = "vinplace";
+  inPlace.extent0 = 9;
+  inPlace.extent1 = 2000;
+  int x = addBuffer(inPlace, "x", DType::F32, 18000, true);
+  int y = addBuffer(inPlace, "y", DType::I32, 7, false);
+  Expr linear = binary(BinaryOp::Add, binary(BinaryOp::Mul, var(inPlace.iter0), intConstant(2000)), var(inPlace.iter1));
+  inPlace.body = {store(inPlace, x, linear,
+                        binary(BinaryOp::Add, binary(BinaryOp::Mul, load(inPlace, x, linear), constant(DType::F32, 2)),
+                               cast(DType::F32, load(inPlace, y, binary(BinaryOp::Rem, var(inPlace.iter1), intConstant(7))))))};
+  // A store at another index than the point's (a reversal): scalar only.
+  Kernel shifted;
+  shifted.name = "vshifted";
+  shifted.extent0 = 20000;
+  int from = addBuffer(shifted, "from", DType::F32, 20000, false);
+  int to = addBuffer(shifted, "to", DType::F32, 20000, true);
+  shifted.body = {store(shifted, to, binary(BinaryOp::Sub, intConstant(19999), var(shifted.iter0)),
+                        load(shifted, from, var(shifted.iter0)))};
+
+  std::string s = cuda::emitKernel(add);
+  EXPECT_NE(s.find("dlc_vec4<f32> b0_v = ((const dlc_vec4<f32>*)b0)[q];"), std::string::npos) << s;
+  EXPECT_NE(s.find("b2_v.v[c] = (b0_v.v[c] + b1_v.v[c]);"), std::string::npos) << s;
+  EXPECT_NE(s.find("((dlc_vec4<f32>*)b2)[q] = b2_v;"), std::string::npos) << s;
+  EXPECT_NE(s.find("if ((((u64)b0 | (u64)b1 | (u64)b2) & 15ull) == 0)"), std::string::npos) << s;
+  std::string p = cuda::emitKernel(inPlace);
+  EXPECT_NE(p.find("dlc_vec4<f32> b0_v = ((const dlc_vec4<f32>*)b0)[q];"), std::string::npos) << p;
+  EXPECT_EQ(p.find("b1_v"), std::string::npos) << p;
+  EXPECT_EQ(cuda::emitKernel(shifted).find("dlc_vec4"), std::string::npos);
+
+  std::vector<Kernel> ks = {add, inPlace, shifted};
+  expectSameAsLlvm(ks);  // aligned (vectors)
+  // Misaligned by one element: the same results through the scalar loop.
+  EmulatedProgram emulated(ks);
+  ASSERT_TRUE(emulated.ok());
+  auto jit = cpu::jitCompile(ks, cpu::CpuTargetOptions{"host"});
+  std::mt19937 rng(3);
+  for (const Kernel& k : ks) {
+    std::vector<std::vector<float>> a, b;  // f32 and i32 buffers, one spare element in front
+    for (const BufferParam& param : k.buffers) {
+      a.emplace_back(size_t(param.numElements) + 1);
+      for (float& v : a.back()) v = param.dtype == DType::I32 ? std::bit_cast<float>(int32_t(rng() % 9)) : float(rng() % 1000) / 7;
+    }
+    b = a;
+    std::vector<void*> pa, pb;
+    for (size_t i = 0; i < a.size(); ++i) {
+      pa.push_back(a[i].data() + 1);
+      pb.push_back(b[i].data() + 1);
+    }
+    int64_t range[4] = {0, k.extent0, 0, k.extent1};
+    jit->kernel(k.name)(pa.data(), range);
+    emulated.run(k, pb.data());
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].size() * 4), 0) << k.name;
+  }
 }
