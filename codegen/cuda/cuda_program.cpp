@@ -4,9 +4,6 @@
 
 #include "codegen/cuda/conv_kernels.h"
 #include "codegen/cuda/cuda_emitter.h"
-#include "ir/graph_clone.h"
-#include "ir/infer.h"
-#include "passes/pass.h"
 
 namespace dlc::codegen::cuda {
 
@@ -33,17 +30,6 @@ CudaPlan planCuda(const ir::Graph& graph) {
     if (const auto* k = std::get_if<runtime::KernelStepSpec>(&s.op))
       s.what += fmt::format(" (launch {})", describeLaunch(launchShape(plan.kernels.at(k->kernel))));
   return plan;
-}
-
-ir::Graph specialise(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& inputShapes) {
-  ir::Graph g = ir::cloneGraph(model);
-  for (ir::Value* in : g.inputs()) {
-    auto it = inputShapes.find(in->name());
-    if (it != inputShapes.end()) in->setType(ir::TensorType(in->dtype(), ir::Shape::fromExtents(it->second)));
-  }
-  ir::inferTypes(g);
-  passes::defaultPipeline().run(g);
-  return g;
 }
 
 }  // namespace dlc::codegen::cuda

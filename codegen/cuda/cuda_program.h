@@ -35,8 +35,4 @@ struct CudaPlan {
 // Plans `graph` (all shapes static; it must outlive the plan).
 CudaPlan planCuda(const ir::Graph& graph);
 
-// A copy of `model` with the given input shapes (by input name), types
-// inferred and the default pass pipeline run (as the CPU backend does).
-ir::Graph specialise(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& inputShapes);
-
 }  // namespace dlc::codegen::cuda

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
       if (!expected.empty() && !expected.count(dir.filename().string())) continue;
       try {
         auto model = frontend::onnx::importOnnxFile((dir / "model.onnx").string());
-        ir::Graph g = codegen::cuda::specialise(model.graph, inputShapes(dir, model.graph));
+        ir::Graph g = codegen::cpu::specialiseGraph(model.graph, inputShapes(dir, model.graph));
         ++models;
         if (codegen::cpu::firstDynamicValue(g)) {
           ++interpreted;  // shapes depend on data: runs on the interpreter, no kernels

@@ -51,7 +51,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // and no library steps.
 std::vector<ir::Tensor> runPlanEmulated(const ir::Graph& model, const ir::NamedTensors& inputs,
                                         std::string* describe = nullptr) {
-  ir::Graph g = cuda::specialise(model, {});
+  ir::Graph g = cpu::specialiseGraph(model, {});
   cuda::CudaPlan plan = cuda::planCuda(g);
   dlc::testing::HostEmulation emulation(plan.source, plan.kernels);
   if (!emulation.ok()) return {};
@@ -220,12 +220,12 @@ TEST(CudaRowKernels, StridedRowsAndMultiAxisLayerNorm) {
 // The planned steps say how each row kernel is launched.
 TEST(CudaRowKernels, PlanDescribesLaunchShapes) {
   ir::Graph g = ir::parseGraph(rowGraph(30, 1000));
-  cuda::CudaPlan plan = cuda::planCuda(cuda::specialise(g, {}));
+  cuda::CudaPlan plan = cuda::planCuda(cpu::specialiseGraph(g, {}));
   std::string steps;
   for (const runtime::StepSpec& s : plan.planned.spec.steps) steps += s.what + "\n";
   EXPECT_NE(steps.find("a warp per row, 8 rows per block"), std::string::npos) << steps;
   ir::Graph big = ir::parseGraph(rowGraph(2, 5000));
-  cuda::CudaPlan bigPlan = cuda::planCuda(cuda::specialise(big, {}));
+  cuda::CudaPlan bigPlan = cuda::planCuda(cpu::specialiseGraph(big, {}));
   steps.clear();
   for (const runtime::StepSpec& s : bigPlan.planned.spec.steps) steps += s.what + "\n";
   EXPECT_NE(steps.find("2 blocks x 512 threads, a block per row"), std::string::npos) << steps;
