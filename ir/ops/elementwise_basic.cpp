@@ -61,7 +61,8 @@ const OpDef kReluDef{
     .name = "Relu", .minInputs = 1, .maxInputs = 1, .traits = kElementwise | kDifferentiable,
     .infer = [](InferContext& ctx) { inferUnary(ctx, TypeSet::SignedNumeric); },
     .eval = [](EvalContext& ctx) {
-      evalUnary(ctx, [](auto x) { return x > decltype(x)(0) ? x : decltype(x)(0); });
+      // max(0, x) with NaN propagated, as numpy, PyTorch and the compiled kernels do.
+      evalUnary(ctx, [](auto x) { return x < decltype(x)(0) ? decltype(x)(0) : x; });
     },
     .grad = gradRelu,
 };

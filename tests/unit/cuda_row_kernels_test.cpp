@@ -312,7 +312,7 @@ void expectEveryWidthMatchesLlvm(std::vector<Kernel> kernels, double rtol,
           // NaN, +inf, a run of -inf and a lone -inf at fixed places.
           auto* f = reinterpret_cast<float*>(a.back().data());
           auto set = [&](int64_t e, float v) {
-            if (e < p.numElements) f[e] = v;
+            if (e >= 0 && e < p.numElements) f[e] = v;
           };
           set(3, std::numeric_limits<float>::quiet_NaN());
           set(p.numElements / 2, std::numeric_limits<float>::infinity());
