@@ -33,8 +33,8 @@ LoweredKernel lowerAnchorOp(const ir::Node& node);
 // Whether lowerAnchorOp handles this op kind at all.
 bool hasAnchorLowering(const ir::Node& node);
 
-// Data movement (Concat, Slice, Gather, Expand) and reductions over
-// contiguous axes (data_kernels.cpp).
+// Data movement (Concat, Slice, Gather, Expand, OneHot) and reductions over
+// any axes (data_kernels.cpp).
 bool hasDataLowering(const ir::Node& node);
 LoweredKernel lowerDataOp(const ir::Node& node);
 

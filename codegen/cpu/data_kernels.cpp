@@ -1,8 +1,10 @@
-// Kernel-IR lowerings of data movement (Concat, Slice, Gather, Expand) and
-// of reductions over a contiguous block of axes. Each output point computes
-// the coordinates of its source element.
+// Kernel-IR lowerings of data movement (Concat, Slice, Gather, Expand,
+// OneHot) and of reductions over any axes. Each output point computes the
+// coordinates of its source element(s).
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
 #include <limits>
 
 #include "codegen/cpu/anchor_kernels.h"
@@ -199,28 +201,60 @@ LoweredKernel lowerExpand(const ir::Node& n) {
   return std::move(w.out);
 }
 
+// What every Reduce* lowering shares: the accumulator's initial value, one
+// update acc = combine(acc, f(x)) and the final transformation of acc over
+// `count` reduced elements.
+struct ReductionRule {
+  double init = 0;
+  BinaryOp combine = BinaryOp::Add;
+  std::string unsupported;  // non-empty: no lowering for this op
+  static ReductionRule of(OpKind op) {
+    ReductionRule r;
+    switch (op) {
+      case OpKind::ReduceSum:
+      case OpKind::ReduceMean:
+      case OpKind::ReduceSumSquare:
+      case OpKind::ReduceL2:
+      case OpKind::ReduceL1: break;
+      case OpKind::ReduceProd: r.init = 1, r.combine = BinaryOp::Mul; break;
+      case OpKind::ReduceMax: r.init = -std::numeric_limits<double>::infinity(), r.combine = BinaryOp::Max; break;
+      case OpKind::ReduceMin: r.init = std::numeric_limits<double>::infinity(), r.combine = BinaryOp::Min; break;
+      default: r.unsupported = "no lowering for this reduction"; break;
+    }
+    return r;
+  }
+  // The term combined into the accumulator for input element `x`.
+  static Expr term(OpKind op, Expr x) {
+    switch (op) {
+      case OpKind::ReduceSumSquare:
+      case OpKind::ReduceL2: return kir::binary(BinaryOp::Mul, x, x);
+      case OpKind::ReduceL1: return kir::unary(kir::UnaryOp::Abs, x);
+      default: return x;
+    }
+  }
+  static Expr finish(OpKind op, Expr acc, int64_t count) {
+    if (op == OpKind::ReduceMean) return kir::binary(BinaryOp::Div, acc, kir::constant(acc->dtype, double(count)));
+    if (op == OpKind::ReduceL2) return kir::unary(kir::UnaryOp::Sqrt, acc);
+    return acc;
+  }
+};
+
+// Declares the accumulator, adds the row loop over j in [0, count) that
+// combines the element loaded by `element(j)` and returns the final value.
+Expr reduceRow(kir::Kernel& k, OpKind op, DType t, int64_t count, const std::function<Expr(Expr)>& element) {
+  ReductionRule rule = ReductionRule::of(op);
+  kir::Var acc = kir::newVar(k, t);
+  k.body.push_back(kir::declare(acc, kir::constant(t, rule.init)));
+  kir::Var j = kir::newVar(k);
+  Expr next = kir::binary(rule.combine, kir::var(acc), ReductionRule::term(op, element(kir::var(j))));
+  k.body.push_back(kir::rowLoop(j, i64(0), i64(count), {kir::assign(acc, next)}, {{acc, rule.combine}}));
+  return ReductionRule::finish(op, kir::var(acc), count);
+}
+
 // Reductions whose axes form one contiguous block: input viewed as
-// [outer, reduced, inner]; one output element per point, reduced by a row
-// loop (cooperative on CUDA).
-LoweredKernel lowerReduce(const ir::Node& n) {
-  std::vector<int64_t> xs = extentsOf(n.input(0));
+// [outer, reduced, inner]; one point per (outer, inner) output element.
+LoweredKernel lowerContiguousReduce(const ir::Node& n, const std::vector<int64_t>& xs, const std::vector<int64_t>& axes) {
   DType t = n.input(0)->dtype();
-  if (t != DType::F32 && t != DType::F64) return refuse("float reductions only");
-  std::vector<int64_t> axes;
-  if (n.hasInput(1)) {
-    auto a = constantInts(n, 1);
-    if (!a) return refuse("axes are not constant");
-    axes = *a;
-  }
-  if (axes.empty()) {
-    if (n.attrInt("noop_with_empty_axes") != 0) return refuse("no-op reduction");
-    for (size_t d = 0; d < xs.size(); ++d) axes.push_back(int64_t(d));
-  }
-  axes = ir::ops::normalizeAxes(axes, int64_t(xs.size()), "axes");
-  std::sort(axes.begin(), axes.end());
-  for (size_t i = 1; i < axes.size(); ++i)
-    if (axes[i] != axes[i - 1] + 1) return refuse("axes that are not contiguous");
-  if (axes.empty()) return refuse("rank-0 input");
   int64_t outer = 1, reduce = 1, inner = 1;
   for (size_t d = 0; d < xs.size(); ++d) {
     int64_t a = int64_t(d);
@@ -233,37 +267,115 @@ LoweredKernel lowerReduce(const ir::Node& n) {
   k.extent0 = outer;
   k.extent1 = inner;
   k.allowReassociation = true;
-  auto c = [&](double v) { return kir::constant(t, v); };
-  double init = 0;
-  switch (n.op()) {
-    case OpKind::ReduceMax: init = -std::numeric_limits<double>::infinity(); break;
-    case OpKind::ReduceMin: init = std::numeric_limits<double>::infinity(); break;
-    case OpKind::ReduceProd: init = 1; break;
-    default: break;
-  }
-  kir::Var acc = kir::newVar(k, t);
-  k.body.push_back(kir::declare(acc, c(init)));
-  kir::Var j = kir::newVar(k);
-  Expr xv = kir::load(k, x, add(mul(add(mul(kir::var(k.iter0), i64(reduce)), kir::var(j)), i64(inner)), kir::var(k.iter1)));
-  Expr a = kir::var(acc), next;
-  switch (n.op()) {
-    case OpKind::ReduceSum:
-    case OpKind::ReduceMean: next = kir::binary(BinaryOp::Add, a, xv); break;
-    case OpKind::ReduceSumSquare:
-    case OpKind::ReduceL2: next = kir::binary(BinaryOp::Add, a, kir::binary(BinaryOp::Mul, xv, xv)); break;
-    case OpKind::ReduceL1: next = kir::binary(BinaryOp::Add, a, kir::unary(kir::UnaryOp::Abs, xv)); break;
-    case OpKind::ReduceProd: next = kir::binary(BinaryOp::Mul, a, xv); break;
-    case OpKind::ReduceMax: next = kir::binary(BinaryOp::Max, a, xv); break;
-    case OpKind::ReduceMin: next = kir::binary(BinaryOp::Min, a, xv); break;
-    default: return refuse("no lowering for this reduction");
-  }
-  BinaryOp combine = std::get<kir::BinaryExpr>(next->kind).op;
-  k.body.push_back(kir::rowLoop(j, i64(0), i64(reduce), {kir::assign(acc, next)}, {{acc, combine}}));
-  Expr result = kir::var(acc);
-  if (n.op() == OpKind::ReduceMean) result = kir::binary(BinaryOp::Div, result, c(double(reduce)));
-  if (n.op() == OpKind::ReduceL2) result = kir::unary(kir::UnaryOp::Sqrt, result);
+  Expr result = reduceRow(k, n.op(), t, reduce, [&](Expr j) {
+    return kir::load(k, x, add(mul(add(mul(kir::var(k.iter0), i64(reduce)), j), i64(inner)), kir::var(k.iter1)));
+  });
   k.body.push_back(kir::store(k, y, add(mul(kir::var(k.iter0), i64(inner)), kir::var(k.iter1)), result));
   return out;
+}
+
+// Reductions over any set of axes: one point per output element; the row
+// loop walks the reduced elements, whose offset in the input comes from the
+// reduced index split into runs of adjacent reduced axes.
+LoweredKernel lowerGeneralReduce(const ir::Node& n, const std::vector<int64_t>& xs, const std::vector<int64_t>& axes) {
+  DType t = n.input(0)->dtype();
+  std::vector<int64_t> ys = extentsOf(n.output(0));
+  bool keep = n.attrInt("keepdims") != 0;
+  std::vector<int64_t> xStrides = stridesOf(xs);
+  std::vector<bool> reduced(xs.size(), false);
+  for (int64_t a : axes) reduced[size_t(a)] = true;
+  OutputWalk w(ys);
+  int x = w.buffer(n.input(0), false), y = w.buffer(n.output(0), true);
+  w.k.allowReassociation = true;
+  // The kept axes' part of the input offset.
+  Expr base = i64(0);
+  size_t outDim = 0;
+  for (size_t d = 0; d < xs.size(); ++d) {
+    if (reduced[d]) {
+      if (keep) ++outDim;
+      continue;
+    }
+    if (xs[d] != 1) base = add(base, xStrides[d] == 1 ? w.coord[outDim] : mul(w.coord[outDim], i64(xStrides[d])));
+    ++outDim;
+  }
+  // Runs of adjacent reduced axes (extent, stride of the run's last axis),
+  // innermost last.
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  for (size_t d = 0; d < xs.size(); ++d) {
+    if (!reduced[d]) continue;
+    if (d > 0 && reduced[d - 1] && !runs.empty()) runs.back() = {runs.back().first * xs[d], xStrides[d]};
+    else runs.emplace_back(xs[d], xStrides[d]);
+  }
+  int64_t count = 1;
+  for (auto [extent, stride] : runs) count *= extent;
+  Expr result = reduceRow(w.k, n.op(), t, count, [&](Expr j) {
+    Expr offset = base;
+    int64_t below = 1;
+    for (size_t r = runs.size(); r-- > 0;) {
+      auto [extent, stride] = runs[r];
+      Expr c = below == 1 ? j : div(j, i64(below));
+      if (r > 0) c = rem(c, i64(extent));
+      if (extent != 1) offset = add(offset, stride == 1 ? c : mul(c, i64(stride)));
+      below *= extent;
+    }
+    return kir::load(w.k, x, offset);
+  });
+  w.k.body.push_back(kir::store(w.k, y, w.linear, result));
+  w.out.pointPerOutputElement = true;
+  return std::move(w.out);
+}
+
+LoweredKernel lowerReduce(const ir::Node& n) {
+  std::vector<int64_t> xs = extentsOf(n.input(0));
+  DType t = n.input(0)->dtype();
+  if (t != DType::F32 && t != DType::F64) return refuse("float reductions only");
+  if (std::string why = ReductionRule::of(n.op()).unsupported; !why.empty()) return refuse(why);
+  std::vector<int64_t> axes;
+  if (n.hasInput(1)) {
+    auto a = constantInts(n, 1);
+    if (!a) return refuse("axes are not constant");
+    axes = *a;
+  }
+  if (axes.empty()) {
+    if (n.attrInt("noop_with_empty_axes") != 0) return refuse("no-op reduction");
+    for (size_t d = 0; d < xs.size(); ++d) axes.push_back(int64_t(d));
+  }
+  axes = ir::ops::normalizeAxes(axes, int64_t(xs.size()), "axes");
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  if (axes.empty()) return refuse("rank-0 input");
+  bool contiguous = axes.back() - axes.front() + 1 == int64_t(axes.size());
+  return contiguous ? lowerContiguousReduce(n, xs, axes) : lowerGeneralReduce(n, xs, axes);
+}
+
+// OneHot with a constant depth: each output point compares its coordinate on
+// `axis` with its index (index + depth when negative); indices outside
+// [-depth, depth) match no coordinate, so their row is all off.
+LoweredKernel lowerOneHot(const ir::Node& n) {
+  const ir::Value* indices = n.input(0);
+  if (!isInteger(indices->dtype())) return refuse("indices that are not integers");
+  if (indices->dtype() == DType::U64) return refuse("u64 indices");
+  if (!n.input(1)->isConstant()) return refuse("depth is not constant");
+  if (n.input(2)->type().shape->numElements() != 2) return refuse("values without exactly two elements");
+  std::vector<int64_t> is = extentsOf(indices), ys = extentsOf(n.output(0));
+  size_t axis = size_t(ir::ops::normalizeAxes({n.attrInt("axis")}, int64_t(ys.size()), "axis").front());
+  int64_t depth = ys[axis];
+  OutputWalk w(ys);
+  int ind = w.buffer(indices, false), values = w.buffer(n.input(2), false), y = w.buffer(n.output(0), true);
+  std::vector<Expr> ic;
+  for (size_t d = 0; d < ys.size(); ++d)
+    if (d != axis) ic.push_back(w.coord[d]);
+  Expr idx = kir::load(w.k, ind, OutputWalk::index(ic, is));
+  if (idx->dtype != DType::I64) idx = kir::cast(DType::I64, idx);
+  kir::Var v = kir::newVar(w.k);
+  w.k.body.push_back(kir::declare(v, idx));
+  w.k.body.push_back(
+      kir::ifThen(kir::binary(BinaryOp::Lt, kir::var(v), i64(0)), {kir::assign(v, add(kir::var(v), i64(depth)))}));
+  Expr on = kir::binary(BinaryOp::Eq, kir::var(v), w.coord[axis]);
+  w.k.body.push_back(kir::store(w.k, y, w.linear,
+                                kir::select(on, kir::load(w.k, values, i64(1)), kir::load(w.k, values, i64(0)))));
+  w.out.pointPerOutputElement = true;
+  return std::move(w.out);
 }
 
 }  // namespace
@@ -275,6 +387,7 @@ bool hasDataLowering(const ir::Node& n) {
     case OpKind::Slice:
     case OpKind::Gather:
     case OpKind::Expand:
+    case OpKind::OneHot:
     case OpKind::ReduceSum:
     case OpKind::ReduceMean:
     case OpKind::ReduceMax:
@@ -296,6 +409,7 @@ LoweredKernel lowerDataOp(const ir::Node& n) {
     case OpKind::Slice: return lowerSlice(n);
     case OpKind::Gather: return lowerGather(n);
     case OpKind::Expand: return lowerExpand(n);
+    case OpKind::OneHot: return lowerOneHot(n);
     default: return lowerReduce(n);
   }
 }

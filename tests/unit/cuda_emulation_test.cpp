@@ -442,6 +442,41 @@ TEST(CudaEmulation, DataMovementAndGatherStatus) {
   for (unsigned seed = 1; seed <= 3; ++seed) expectSameAsLlvm(ks, 0, seed, true);
 }
 
+// Reductions over non-adjacent axes (a cooperative row loop whose offsets
+// come from the reduced index) and OneHot with negative and out-of-range indices (drawn from [-4, 4]).
+TEST(CudaEmulation, ReductionsOverAnyAxesAndOneHot) {
+  ir::Graph g = ir::parseGraph(R"(graph @g(%x: f32[4,3,5,6], %i: i64[2,3]) {
+  %a: i64[3] = const [0, 2, 3]
+  %b: i64[2] = const [1, 3]
+  %rs: f32[3] = ReduceSum(%x, %a) {keepdims = 0}
+  %rx: f32[4,1,5,1] = ReduceMax(%x, %b) {keepdims = 1}
+  %c: i64[2] = const [0, 2]
+  %rm: f32[3,6] = ReduceMean(%x, %c) {keepdims = 0}
+  %d: i64[1] = const [3]
+  %v: f32[2] = const [0.5, 2]
+  %oh: f32[2,3,3] = OneHot(%i, %d, %v) {axis = 1}
+  return %rs, %rx, %rm, %oh
+}
+)");
+  std::vector<Kernel> ks = loweredKernels(g);
+  EXPECT_EQ(ks.size(), 4u);
+  // Plain floats in [-3, 3] (the sums are reassociated on both sides; huge
+  // special values would make them differ by cancellation) and small ints.
+  std::mt19937 rng(5);
+  auto init = [&](size_t, const BufferParam& p, std::vector<std::byte>& bytes) {
+    for (int64_t e = 0; e < p.numElements; ++e) {
+      if (p.dtype == DType::F32) {
+        float v = std::uniform_real_distribution<float>(-3, 3)(rng);
+        std::memcpy(bytes.data() + e * 4, &v, 4);
+      } else if (p.dtype == DType::I64) {
+        int64_t v = std::uniform_int_distribution<int64_t>(-4, 4)(rng);
+        std::memcpy(bytes.data() + e * 8, &v, 8);
+      }
+    }
+  };
+  expectSameAsLlvm(ks, 1e-5, 1, true, init);
+}
+
 TEST(CudaEmulation, Im2colKernel) {
   runtime::ConvShape s;
   s.batch = 2;
