@@ -63,11 +63,12 @@ fs::path selfDir() {
   return ec ? fs::current_path() : exe.parent_path();
 }
 
-// libdlcrt.a and dlc_runtime.h: next to the dlc executable (the build folder
-// and an install's bin folder), or in ../lib and ../include of it.
+// libdlcrt.a and dlc_runtime.h: next to the dlc executable (the build
+// folder), or in the library and include folders of its install prefix.
 fs::path findRuntimeFile(const std::string& name) {
   fs::path dir = selfDir();
-  for (const fs::path& p : {dir / name, dir / "../lib" / name, dir / "../include" / name})
+  for (const fs::path& p :
+       {dir / name, dir / ".." / DLC_INSTALL_LIBDIR / name, dir / ".." / DLC_INSTALL_INCLUDEDIR / name})
     if (fs::exists(p)) return p;
   throwUserError("cannot find {} next to dlc ({}): build the dlcrt target", name, dir.string());
 }
