@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 
+import dlc_bench
 import run_cpu
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,7 +51,7 @@ def main():
         flops = 2.0 * size**3
         o = run_cpu.run_ort(model, inputs, 1, args.warmup, args.iterations)
         ort_gflops = flops / (o["median_ms"] * 1e6)
-        d = run_cpu.run_dlc(args.dlc, model, case_dir, inputs, target, 1, args.warmup, args.iterations, args.timeout)
+        d = dlc_bench.run_dlc(args.dlc, model, case_dir, inputs, target, 1, args.warmup, args.iterations, args.timeout)
         cells = [f"{o['median_ms']:.2f}", f"{ort_gflops:.1f}", f"{100 * ort_gflops / peak['peak_gflops']:.0f}%"]
         if "error" in d:
             cells += [d["error"], "", "", ""]

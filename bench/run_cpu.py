@@ -25,11 +25,12 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
 import onnxruntime as ort
+
+from dlc_bench import run_dlc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODELS = "resnet18,mobilenetv2,bert,gpt,mlp,resnet50"
@@ -69,25 +70,6 @@ def run_ort(model, inputs, threads, warmup, iterations):
         samples.append((time.perf_counter() - start) * 1e3)
     median, p90 = percentile_stats(samples)
     return {"session_ms": session_ms, "outputs": outputs, "median_ms": median, "p90_ms": p90}
-
-
-def run_dlc(dlc, model, case_dir, inputs, target, threads, warmup, iterations, timeout, extra=()):
-    """`dlc bench --json`'s object plus "outputs" ({name: array}), or {"error": message}."""
-    with tempfile.TemporaryDirectory() as out_dir:
-        cmd = [dlc, "bench", model, "--target", target, "--threads", str(threads), "--warmup", str(warmup),
-               "--iterations", str(iterations), "--json", "--output-dir", out_dir, *extra]
-        for name in inputs:
-            cmd += ["--input", f"{name}={os.path.join(case_dir, name + '.npy')}"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout} s"}
-        if proc.returncode != 0:
-            lines = (proc.stderr or proc.stdout).strip().splitlines()
-            return {"error": f"exit {proc.returncode}: {lines[0] if lines else ''}"}
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        result["outputs"] = {os.path.basename(p)[:-4]: np.load(p) for p in glob.glob(os.path.join(out_dir, "*.npy"))}
-        return result
 
 
 def max_rel_err(dlc_outputs, ort_outputs):

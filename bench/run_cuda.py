@@ -43,14 +43,12 @@ compile) (goal: <= 0.7 for inference, <= 0.8 for training).
 """
 import argparse
 import copy
-import glob
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -60,6 +58,7 @@ import torch.nn as nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import export_models  # noqa: E402  (bench/export_models.py: the modules and their export)
+from dlc_bench import run_dlc  # noqa: E402
 
 DEFAULT_CASES = "resnet18_b1,resnet18_b32,mobilenetv2_b1,bert_b8,gpt_b1"
 TRAIN_CASES = (("mlp", 256, 10), ("resnet18", 32, 1000))  # (model, batch, classes)
@@ -109,25 +108,6 @@ def ensure_exported(models_dir, name, batch):
     return case_dir
 
 
-def run_dlc_bench(dlc, case_dir, input_names, warmup, iterations, timeout):
-    """`dlc bench --target cuda --json`'s object plus "outputs", or {"error": ...}."""
-    with tempfile.TemporaryDirectory() as out_dir:
-        cmd = [dlc, "bench", os.path.join(case_dir, "model.onnx"), "--target", "cuda", "--json", "--warmup",
-               str(warmup), "--iterations", str(iterations), "--output-dir", out_dir]
-        for n in input_names:
-            cmd += ["--input", f"{n}={os.path.join(case_dir, n + '.npy')}"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return {"error": f"timed out after {timeout} s"}
-        if proc.returncode != 0:
-            lines = (proc.stderr or proc.stdout).strip().splitlines()
-            return {"error": f"exit {proc.returncode}: {lines[-1] if lines else ''}"}
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        result["outputs"] = {os.path.basename(p)[:-4]: np.load(p) for p in glob.glob(os.path.join(out_dir, "*.npy"))}
-        return result
-
-
 def fmt(x, digits=3):
     return "—" if x is None else (f"{x:.1e}" if isinstance(x, float) and 0 < abs(x) < 1e-3 else f"{x:.{digits}f}")
 
@@ -171,7 +151,8 @@ def bench_inference(args, lines):
                     row[key], _ = cuda_time(lambda: compiled(*x), args.warmup, args.iterations)
                 except Exception as e:  # a compile failure is a result, not a crash of the run
                     row[key + "_error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
-        d = run_dlc_bench(args.dlc, case_dir, list(inputs), args.warmup, args.iterations, args.timeout)
+        d = run_dlc(args.dlc, os.path.join(case_dir, "model.onnx"), case_dir, list(inputs), "cuda", None, args.warmup,
+                    args.iterations, args.timeout)
         if "error" in d:
             row["dlc_error"] = d["error"]
         else:
