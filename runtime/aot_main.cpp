@@ -14,12 +14,13 @@
 namespace {
 
 const char* kUsage =
-    "usage: %s [--threads N] [--weights FILE] [-o DIR] [--pb] [--bench N] INPUT...\n"
+    "usage: %s [--threads N] [--device N] [--weights FILE] [-o DIR] [--pb] [--bench N] INPUT...\n"
     "  INPUT      one .npy or ONNX TensorProto .pb file per model input, in order\n"
     "  -o DIR     write each output to DIR/<output name>.npy (default: .)\n"
     "  --pb       write DIR/output_<i>.pb instead (ONNX backend-test layout)\n"
     "  --weights  the bundle's .weights file (default: embedded, else <program>.weights)\n"
-    "  --threads  worker threads (default 0: every core)\n"
+    "  --threads  worker threads of a CPU bundle (default 0: every core)\n"
+    "  --device   the CUDA device of a CUDA bundle (default 0)\n"
     "  --bench N  run N more times and print the median latency\n";
 
 struct Aligned {
@@ -48,7 +49,7 @@ std::string fileName(std::string name) {
 }  // namespace
 
 extern "C" int dlcrt_main(const dlcrt_bundle* bundle, int argc, char** argv) {
-  int threads = 0, bench = 0;
+  int threads = 0, device = 0, bench = 0;
   bool pb = false;
   std::string outDir = ".", weights;
   std::vector<std::string> inputs;
@@ -63,6 +64,8 @@ extern "C" int dlcrt_main(const dlcrt_bundle* bundle, int argc, char** argv) {
       return 0;
     } else if (a == "--threads") {
       threads = std::atoi(value().c_str());
+    } else if (a == "--device") {
+      device = std::atoi(value().c_str());
     } else if (a == "--bench") {
       bench = std::atoi(value().c_str());
     } else if (a == "--weights") {
@@ -81,8 +84,11 @@ extern "C" int dlcrt_main(const dlcrt_bundle* bundle, int argc, char** argv) {
   }
   if (weights.empty() && !bundle->weights) weights = std::string(argv[0]) + ".weights";
   dlcrt_model* raw = nullptr;
-  if (dlcrt_model_create(bundle, weights.empty() ? nullptr : weights.c_str(), threads, &raw) != DLCRT_OK)
-    return error("cannot load the model");
+  const char* weightsPath = weights.empty() ? nullptr : weights.c_str();
+  dlcrt_status created = bundle->device == DLCRT_DEVICE_CUDA
+                             ? dlcrt_model_create_cuda(bundle, weightsPath, device, &raw)
+                             : dlcrt_model_create(bundle, weightsPath, threads, &raw);
+  if (created != DLCRT_OK) return error("cannot load the model");
   std::unique_ptr<dlcrt_model, void (*)(dlcrt_model*)> model(raw, dlcrt_model_destroy);
   size_t numIn = dlcrt_model_num_inputs(raw), numOut = dlcrt_model_num_outputs(raw);
   if (inputs.size() != numIn) {

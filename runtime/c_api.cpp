@@ -17,8 +17,8 @@
 
 struct dlcrt_model {
   dlc::runtime::ProgramSpec spec;
-  dlc::runtime::Program program;
-  std::unique_ptr<dlc::runtime::ThreadPool> pool;
+  std::unique_ptr<dlc::runtime::capi::Executable> executable;  // declared after spec: freed first
+  std::string description;
 };
 
 namespace {
@@ -66,6 +66,71 @@ std::shared_ptr<const uint8_t> readAligned(const char* path, size_t& size) {
   return data;
 }
 
+// A CPU bundle: the JIT's runtime steps over the bundle's kernels.
+class CpuExecutable : public dlc::runtime::capi::Executable {
+ public:
+  CpuExecutable(const dlc::runtime::ProgramSpec& spec, const dlcrt_bundle& bundle, int numThreads) {
+    dlc::runtime::CompiledKernels code;
+    code.kernels.assign(bundle.kernels, bundle.kernels + bundle.num_kernels);
+    code.microKernel.mr = bundle.gemm_mr;
+    code.microKernel.nr = bundle.gemm_nr;
+    code.microKernel.fn = reinterpret_cast<dlc::runtime::GemmMicroKernelFn>(bundle.gemm_micro_kernel);
+    code.microKernel.rowFn = reinterpret_cast<dlc::runtime::GemmRowKernelFn>(bundle.gemm_row_kernel);
+    program_ = dlc::runtime::instantiate(spec, code);
+    pool_ = std::make_unique<dlc::runtime::ThreadPool>(numThreads);
+    description_ = std::string("cpu: ") + (bundle.target ? bundle.target : "?") + ", " +
+                   std::to_string(pool_->numThreads()) + " threads";
+  }
+  void run(std::span<const void* const> inputs, std::span<void* const> outputs) override {
+    program_.run(*pool_, inputs, outputs);
+  }
+  std::string description() const override { return description_; }
+
+ private:
+  dlc::runtime::Program program_;
+  std::unique_ptr<dlc::runtime::ThreadPool> pool_;
+  std::string description_;
+};
+
+// Checks the bundle, loads its weights and program, then `open` makes the
+// executable for it.
+template <typename Open>
+dlcrt_status createModel(const dlcrt_bundle* bundle, const char* weightsPath, dlcrt_model** out, Open open) {
+  if (!out) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create: out is NULL");
+  *out = nullptr;
+  if (!bundle) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create: bundle is NULL");
+  if (bundle->abi_version != DLCRT_ABI_VERSION)
+    return fail(DLCRT_INVALID_BUNDLE, "the bundle was compiled for runtime ABI " +
+                                          std::to_string(bundle->abi_version) + ", this libdlcrt has ABI " +
+                                          std::to_string(DLCRT_ABI_VERSION));
+  if (!weightsPath && !bundle->weights)
+    return fail(DLCRT_INVALID_ARGUMENT, std::string("bundle '") + (bundle->name ? bundle->name : "?") +
+                                            "' has no embedded weights: pass the path of its .weights file");
+  std::unique_ptr<dlcrt_model> model;
+  dlcrt_status status = guarded(DLCRT_INVALID_BUNDLE, [&] {
+    std::shared_ptr<const void> owner;
+    std::span<const uint8_t> weights;
+    if (weightsPath) {
+      size_t size = 0;
+      std::shared_ptr<const uint8_t> data = readAligned(weightsPath, size);
+      weights = {data.get(), size};
+      owner = data;
+    } else {
+      weights = {bundle->weights, size_t(bundle->weights_size)};
+    }
+    model = std::make_unique<dlcrt_model>();
+    model->spec = dlc::runtime::deserializeSpec({bundle->spec, size_t(bundle->spec_size)}, weights, owner);
+  });
+  if (status != DLCRT_OK) return status;
+  // Opening a device can fail for want of one: a run error, not a bad bundle.
+  status = guarded(bundle->device == DLCRT_DEVICE_CUDA ? DLCRT_RUN_ERROR : DLCRT_INVALID_BUNDLE, [&] {
+    model->executable = open(model->spec);
+    model->description = model->executable->description();
+  });
+  if (status == DLCRT_OK) *out = model.release();
+  return status;
+}
+
 void fillInfo(const dlc::runtime::TensorSpec& t, dlcrt_tensor_info* info) {
   *info = dlcrt_tensor_info{};
   info->name = t.name.c_str();
@@ -80,6 +145,14 @@ void fillInfo(const dlc::runtime::TensorSpec& t, dlcrt_tensor_info* info) {
 
 namespace dlc::runtime::capi {
 dlcrt_status fail(dlcrt_status status, std::string message) { return ::fail(status, std::move(message)); }
+
+#ifndef DLC_DLCRT_CUDA
+// The dlc_runtime copy of this file (linked into dlc itself) and a libdlcrt
+// built without CUDA: runtime/cuda/bundle_executable.cpp is not there.
+std::unique_ptr<Executable> openCudaBundle(const ProgramSpec&, const dlcrt_bundle&, int) {
+  throw UserError("this libdlcrt was built without CUDA support (dlc built with DLC_CUDA=OFF)");
+}
+#endif
 }  // namespace dlc::runtime::capi
 
 extern "C" {
@@ -90,44 +163,29 @@ const char* dlcrt_last_error(void) { return lastError.c_str(); }
 
 dlcrt_status dlcrt_model_create(const dlcrt_bundle* bundle, const char* weightsPath, int numThreads,
                                 dlcrt_model** out) {
-  if (!out) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create: out is NULL");
-  *out = nullptr;
-  if (!bundle) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create: bundle is NULL");
-  if (bundle->abi_version != DLCRT_ABI_VERSION)
-    return fail(DLCRT_INVALID_BUNDLE, "the bundle was compiled for runtime ABI " +
-                                          std::to_string(bundle->abi_version) + ", this libdlcrt has ABI " +
-                                          std::to_string(DLCRT_ABI_VERSION));
   if (numThreads < 0) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create: negative num_threads");
-  if (!weightsPath && !bundle->weights)
-    return fail(DLCRT_INVALID_ARGUMENT, std::string("bundle '") + (bundle->name ? bundle->name : "?") +
-                                            "' has no embedded weights: pass the path of its .weights file");
-  dlcrt_model* created = nullptr;
-  dlcrt_status status = guarded(DLCRT_INVALID_BUNDLE, [&] {
-    std::shared_ptr<const void> owner;
-    std::span<const uint8_t> weights;
-    if (weightsPath) {
-      size_t size = 0;
-      std::shared_ptr<const uint8_t> data = readAligned(weightsPath, size);
-      weights = {data.get(), size};
-      owner = data;
-    } else {
-      weights = {bundle->weights, size_t(bundle->weights_size)};
-    }
-    auto model = std::make_unique<dlcrt_model>();
-    model->spec = dlc::runtime::deserializeSpec({bundle->spec, size_t(bundle->spec_size)}, weights, owner);
-    dlc::runtime::CompiledKernels code;
-    code.kernels.assign(bundle->kernels, bundle->kernels + bundle->num_kernels);
-    code.microKernel.mr = bundle->gemm_mr;
-    code.microKernel.nr = bundle->gemm_nr;
-    code.microKernel.fn = reinterpret_cast<dlc::runtime::GemmMicroKernelFn>(bundle->gemm_micro_kernel);
-    code.microKernel.rowFn = reinterpret_cast<dlc::runtime::GemmRowKernelFn>(bundle->gemm_row_kernel);
-    model->program = dlc::runtime::instantiate(model->spec, code);
-    model->pool = std::make_unique<dlc::runtime::ThreadPool>(numThreads);
-    created = model.release();
+  return createModel(bundle, weightsPath, out, [&](const dlc::runtime::ProgramSpec& spec) {
+    std::unique_ptr<dlc::runtime::capi::Executable> e;
+    if (bundle->device == DLCRT_DEVICE_CUDA) e = dlc::runtime::capi::openCudaBundle(spec, *bundle, 0);
+    else if (bundle->device == DLCRT_DEVICE_CPU) e = std::make_unique<CpuExecutable>(spec, *bundle, numThreads);
+    else throw dlc::UserError("the bundle is for device " + std::to_string(bundle->device) + ", unknown here");
+    return e;
   });
-  if (status == DLCRT_OK) *out = created;
-  return status;
 }
+
+dlcrt_status dlcrt_model_create_cuda(const dlcrt_bundle* bundle, const char* weightsPath, int device,
+                                     dlcrt_model** out) {
+  if (bundle && bundle->device != DLCRT_DEVICE_CUDA)
+    return fail(DLCRT_INVALID_ARGUMENT, std::string("dlcrt_model_create_cuda: bundle '") +
+                                            (bundle->name ? bundle->name : "?") +
+                                            "' was compiled for the CPU (use dlcrt_model_create)");
+  if (device < 0) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create_cuda: negative device");
+  return createModel(bundle, weightsPath, out, [&](const dlc::runtime::ProgramSpec& spec) {
+    return dlc::runtime::capi::openCudaBundle(spec, *bundle, device);
+  });
+}
+
+const char* dlcrt_model_description(const dlcrt_model* model) { return model ? model->description.c_str() : ""; }
 
 dlcrt_status dlcrt_model_run(dlcrt_model* model, const void* const* inputs, size_t numInputs,
                              void* const* outputs, size_t numOutputs) {
@@ -144,7 +202,7 @@ dlcrt_status dlcrt_model_run(dlcrt_model* model, const void* const* inputs, size
     if (!outputs[i] && dlc::runtime::tensorBytes(model->spec.outputs[i]) > 0)
       return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_run: output '" + model->spec.outputs[i].name + "' is NULL");
   return guarded(DLCRT_RUN_ERROR, [&] {
-    model->program.run(*model->pool, {inputs, numInputs}, {outputs, numOutputs});
+    model->executable->run({inputs, numInputs}, {outputs, numOutputs});
   });
 }
 

@@ -31,6 +31,11 @@ class Validator {
     if (s_.kernelNames.size() != numKernels_)
       fail("the spec names " + str(int64_t(s_.kernelNames.size())) + " kernels, the kernel table has " +
            str(int64_t(numKernels_)));
+    if (!s_.launches.empty() && s_.launches.size() != s_.kernelNames.size())
+      fail("the spec has " + str(int64_t(s_.launches.size())) + " GPU launch shapes for " +
+           str(int64_t(s_.kernelNames.size())) + " kernels");
+    for (const GpuLaunchSpec& l : s_.launches)
+      if (l.blocks < 0 || l.threads < 1 || l.threads > 1024) fail("invalid GPU launch shape");
     for (const TensorSpec& t : s_.inputs) checkTensor(t, "input");
     for (const TensorSpec& t : s_.outputs) checkTensor(t, "output");
     for (const ConstantSpec& c : s_.constants) {
@@ -152,6 +157,7 @@ class Validator {
     checkConvWeights(c.weights, s);
     checkKernel(c.epilogue, true);
     for (SpecRef r : c.epilogueBuffers) checkRef(r);
+    checkKernel(c.im2col, true);
   }
 
   void check(const ConvTransposeStepSpec& c) {

@@ -71,6 +71,10 @@ struct ConvStepSpec {
   SpecRef weights{SpecRef::Space::Constant, 0};
   int32_t epilogue = kNone;
   std::vector<SpecRef> epilogueBuffers;
+  // GPU programs: the kernel that writes the im2col matrix into the run's
+  // convolution scratch (kNone for a pointwise convolution, and on the CPU,
+  // which packs the input itself).
+  int32_t im2col = kNone;
 };
 
 // y = ConvTranspose(x, weights) + bias, the adjoint of the convolution
@@ -104,8 +108,20 @@ struct StepSpec {
   std::string what;  // describe() of the step
 };
 
+// How a GPU kernel is launched: `blocks` of `threads`, enough for one
+// thread (or cooperating row group) per point; 0 blocks: an empty iteration
+// space, no launch. The runner may launch fewer blocks (the kernels loop
+// grid-stride over the rest), never other `threads` (cooperative row kernels
+// are compiled for exactly that block size).
+struct GpuLaunchSpec {
+  int64_t blocks = 0;
+  uint32_t threads = 0;
+};
+
 struct ProgramSpec {
   std::vector<std::string> kernelNames;  // the kernel table, in index order
+  // GPU programs: one per kernel of the table; empty for CPU programs.
+  std::vector<GpuLaunchSpec> launches;
   std::vector<StepSpec> steps;
   std::vector<ConstantSpec> constants;
   std::vector<TensorSpec> inputs, outputs;

@@ -199,6 +199,11 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
   w.i64(spec.arenaBytes);
   w.u64(spec.kernelNames.size());
   for (const std::string& k : spec.kernelNames) w.str(k);
+  w.u64(spec.launches.size());
+  for (const GpuLaunchSpec& l : spec.launches) {
+    w.i64(l.blocks);
+    w.u32(l.threads);
+  }
   w.u64(spec.inputs.size());
   for (const TensorSpec& t : spec.inputs) w.tensor(t);
   w.u64(spec.outputs.size());
@@ -241,6 +246,7 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       w.ref(c->weights);
       w.i64(c->epilogue);
       w.refs(c->epilogueBuffers);
+      w.i64(c->im2col);
     } else if (const auto* c = std::get_if<ConvTransposeStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::ConvTranspose));
       writeConv(w, c->shape);
@@ -282,6 +288,11 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
   s.arenaBytes = r.i64();
   s.kernelNames.resize(r.count(8));
   for (std::string& k : s.kernelNames) k = r.str();
+  s.launches.resize(r.count(12));
+  for (GpuLaunchSpec& l : s.launches) {
+    l.blocks = r.i64();
+    l.threads = r.u32();
+  }
   s.inputs.resize(r.count(17));
   for (TensorSpec& t : s.inputs) t = r.tensor();
   s.outputs.resize(r.count(17));
@@ -335,6 +346,7 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         c.weights = r.ref();
         c.epilogue = toInt32(r.i64());
         c.epilogueBuffers = r.refs();
+        c.im2col = toInt32(r.i64());
         step.op = std::move(c);
         break;
       }

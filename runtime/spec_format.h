@@ -22,8 +22,9 @@
 namespace dlc::runtime {
 
 // 2: convolution weights as a buffer reference (not only a constant),
-// ConvTranspose steps.
-inline constexpr uint32_t kSpecFormatVersion = 2;
+// ConvTranspose steps. 3: GPU launch shapes, the im2col kernel of a
+// convolution (CUDA bundles).
+inline constexpr uint32_t kSpecFormatVersion = 3;
 inline constexpr size_t kBlobHeaderBytes = 64;
 
 struct SerializedSpec {

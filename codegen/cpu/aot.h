@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cpu/program_builder.h"
 #include "ir/graph.h"
 #include "runtime/program_spec.h"
 
@@ -37,9 +38,20 @@ struct AotBundle {
 AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
                      const AotOptions& options);
 
-// The C header of a bundle (exposed for tests).
+// What every AOT target (this one, codegen/cuda's) plans: `model`
+// specialised to `shapes`, after checking that `name` is a C identifier and
+// that every shape is static (UserErrors say what to pin).
+ir::Graph prepareAotGraph(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
+                          const std::string& name);
+// UserError listing every library call of a plan (they need the IR at run
+// time: JIT only); nothing when there are none.
+void refuseLibraryCalls(const std::vector<LibraryCall>& calls);
+
+// The C header of a bundle (exposed for tests). A CUDA bundle's NAME_create
+// takes a device ordinal instead of a thread count.
 std::string aotHeader(const std::string& name, const std::vector<runtime::TensorSpec>& inputs,
-                      const std::vector<runtime::TensorSpec>& outputs, bool embeddedWeights, const std::string& target);
+                      const std::vector<runtime::TensorSpec>& outputs, bool embeddedWeights, const std::string& target,
+                      bool cuda = false);
 
 bool isCIdentifier(const std::string& s);
 

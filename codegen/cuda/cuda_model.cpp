@@ -48,7 +48,7 @@ std::string howItRuns(const CudaPlan& plan, size_t i) {
                                                : fmt::format("cuBLAS GEMM + CUDA kernel {}", plan.kernels.at(size_t(op.epilogue)).name);
         else if constexpr (std::is_same_v<T, runtime::ConvStepSpec>)
           return fmt::format("{}cuBLAS GEMM x{} groups{}",
-                             plan.im2colKernel[i] >= 0 ? "im2col kernel + " : "", op.shape.group,
+                             op.im2col != runtime::kNone ? "im2col kernel + " : "", op.shape.group,
                              op.epilogue == runtime::kNone ? "" : " + epilogue kernel");
         else if constexpr (std::is_same_v<T, runtime::CopyStepSpec>)
           return "device copy";

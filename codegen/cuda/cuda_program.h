@@ -1,8 +1,9 @@
 // A specialised, optimised graph planned for the GPU, without touching one:
 // the target-neutral ProgramSpec of codegen/cpu's planner (the same kernels,
 // steps and memory plan as the CPU backend), plus what only CUDA needs (an
-// im2col kernel per non-pointwise convolution and its cuBLAS plan), and the
-// whole CUDA C++ program for NVRTC. `dlc inspect --target cuda` and the CI
+// im2col kernel per non-pointwise convolution, a launch shape per kernel),
+// and the whole CUDA C++ program for NVRTC. runtime/cuda's ProgramRunner
+// runs the spec (the JIT and AOT bundles alike). `dlc inspect --target cuda` and the CI
 // check that NVRTC compiles every kernel use this on machines without a GPU.
 #pragma once
 
@@ -17,16 +18,12 @@
 namespace dlc::codegen::cuda {
 
 struct CudaPlan {
-  cpu::PlannedProgram planned;  // spec.kernelNames[i] == kernels[i].name for i < planned.kernels.size()
-  // Every kernel to compile: planned.kernels, then the im2col kernels.
+  // planned.spec is the GPU program: its kernel table is `kernels` (the
+  // planned kernels, then one im2col kernel per non-pointwise convolution,
+  // named by ConvStepSpec::im2col), with a launch shape per kernel.
+  cpu::PlannedProgram planned;
   std::vector<kir::Kernel> kernels;
-  // Per step of planned.spec.steps: for a ConvStepSpec, its plan and the
-  // index in `kernels` of its im2col kernel (-1 when pointwise); unused
-  // otherwise.
-  std::vector<runtime::cuda::ConvPlan> convPlans;
-  std::vector<int> im2colKernel;
-  int64_t convScratchElements = 0;  // the largest im2col matrix (one scratch buffer per run)
-  std::string source;               // the CUDA C++ program (emitProgram(kernels))
+  std::string source;  // the CUDA C++ program (emitProgram(kernels))
   // planned.spec.steps[i].what of a kernel step ends with its launch shape
   // ("(launch 4 blocks x 256 threads, a warp per row, 8 rows per block)").
   std::vector<std::string> describeLines;

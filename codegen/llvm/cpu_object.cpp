@@ -16,7 +16,8 @@ namespace dlc::codegen::cpu {
 
 namespace {
 
-constexpr uint32_t kAbiVersion = 1;  // DLCRT_ABI_VERSION
+constexpr uint32_t kAbiVersion = 2;  // DLCRT_ABI_VERSION
+constexpr uint32_t kDeviceCpu = 0, kDeviceCuda = 1;  // dlcrt_device
 
 class BundleWriter {
  public:
@@ -46,7 +47,7 @@ class BundleWriter {
     llvm::Constant* weights = o_.embedWeights ? bytes(o_.weights, o_.name + "_weights", 64)
                                               : llvm::ConstantPointerNull::get(ptr_);
     auto* type = llvm::StructType::get(ctx_, {i32_, i32_, ptr_, i64_, ptr_, i64_, ptr_, i32_, i32_, ptr_, ptr_,
-                                              ptr_, ptr_});
+                                              ptr_, ptr_, i32_, i32_, ptr_});
     llvm::Constant* fields[] = {
         llvm::ConstantInt::get(i32_, kAbiVersion),
         llvm::ConstantInt::get(i32_, kernels.size()),
@@ -60,15 +61,19 @@ class BundleWriter {
         function(kMicroKernelName),
         function(kRowKernelName),
         string(o_.name, o_.name + "_name"),
-        string(t_.description(), o_.name + "_target"),
+        string(o_.cuda ? o_.gpuTarget : t_.description(), o_.name + "_target"),
+        llvm::ConstantInt::get(i32_, o_.cuda ? kDeviceCuda : kDeviceCpu),
+        llvm::ConstantInt::get(i32_, o_.gpuImages.size()),
+        gpuImages(),
     };
     return new llvm::GlobalVariable(m_, type, true, llvm::GlobalValue::ExternalLinkage,
                                     llvm::ConstantStruct::get(type, fields), o_.name + "_bundle");
   }
 
   void entryPoints(llvm::GlobalVariable* bundle) {
-    // int NAME_create(const char* weights, int threads, NAME_model** out)
-    forward(o_.name + "_create", "dlcrt_model_create", i32_, {ptr_, i32_, ptr_}, [&](llvm::Function* f) {
+    // int NAME_create(const char* weights, int threads (CUDA: device), NAME_model** out)
+    forward(o_.name + "_create", o_.cuda ? "dlcrt_model_create_cuda" : "dlcrt_model_create", i32_, {ptr_, i32_, ptr_},
+            [&](llvm::Function* f) {
       return std::vector<llvm::Value*>{bundle, f->getArg(0), f->getArg(1), f->getArg(2)};
     });
     forward(o_.name + "_destroy", "dlcrt_model_destroy", llvm::Type::getVoidTy(ctx_), {ptr_},
@@ -105,6 +110,26 @@ class BundleWriter {
   }
 
  private:
+  // The dlcrt_gpu_image array, or null.
+  llvm::Constant* gpuImages() {
+    if (o_.gpuImages.empty()) return llvm::ConstantPointerNull::get(ptr_);
+    auto* imageType = llvm::StructType::get(ctx_, {ptr_, ptr_, i64_});
+    std::vector<llvm::Constant*> images;
+    for (size_t i = 0; i < o_.gpuImages.size(); ++i) {
+      const GpuImageBlob& g = o_.gpuImages[i];
+      // PTX is text the driver reads up to its terminating zero.
+      std::vector<uint8_t> data(g.bytes.begin(), g.bytes.end());
+      data.push_back(0);
+      llvm::Constant* fields[] = {string(g.arch, imageSymbol(i, "_arch")), bytes(data, imageSymbol(i, "_image"), 16),
+                                  llvm::ConstantInt::get(i64_, g.bytes.size())};
+      images.push_back(llvm::ConstantStruct::get(imageType, fields));
+    }
+    auto* arrayType = llvm::ArrayType::get(imageType, images.size());
+    return new llvm::GlobalVariable(m_, arrayType, true, llvm::GlobalValue::InternalLinkage,
+                                    llvm::ConstantArray::get(arrayType, images), o_.name + "_gpu_images");
+  }
+  std::string imageSymbol(size_t i, const char* suffix) const { return o_.name + "_gpu" + std::to_string(i) + suffix; }
+
   llvm::Function* function(const std::string& name) {
     llvm::Function* f = m_.getFunction(o_.name + "_" + name);
     if (!f) throw InternalError("AOT: no function " + name + " in the kernel module");

@@ -1,6 +1,7 @@
 // Ahead-of-time compilation for the CPU: the same module as the JIT (every
 // kernel plus the GEMM micro-kernels, O3 for `--cpu` or the host), emitted
-// as a position-independent ELF object for libdlcrt (runtime/include/
+// as a position-independent ELF object for libdlcrt (CUDA bundles use the
+// same object with GPU images as data instead of kernels) (runtime/include/
 // dlc_runtime.h). Every kernel has internal linkage; the object exports only
 // NAME_bundle (a dlcrt_bundle: the serialised program, the kernel table in
 // spec order, the micro-kernel, optionally the weights) and the typed entry
@@ -18,6 +19,12 @@
 
 namespace dlc::codegen::cpu {
 
+// A GPU image for a CUDA bundle: a cubin ("sm_90") or PTX ("compute_80").
+struct GpuImageBlob {
+  std::string arch;
+  std::string bytes;
+};
+
 struct AotObjectOptions {
   CpuTargetOptions target;
   std::string name;                   // symbol prefix: a C identifier
@@ -26,6 +33,12 @@ struct AotObjectOptions {
   bool embedWeights = false;
   size_t numInputs = 0, numOutputs = 0;  // the arity of NAME_run
   bool emitMain = false;              // main() calling dlcrt_main
+  // CUDA bundles: no CPU kernels (pass none); the program's kernels are
+  // these images, NAME_create takes a device ordinal, and `gpuTarget`
+  // describes them.
+  bool cuda = false;
+  std::vector<GpuImageBlob> gpuImages;
+  std::string gpuTarget;
 };
 
 struct AotObject {

@@ -1,9 +1,12 @@
 /* Runs a model compiled with `dlc compile` from C, and optionally checks its
  * outputs against expected ones.
  *
- *   dlc compile model.onnx --target cpu -o out --name mymodel
- *   cc -O2 -DMODEL=mymodel -Iout examples/aot/run_model.c out/mymodel.o out/libdlcrt.a -lstdc++ -lm -lpthread
+ *   dlc compile model.onnx --target cpu -o out --name mymodel     (or --target cuda)
+ *   cc -O2 -DMODEL=mymodel -Iout examples/aot/run_model.c out/mymodel.o out/libdlcrt.a -lstdc++ -lm -lpthread -ldl
  *   ./a.out --weights out/mymodel.weights input_0.pb [--expect output_0.pb ...]
+ *
+ * --threads N sets a CPU bundle's worker threads, --device N a CUDA
+ * bundle's device (the same NAME_create argument).
  *
  * With --shared, it calls the same entry points from out/libmymodel.so
  * (link with -Lout -lmymodel instead of the .o). Inputs and expected outputs
@@ -37,11 +40,12 @@ int main(int argc, char** argv) {
   const char* weights = NULL;
   const char* inputs[16];
   const char* expected[16];
-  int numInputs = 0, numExpected = 0, threads = 0, expecting = 0;
+  int numInputs = 0, numExpected = 0, threads = 0, device = 0, expecting = 0;
   double rtol = 1e-4, atol = 1e-5;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--weights") && i + 1 < argc) weights = argv[++i];
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--rtol") && i + 1 < argc) rtol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--atol") && i + 1 < argc) atol = atof(argv[++i]);
     else if (!strcmp(argv[i], "--expect")) expecting = 1;
@@ -50,10 +54,12 @@ int main(int argc, char** argv) {
   }
 
   CAT(MODEL, _model)* model = NULL;
-  if (CAT(MODEL, _create)(weights, threads, &model) != DLCRT_OK) {
+  int cuda = CAT(MODEL, _bundle).device == DLCRT_DEVICE_CUDA;
+  if (CAT(MODEL, _create)(weights, cuda ? device : threads, &model) != DLCRT_OK) {
     fprintf(stderr, "error: %s\n", CAT(MODEL, _last_error)());
     return 1;
   }
+  printf("running on %s\n", dlcrt_model_description(model));
   size_t nin = dlcrt_model_num_inputs(model), nout = dlcrt_model_num_outputs(model);
   if ((size_t)numInputs != nin || (numExpected != 0 && (size_t)numExpected != nout)) {
     fprintf(stderr, "error: the model has %zu inputs and %zu outputs\n", nin, nout);

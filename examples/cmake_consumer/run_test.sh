@@ -23,6 +23,6 @@ aot=$work/aot
 rm -rf "$aot"
 "$work/prefix/bin/dlc" compile "$model/model.onnx" --target cpu -o "$aot" --name resnet --shape N=2
 ${CC:-cc} -O2 -DMODEL=resnet -I"$aot" "$repo/examples/aot/run_model.c" "$aot/resnet.o" "$aot/libdlcrt.a" \
-  -lstdc++ -lm -lpthread -o "$aot/run"
+  -lstdc++ -lm -lpthread -ldl -o "$aot/run"
 "$aot/run" --weights "$aot/resnet.weights" "$model/test_data_set_0/input_0.pb" \
   --expect "$model/test_data_set_0/output_0.pb"

@@ -2,9 +2,8 @@
 
 #include <cublas_api.h>
 #include <dlfcn.h>
-#include <fmt/format.h>
 
-#include "support/error.h"
+#include "support/error_types.h"
 
 namespace dlc::runtime::cuda {
 
@@ -35,12 +34,12 @@ Blas::Api loadApi() {
     }
   if (!lib) {
     const char* e = dlerror();
-    api.whyNot = fmt::format("cuBLAS (libcublas.so.13 or .12) could not be loaded: {}", e ? e : "not found");
+    api.whyNot = std::string("cuBLAS (libcublas.so.13 or .12) could not be loaded: ") + (e ? e : "not found");
     return api;
   }
   auto sym = [&](auto& fn, const char* symbol) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, symbol));
-    if (!fn && api.whyNot.empty()) api.whyNot = fmt::format("{} has no {}", api.soname, symbol);
+    if (!fn && api.whyNot.empty()) api.whyNot = api.soname + " has no " + symbol;
   };
   sym(api.create, "cublasCreate_v2");
   sym(api.destroy, "cublasDestroy_v2");
@@ -59,7 +58,7 @@ const Blas::Api& api() {
 
 void checkBlas(const Blas::Api& a, cublasStatus_t s, const char* call) {
   if (s != CUBLAS_STATUS_SUCCESS)
-    throw InternalError(fmt::format("cuBLAS call {} failed: {}", call, a.statusName ? a.statusName(s) : "unknown"));
+    throw InternalError(std::string("cuBLAS call ") + call + " failed: " + (a.statusName ? a.statusName(s) : "unknown"));
 }
 
 constexpr size_t kWorkspaceBytes = size_t(32) << 20;
@@ -69,7 +68,7 @@ constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 std::string Blas::libraryName() { return api().whyNot.empty() ? api().soname : api().whyNot; }
 
 Blas::Blas(const Device& dev, const Stream& stream, bool allowTf32) : api_(api()), allowTf32_(allowTf32) {
-  if (!api_.whyNot.empty()) throwUserError("{}", api_.whyNot);
+  if (!api_.whyNot.empty()) throw UserError(api_.whyNot);
   cublasHandle_t h = nullptr;
   checkBlas(api_, api_.create(&h), "cublasCreate");
   handle_ = h;

@@ -1,10 +1,8 @@
 #include "runtime/cuda/cuda_device.h"
 
-#include <fmt/format.h>
-
 #include <utility>
 
-#include "support/error.h"
+#include "support/error_types.h"
 
 namespace dlc::runtime::cuda {
 
@@ -12,7 +10,7 @@ namespace {
 const Driver& requireDriver() {
   std::string why;
   const Driver* d = driver(&why);
-  if (!d) throwUserError("no CUDA device: {}", why);
+  if (!d) throw UserError("no CUDA device: " + why);
   return *d;
 }
 }  // namespace
@@ -20,7 +18,9 @@ const Driver& requireDriver() {
 Device::Device(int ordinal) : d_(requireDriver()) {
   int count = 0;
   DLC_CU(d_, cuDeviceGetCount, &count);
-  if (ordinal < 0 || ordinal >= count) throwUserError("no CUDA device: device {} asked for, {} present", ordinal, count);
+  if (ordinal < 0 || ordinal >= count)
+    throw UserError("no CUDA device: device " + std::to_string(ordinal) + " asked for, " + std::to_string(count) +
+                    " present");
   DLC_CU(d_, cuDeviceGet, &dev_, ordinal);
   char name[256] = {};
   DLC_CU(d_, cuDeviceGetName, name, int(sizeof name - 1), dev_);
@@ -39,7 +39,7 @@ Device::~Device() {
 
 void Device::makeCurrent() const { DLC_CU(d_, cuCtxSetCurrent, ctx_); }
 
-std::string Device::arch() const { return fmt::format("sm_{}{}", ccMajor_, ccMinor_); }
+std::string Device::arch() const { return "sm_" + std::to_string(ccMajor_) + std::to_string(ccMinor_); }
 
 DeviceMemory::DeviceMemory(const Device& dev, size_t bytes) : d_(&dev.driver()), bytes_(bytes) {
   if (bytes) DLC_CU(*d_, cuMemAlloc, &ptr_, bytes);
@@ -73,7 +73,7 @@ Module::~Module() {
 CUfunction Module::function(const std::string& name) const {
   CUfunction f = nullptr;
   CUresult r = d_.cuModuleGetFunction(&f, module_, name.c_str());
-  if (r != CUDA_SUCCESS) check(d_, r, fmt::format("cuModuleGetFunction({})", name).c_str());
+  if (r != CUDA_SUCCESS) check(d_, r, ("cuModuleGetFunction(" + name + ")").c_str());
   return f;
 }
 

@@ -1,9 +1,8 @@
 #include "runtime/cuda/cuda_driver.h"
 
 #include <dlfcn.h>
-#include <fmt/format.h>
 
-#include "support/error.h"
+#include "support/error_types.h"
 
 namespace dlc::runtime::cuda {
 
@@ -21,14 +20,14 @@ Loaded load() {
   void* lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char* e = dlerror();
-    out.whyNot = fmt::format("the CUDA driver (libcuda.so.1) could not be loaded: {}", e ? e : "unknown reason");
+    out.whyNot = std::string("the CUDA driver (libcuda.so.1) could not be loaded: ") + (e ? e : "unknown reason");
     return out;
   }
   Driver& d = out.driver;
 #define DLC_DRIVER_LOOKUP(fn, symbol)                                                  \
   d.fn = reinterpret_cast<decltype(d.fn)>(dlsym(lib, symbol));                         \
   if (!d.fn) {                                                                         \
-    out.whyNot = fmt::format("the CUDA driver has no {} (too old a driver?)", symbol); \
+    out.whyNot = std::string("the CUDA driver has no ") + symbol + " (too old a driver?)";     \
     return out;                                                                        \
   }
   DLC_CUDA_DRIVER_FUNCTIONS(DLC_DRIVER_LOOKUP)
@@ -37,7 +36,7 @@ Loaded load() {
   if (r != CUDA_SUCCESS) {
     const char* name = nullptr;
     d.cuGetErrorName(r, &name);
-    out.whyNot = fmt::format("cuInit failed: {}", name ? name : fmt::format("error {}", int(r)));
+    out.whyNot = std::string("cuInit failed: ") + (name ? name : "error " + std::to_string(int(r)));
     return out;
   }
   int count = 0;
@@ -67,8 +66,8 @@ void check(const Driver& d, CUresult r, const char* call) {
   const char* text = nullptr;
   d.cuGetErrorName(r, &name);
   d.cuGetErrorString(r, &text);
-  throw InternalError(fmt::format("CUDA call {} failed: {} ({})", call, name ? name : fmt::format("error {}", int(r)),
-                                  text ? text : "no description"));
+  throw InternalError(std::string("CUDA call ") + call + " failed: " + (name ? name : "error " + std::to_string(int(r))) +
+                      " (" + (text ? text : "no description") + ")");
 }
 
 }  // namespace dlc::runtime::cuda

@@ -18,32 +18,7 @@ RUN_C=$SRC/examples/aot/run_model.c
 rm -rf "$W"
 mkdir -p "$W"
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-
-# No LLVM, protobuf, ONNX or fmt symbols in an object, archive or binary.
-check_symbols() {
-  found=$(nm -C "$1" 2>/dev/null | grep -E "llvm::|LLVM|google::protobuf|onnx::|fmt::v[0-9]+::" | head -5)
-  [ -z "$found" ] || fail "$1 references LLVM, protobuf, ONNX or fmt symbols: $found"
-}
-# No LLVM, protobuf, ONNX or fmt shared libraries.
-check_libraries() {
-  found=$(ldd "$1" | grep -Ei "llvm|protobuf|onnx|fmt" || true)
-  [ -z "$found" ] || fail "$1 links LLVM, protobuf, ONNX or fmt: $found"
-}
-# `expect_error WHAT PATTERN command...`: exit status 1 and PATTERN in stderr.
-expect_error() {
-  what=$1
-  pattern=$2
-  shift 2
-  status=0
-  "$@" >"$W/out.txt" 2>"$W/err.txt" || status=$?
-  [ "$status" -eq 1 ] || { cat "$W/err.txt" >&2; fail "$what: exit status $status, expected 1"; }
-  grep -q -- "$pattern" "$W/err.txt" || { cat "$W/err.txt" >&2; fail "$what: no '$pattern' in the error"; }
-  echo "ok: $what: $(head -1 "$W/err.txt")"
-}
+. "$SRC/tests/aot/checks.sh"
 
 for model in resnet_tiny bert_tiny; do
   D=$M/$model/test_data_set_0
@@ -60,7 +35,7 @@ for model in resnet_tiny bert_tiny; do
   # --emit obj: link the object and libdlcrt.a into the example C program.
   O=$W/$model-obj
   "$DLC" compile "$M/$model/model.onnx" --target cpu -o "$O" --name $model $SHAPE
-  "$CC" -O2 -Wall -Werror -DMODEL=$model -I"$O" "$RUN_C" "$O/$model.o" "$O/libdlcrt.a" -lstdc++ -lm -lpthread -o "$O/run"
+  "$CC" -O2 -Wall -Werror -DMODEL=$model -I"$O" "$RUN_C" "$O/$model.o" "$O/libdlcrt.a" -lstdc++ -lm -lpthread -ldl -o "$O/run"
   "$O/run" --threads 2 --weights "$O/$model.weights" $INS --expect $OUTS
   check_symbols "$O/$model.o"
   check_symbols "$O/libdlcrt.a"
@@ -100,7 +75,7 @@ done
 X=$W/v3
 "$DLC" compile "$M/bert_tiny/model.onnx" --target cpu -o "$X" --name bert --cpu x86-64-v3
 grep -q "x86-64-v3" "$X/bert.h" || fail "the header does not name the target CPU"
-"$CC" -O2 -DMODEL=bert -I"$X" "$RUN_C" "$X/bert.o" "$X/libdlcrt.a" -lstdc++ -lm -lpthread -o "$X/run"
+"$CC" -O2 -DMODEL=bert -I"$X" "$RUN_C" "$X/bert.o" "$X/libdlcrt.a" -lstdc++ -lm -lpthread -ldl -o "$X/run"
 D=$M/bert_tiny/test_data_set_0
 "$X/run" --weights "$X/bert.weights" "$D/input_0.pb" "$D/input_1.pb" --expect "$D/output_0.pb" "$D/output_1.pb"
 
@@ -108,7 +83,7 @@ D=$M/bert_tiny/test_data_set_0
 T=$W/two
 "$DLC" compile "$M/resnet_tiny/model.onnx" --target cpu -o "$T" --name a --shape input=2x3x64x64
 "$DLC" compile "$M/bert_tiny/model.onnx" --target cpu -o "$T" --name b --embed-weights
-"$CC" -O2 -Wall -Werror -I"$T" "$SRC/tests/aot/two_models.c" "$T/a.o" "$T/b.o" "$T/libdlcrt.a" -lstdc++ -lm -lpthread \
+"$CC" -O2 -Wall -Werror -I"$T" "$SRC/tests/aot/two_models.c" "$T/a.o" "$T/b.o" "$T/libdlcrt.a" -lstdc++ -lm -lpthread -ldl \
   -o "$T/two_models"
 "$T/two_models" "$T/a.weights" "$M/resnet_tiny/test_data_set_0" "$M/bert_tiny/test_data_set_0"
 
@@ -127,7 +102,7 @@ expect_error "symbolic dims" "input 'input' has symbolic dims" "$DLC" compile "$
 expect_error "library steps" "LSTM" "$DLC" compile "$M/lstm_tiny/model.onnx" -o "$W/x"
 expect_error "bad name" "not a C identifier" "$DLC" compile "$M/bert_tiny/model.onnx" -o "$W/x" --name 9lives
 expect_error "bad emit" "expected obj, shared or exe" "$DLC" compile "$M/bert_tiny/model.onnx" -o "$W/x" --emit dll
-expect_error "bad target" "supports cpu only" "$DLC" compile "$M/bert_tiny/model.onnx" -o "$W/x" --target tpu
+expect_error "bad target" "expected cpu or cuda" "$DLC" compile "$M/bert_tiny/model.onnx" -o "$W/x" --target tpu
 expect_error "unknown cpu" "unknown CPU" "$DLC" compile "$M/bert_tiny/model.onnx" -o "$W/x" --cpu pentium9
 expect_error "no output folder" "missing -o" "$DLC" compile "$M/bert_tiny/model.onnx"
 

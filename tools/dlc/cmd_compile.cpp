@@ -11,6 +11,10 @@
 #include <fstream>
 
 #include "codegen/cpu/aot.h"
+#if DLC_HAVE_CUDA
+#include "codegen/cuda/cuda_aot.h"
+#include "codegen/cuda/nvrtc_compiler.h"
+#endif
 #include "frontend/onnx/importer.h"
 #include "support/error.h"
 #include "tools/dlc/cli_args.h"
@@ -21,7 +25,7 @@ namespace dlc::tools {
 
 namespace fs = std::filesystem;
 
-static constexpr const char* kHelp = R"(usage: dlc compile MODEL.onnx --target cpu -o DIR [options]
+static constexpr const char* kHelp = R"(usage: dlc compile MODEL.onnx [--target cpu|cuda] -o DIR [options]
 
 Compiles the model ahead of time into DIR, a self-contained bundle for C,
 C++ or any language with a C FFI (see the README's "Ahead-of-time
@@ -31,9 +35,15 @@ NAME_create / NAME_run / NAME_destroy, and each input's and output's shape
 and dtype), libdlcrt.a and dlc_runtime.h (the runtime: no LLVM, protobuf or
 ONNX). Every shape must be static: pin symbolic dims with --shape.
 
+With --target cuda, NAME.o holds the kernels as GPU images compiled by
+NVRTC (a cubin per --arch, plus PTX for the oldest, which newer GPUs
+compile at load time) and DIR/NAME.cu their CUDA C++ source; at run time
+the program needs only the CUDA driver and cuBLAS (loaded with dlopen), and
+NAME_create takes a device ordinal. No GPU is needed to compile.
+
 options:
   -o DIR, --output DIR  the output folder (created)
-  --target T            cpu (the only AOT target so far)
+  --target T            cpu (default) or cuda
   --emit KIND           obj (default): the object file and the rest above;
                         shared: also DIR/libNAME.so (linked with c++);
                         exe: also DIR/NAME, a program that reads inputs from
@@ -44,6 +54,8 @@ options:
   --embed-weights       put the weights into the object file
   --cpu NAME            compile for this LLVM CPU (default host; e.g.
                         x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
+  --arch LIST           cuda: the GPU archs to compile cubins for (default
+                        sm_80,sm_90; comma-separated or repeated)
   --shape NAME=DIMS     pin input NAME's shape (e.g. input=1x3x224x224), or a
                         symbolic dim: --shape N=1 (repeatable)
   --max-tensor-bytes B  refuse any weight over B bytes (default 16 GiB)
@@ -137,13 +149,42 @@ std::map<std::string, std::vector<int64_t>> pinnedShapes(const ir::Graph& g, con
   return shapes;
 }
 
+struct CudaAotResult {
+  codegen::cpu::AotBundle bundle;
+  std::string source;
+};
+
+CudaAotResult compileForCuda(const ir::Graph& graph, const std::map<std::string, std::vector<int64_t>>& shapes,
+                             const codegen::cpu::AotOptions& cpuOptions, const std::vector<std::string>& archLists) {
+#if DLC_HAVE_CUDA
+  codegen::cuda::CudaAotOptions options;
+  options.name = cpuOptions.name;
+  options.embedWeights = cpuOptions.embedWeights;
+  options.emitMain = cpuOptions.emitMain;
+  options.cacheDir = codegen::cuda::defaultCacheDir();
+  if (!archLists.empty()) {
+    options.archs.clear();
+    for (const std::string& list : archLists)
+      for (size_t start = 0; start <= list.size();) {
+        size_t end = std::min(list.find(',', start), list.size());
+        if (end > start) options.archs.push_back(list.substr(start, end - start));
+        start = end + 1;
+      }
+  }
+  codegen::cuda::CudaAotBundle b = codegen::cuda::compileCudaAot(graph, shapes, options);
+  return {std::move(b.bundle), std::move(b.source)};
+#else
+  throwUserError("--target cuda: this dlc was built without the CUDA backend (DLC_CUDA=OFF)");
+#endif
+}
+
 }  // namespace
 
 int cmdCompile(const std::vector<std::string>& argv) {
   std::vector<std::string> normalized = argv;
   for (std::string& a : normalized)
     if (a == "-o") a = "--output";
-  CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "shape", "max-tensor-bytes"},
+  CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "arch", "shape", "max-tensor-bytes"},
                {"help", "embed-weights"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -151,7 +192,9 @@ int cmdCompile(const std::vector<std::string>& argv) {
   }
   if (args.positional().size() != 1) throwUserError("expected one model file (see --help)");
   std::string target = args.value("target").value_or("cpu");
-  if (target != "cpu") throwUserError("--target {}: ahead-of-time compilation supports cpu only", target);
+  if (target != "cpu" && target != "cuda") throwUserError("--target {}: expected cpu or cuda", target);
+  if (target == "cpu" && args.value("arch")) throwUserError("--arch is for --target cuda (the CPU takes --cpu)");
+  if (target == "cuda" && args.value("cpu")) throwUserError("--cpu is for --target cpu (CUDA takes --arch)");
   auto outDir = args.value("output");
   if (!outDir) throwUserError("missing -o DIR (the output folder)");
   std::string emit = args.value("emit").value_or("obj");
@@ -170,7 +213,15 @@ int cmdCompile(const std::vector<std::string>& argv) {
   importOptions.maxTensorBytes = maxTensorBytes(args);
   auto model = frontend::onnx::importOnnxFile(modelPath.string(), importOptions);
   auto shapes = pinnedShapes(model.graph, args.values("shape"));
-  codegen::cpu::AotBundle bundle = codegen::cpu::compileAot(model.graph, shapes, options);
+  codegen::cpu::AotBundle bundle;
+  std::string cudaSource;
+  if (target == "cuda") {
+    CudaAotResult cuda = compileForCuda(model.graph, shapes, options, args.values("arch"));
+    bundle = std::move(cuda.bundle);
+    cudaSource = std::move(cuda.source);
+  } else {
+    bundle = codegen::cpu::compileAot(model.graph, shapes, options);
+  }
 
   fs::path dir(*outDir);
   std::error_code ec;
@@ -184,7 +235,13 @@ int cmdCompile(const std::vector<std::string>& argv) {
     fs::copy_file(findRuntimeFile(file), dir / file, fs::copy_options::overwrite_existing);
   std::vector<std::string> written = {name + ".o", name + ".h"};
   if (!options.embedWeights) written.push_back(name + ".weights");
-  std::vector<std::string> runtimeLibs = {(dir / "libdlcrt.a").string(), "-lm", "-pthread"};
+  if (!cudaSource.empty()) {
+    writeFile(dir / (name + ".cu"), cudaSource.data(), cudaSource.size());
+    written.push_back(name + ".cu");
+  }
+  // libdl: libdlcrt dlopens the CUDA driver for CUDA bundles (part of libc
+  // since glibc 2.34, a separate library before).
+  std::vector<std::string> runtimeLibs = {(dir / "libdlcrt.a").string(), "-lm", "-pthread", "-ldl"};
   if (emit == "shared") {
     // The whole runtime goes in (its C API is useful from any language);
     // only NAME_* and dlcrt_* are exported.
@@ -200,7 +257,8 @@ int cmdCompile(const std::vector<std::string>& argv) {
                                     "-Wl,--no-whole-archive",
                                     "-Wl,--version-script=" + exports.string(),
                                     "-lm",
-                                    "-pthread"};
+                                    "-pthread",
+                                    "-ldl"};
     link(cmd);
     fs::remove(exports);
     written.push_back("lib" + name + ".so");
