@@ -10,7 +10,9 @@
 # every one), each time-boxed (seconds, override with STAGE_TIMEOUT=N):
 #   tests        nvidia-smi; the GPU unit tests (gtest filter Cuda*: they skip
 #                without a device; CudaTraining checks cuda training losses
-#                against cpu)                                         (300 s)
+#                against cpu)                                         (300 s);
+#                CUDA AOT bundles built with the system cc and run against
+#                the test models' outputs (tests/aot/aot_cuda_test.sh) (180 s)
 #   conformance  the ONNX node conformance list on --target cuda, when the
 #                test data is on the machine                          (300 s)
 #   models       the real models and the demo model on --target cuda
@@ -71,6 +73,7 @@ check() {  # check NAME SECONDS COMMAND...: runs it time-boxed, logs to OUT/NAME
 if want tests; then
   check nvidia-smi 30 nvidia-smi
   check unit_tests 300 "$build/tests/dlc_unit_tests" --gtest_filter='Cuda*'
+  check aot_cuda 180 tests/aot/aot_cuda_test.sh "$dlc" "$PWD" "$work/aot_cuda"
 fi
 if want conformance; then
   if [ -d "$node" ]; then
