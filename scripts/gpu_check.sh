@@ -73,7 +73,7 @@ check() {  # check NAME SECONDS COMMAND...: runs it time-boxed, logs to OUT/NAME
 if want tests; then
   check nvidia-smi 30 nvidia-smi
   check unit_tests 300 "$build/tests/dlc_unit_tests" --gtest_filter='Cuda*'
-  check aot_cuda 180 tests/aot/aot_cuda_test.sh "$dlc" "$PWD" "$work/aot_cuda"
+  REQUIRE_GPU=1 check aot_cuda 180 tests/aot/aot_cuda_test.sh "$dlc" "$PWD" "$work/aot_cuda"
 fi
 if want conformance; then
   if [ -d "$node" ]; then
