@@ -11,10 +11,11 @@ mobilenetv2 b1, bert b8 (seq 128), gpt b1 (seq 128)):
      inputs already on the device, torch.no_grad(), --warmup runs, then
      --iterations runs each timed with a pair of CUDA events; median;
   3. runs `dlc bench MODEL --target cuda --json` on the same inputs (its
-     time is a host wall clock around CudaModel::run, which INCLUDES copying
-     the inputs to the device and the outputs back; the column
-     "h2d+d2h ms" is PyTorch's time for those same copies, so that the
-     share of the transfers in dlc's time is visible);
+     time is a host wall clock around one device-resident run: the inputs
+     uploaded once, the outputs left on the GPU, the stream synchronised
+     after each run, as PyTorch's tensors stay on the device; the column
+     "h2d+d2h ms" is PyTorch's time for copying the inputs in and the
+     outputs out, what an application with host tensors would add);
   4. checks outputs against a float64 run of the same module on the GPU:
      max |out - ref| / max |ref| for PyTorch eager and for dlc.
 TF32 is off on both sides (torch: allow_tf32 False, matmul precision

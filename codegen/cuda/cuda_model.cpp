@@ -268,6 +268,46 @@ std::vector<ir::Tensor> CudaModel::runInto(const ir::NamedTensors& inputs, std::
   return impl_->run(inputs, into);
 }
 
+std::function<void()> CudaModel::deviceResidentRun(const ir::NamedTensors& inputs) {
+  Impl& m = *impl_;
+  if (!m.carried.empty()) throwUserError("cuda: device-resident timing of a model with carried values");
+  ir::checkInputs(m.graph, inputs);
+  ShapeMap shapes;
+  for (const ir::Value* in : m.graph.inputs()) shapes[in->name()] = inputs.at(in->name()).shape();
+  std::shared_ptr<Variant> v = m.variantFor(shapes);
+  if (v->interpreted) throwUserError("cuda: nothing runs on the device: {}", v->interpretedReason);
+  std::shared_ptr<runtime::cuda::Device> dev = m.openDevice();
+  std::call_once(v->compiled, [&] { v->executor = std::make_unique<CudaExecutor>(dev, v->plan, m.options); });
+  dev->makeCurrent();
+  // The device buffers live as long as the returned function.
+  struct Buffers {
+    std::shared_ptr<runtime::cuda::Device> dev;
+    std::vector<runtime::cuda::DeviceMemory> memory;
+    std::vector<uint64_t> in, out;
+    ~Buffers() { dev->makeCurrent(); }
+  };
+  auto b = std::make_shared<Buffers>();
+  b->dev = dev;
+  b->memory.reserve(v->graph.inputs().size() + v->outputShapes.size());
+  for (const ir::Value* i : v->graph.inputs()) {
+    const ir::Tensor& t = inputs.at(i->name());
+    b->memory.emplace_back(*dev, t.byteSize());
+    if (t.byteSize()) DLC_CU(dev->driver(), cuMemcpyHtoD, b->memory.back().ptr(), t.rawData(), t.byteSize());
+    b->in.push_back(uint64_t(b->memory.back().ptr()));
+  }
+  for (size_t i = 0; i < v->outputShapes.size(); ++i) {
+    ir::Tensor shape(v->graph.outputs()[i]->dtype(), v->outputShapes[i]);
+    b->memory.emplace_back(*dev, shape.byteSize());
+    b->out.push_back(uint64_t(b->memory.back().ptr()));
+  }
+  // An empty tensor has no device buffer (address 0): the runner skips it.
+  return [v, b] {
+    std::vector<const void*> hostIn(b->in.size(), nullptr);
+    std::vector<void*> hostOut(b->out.size(), nullptr);
+    v->executor->run(hostIn, hostOut, b->in, b->out);
+  };
+}
+
 void CudaModel::setCarried(const std::string& input, const ir::Tensor& value) {
   std::lock_guard lock(impl_->carriedMutex);
   Carried& c = impl_->carriedValue(input);

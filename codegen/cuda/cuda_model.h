@@ -32,6 +32,7 @@
 // serialised (each reads the state the previous one wrote).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -70,6 +71,14 @@ class CudaModel {
   // storage: the inputs are on the device before any output comes back).
   // Not for outputs paired with a carried input.
   std::vector<ir::Tensor> runInto(const ir::NamedTensors& inputs, std::span<ir::Tensor* const> into);
+
+  // A run for timing, as PyTorch times a model whose tensors live on the
+  // GPU: the inputs are uploaded once, and each call of the returned
+  // function runs the program on them and leaves the outputs on the device
+  // (device copies into and out of a run slot, then a stream
+  // synchronisation), so host transfers are not timed. UserError for a model
+  // with carried values or with shapes that depend on input data.
+  std::function<void()> deviceResidentRun(const ir::NamedTensors& inputs);
 
   // A carried input's value (copied; the input's dtype and shape), used from
   // the next run on. UserError for a name that is not a carried input.

@@ -43,9 +43,14 @@ options:
                       them, as a deployment would; compile_ms includes them)
   --output-dir DIR    write the first run's outputs to DIR/<output name>.npy
   --profile           also print the steps that take the most time (cpu)
+  --allow-tf32        cuda: cuBLAS may use TF32 tensor cores
+  --host-transfers    cuda: time runs on host tensors, copies to and from the
+                      GPU included (by default the inputs are uploaded once
+                      and the outputs stay on the device, as PyTorch is timed)
   --json              print one JSON object: model, target, threads, optimize,
                       import_ms, compile_ms, first_run_ms, warmup, iterations,
-                      min_ms, median_ms, p90_ms, mean_ms, max_ms
+                      min_ms, median_ms, p90_ms, mean_ms, max_ms, timing (what
+                      a timed run includes)
 
 compile_ms is compileForTarget (passes and code generation), import_ms the
 ONNX import before it. A target that compiles per input-shape signature
@@ -109,7 +114,7 @@ std::string defaultTarget() {
 
 int cmdBench(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir"},
-               {"help", "json", "no-optimize", "profile", "allow-tf32"});
+               {"help", "json", "no-optimize", "profile", "allow-tf32", "host-transfers"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
     return 0;
@@ -153,12 +158,15 @@ int cmdBench(const std::vector<std::string>& argv) {
   double firstRunMs = msSince(start);
   if (auto outDir = args.value("output-dir")) writeOutputs(*outDir, outputNames, outputs);
 
-  for (int64_t i = 0; i < warmup; ++i) exe->run(inputs);
+  Executable::TimedRun timed = args.flag("host-transfers")
+                                   ? Executable::TimedRun{[&] { exe->run(inputs); }, "host tensors in and out"}
+                                   : exe->timedRun(inputs);
+  for (int64_t i = 0; i < warmup; ++i) timed.run();
   std::vector<double> samples;
   double measuredMs = 0;
   while (int64_t(samples.size()) < iterations || measuredMs < minTime * 1000) {
     start = Clock::now();
-    exe->run(inputs);
+    timed.run();
     samples.push_back(msSince(start));
     measuredMs += samples.back();
   }
@@ -169,17 +177,17 @@ int cmdBench(const std::vector<std::string>& argv) {
         "{{\"model\": \"{}\", \"target\": \"{}\", \"threads\": {}, \"optimize\": {}, "
         "\"import_ms\": {:.4f}, \"compile_ms\": {:.4f}, \"first_run_ms\": {:.4f}, \"warmup\": {}, "
         "\"iterations\": {}, \"min_ms\": {:.4f}, \"median_ms\": {:.4f}, \"p90_ms\": {:.4f}, "
-        "\"mean_ms\": {:.4f}, \"max_ms\": {:.4f}}}\n",
+        "\"mean_ms\": {:.4f}, \"max_ms\": {:.4f}, \"timing\": \"{}\"}}\n",
         jsonEscape(modelPath), jsonEscape(target), resolvedThreads, options.optimize ? "true" : "false", importMs, compileMs,
-        firstRunMs, warmup, samples.size(), s.min, s.median, s.p90, s.mean, s.max);
+        firstRunMs, warmup, samples.size(), s.min, s.median, s.p90, s.mean, s.max, jsonEscape(timed.what));
     return 0;
   }
   fmt::print("model: {}\ntarget: {}, threads: {}, {}\n", modelPath, target, resolvedThreads,
              options.optimize ? "optimised" : "not optimised");
   fmt::print("import: {:.3f} ms\ncompile: {:.3f} ms\nfirst run: {:.3f} ms\n", importMs, compileMs, firstRunMs);
-  fmt::print("latency over {} runs after {} warm-up: min {:.3f} ms, median {:.3f} ms, p90 {:.3f} ms, mean {:.3f} ms, "
-             "max {:.3f} ms\n",
-             samples.size(), warmup, s.min, s.median, s.p90, s.mean, s.max);
+  fmt::print("latency over {} runs after {} warm-up ({}): min {:.3f} ms, median {:.3f} ms, p90 {:.3f} ms, "
+             "mean {:.3f} ms, max {:.3f} ms\n",
+             samples.size(), warmup, timed.what, s.min, s.median, s.p90, s.mean, s.max);
   if (args.flag("profile")) fmt::print("{}", exe->profile(inputs, int(iterations)));
   return 0;
 }

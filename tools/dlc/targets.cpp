@@ -66,6 +66,10 @@ class CudaExecutable : public Executable {
                                                         .cacheDir = codegen::cuda::defaultCacheDir()}),
         source_(options.cudaSource) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
+  // Timed like PyTorch on the GPU: no host transfers (see deviceResidentRun).
+  TimedRun timedRun(const ir::NamedTensors& inputs) override {
+    return {model_.deviceResidentRun(inputs), "device-resident: inputs and outputs stay on the GPU"};
+  }
   std::string describe() const override {
     std::string d = model_.describe();
     if (source_) d += "\n// ---- CUDA C++ (NVRTC " + codegen::cuda::nvrtcVersion() + ")\n" + model_.cudaSource();

@@ -2,6 +2,7 @@
 // interpreter; `cpu` (LLVM); `cuda` (NVRTC, when built with DLC_CUDA).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -19,6 +20,15 @@ class Executable {
   virtual std::string describe() const = 0;
   // The planned memory: arena peak against the sum of intermediates.
   virtual std::string memoryReport() const = 0;
+  // One run as `dlc bench` times it, and what the time includes. Default:
+  // run() on host tensors.
+  struct TimedRun {
+    std::function<void()> run;
+    std::string what;
+  };
+  virtual TimedRun timedRun(const ir::NamedTensors& inputs) {
+    return {[this, &inputs] { run(inputs); }, "host tensors in and out"};
+  }
   // Where the time goes, per step (targets without steps say so).
   virtual std::string profile(const ir::NamedTensors& inputs, int iterations) {
     (void)inputs;
