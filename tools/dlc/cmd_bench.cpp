@@ -185,9 +185,9 @@ int cmdBench(const std::vector<std::string>& argv) {
   fmt::print("model: {}\ntarget: {}, threads: {}, {}\n", modelPath, target, resolvedThreads,
              options.optimize ? "optimised" : "not optimised");
   fmt::print("import: {:.3f} ms\ncompile: {:.3f} ms\nfirst run: {:.3f} ms\n", importMs, compileMs, firstRunMs);
-  fmt::print("latency over {} runs after {} warm-up ({}): min {:.3f} ms, median {:.3f} ms, p90 {:.3f} ms, "
-             "mean {:.3f} ms, max {:.3f} ms\n",
-             samples.size(), warmup, timed.what, s.min, s.median, s.p90, s.mean, s.max);
+  fmt::print("latency over {} runs after {} warm-up: min {:.3f} ms, median {:.3f} ms, p90 {:.3f} ms, mean {:.3f} ms, "
+             "max {:.3f} ms\ntimed: {}\n",
+             samples.size(), warmup, s.min, s.median, s.p90, s.mean, s.max, timed.what);
   if (args.flag("profile")) fmt::print("{}", exe->profile(inputs, int(iterations)));
   return 0;
 }
