@@ -208,6 +208,18 @@ int64_t convTransposeColumnBytes(const ConvShape& s) {
   return 4 * s.batch * s.inChannels * s.kernelH * s.kernelW * s.outH() * s.outW();
 }
 
+GemmArgs convTransposeGroupGemm(const ConvShape& s) {
+  const int64_t OHW = s.outH() * s.outW();
+  const int64_t M = s.outChannels / s.group, K = s.depth(), kernelArea = s.kernelH * s.kernelW;
+  // columns_g [K, OHW] = W_g^T [K, M] x input_g [M, OHW], per image.
+  GemmArgs a;
+  a.batch = s.batch, a.M = K, a.N = OHW, a.K = M;
+  a.aRowStride = 1, a.aColStride = K;
+  a.bBatchStride = s.outChannels * OHW, a.bRowStride = OHW, a.bColStride = 1;
+  a.cBatchStride = s.inChannels * kernelArea * OHW, a.ldc = OHW;
+  return a;
+}
+
 void convTranspose2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& s,
                      const PackedConvWeights* packed, const float* weights, const float* input, float* output,
                      const float* bias, float* columns) {
@@ -216,15 +228,14 @@ void convTranspose2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShap
   const int64_t OHW = s.outH() * s.outW();
   const int64_t M = s.outChannels / s.group, K = s.depth(), kernelArea = s.kernelH * s.kernelW;
   for (int64_t g = 0; g < s.group; ++g) {
-    GemmArgs a;
-    a.batch = s.batch, a.M = K, a.N = OHW, a.K = M;
+    GemmArgs a = convTransposeGroupGemm(s);
     if (packed) {
       a.packedA = &packed->groups[size_t(g)];
     } else {
-      a.a = weights + g * M * K, a.aRowStride = 1, a.aColStride = K;
+      a.a = weights + g * M * K;
     }
-    a.b = input + g * M * OHW, a.bBatchStride = s.outChannels * OHW, a.bRowStride = OHW, a.bColStride = 1;
-    a.c = columns + g * K * OHW, a.cBatchStride = s.inChannels * kernelArea * OHW, a.ldc = OHW;
+    a.b = input + g * M * OHW;
+    a.c = columns + g * K * OHW;
     gemm(pool, uk, a);
   }
   const int64_t planes = s.batch * s.inChannels, HW = s.inH * s.inW;

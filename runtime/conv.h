@@ -67,6 +67,10 @@ void conv2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& shape,
 // planes, a fixed summation order: deterministic, no atomics). `packed` is
 // from prepareConvTransposeWeights, or null to read `weights` at run time.
 int64_t convTransposeColumnBytes(const ConvShape& shape);
+// The GEMM of each group, sizes and strides only (pointers unset): group g
+// reads the weights from element g * OC/group * depth, the input from
+// g * OC/group * OH*OW, and writes the columns from g * depth * OH*OW.
+GemmArgs convTransposeGroupGemm(const ConvShape& shape);
 void convTranspose2d(ThreadPool& pool, const GemmMicroKernel& uk, const ConvShape& shape,
                      const PackedConvWeights* packed, const float* weights, const float* input, float* output,
                      const float* bias, float* columns);

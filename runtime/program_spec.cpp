@@ -168,6 +168,7 @@ class Validator {
     checkConvWeights(c.weights, s);
     if (c.hasBias) checkRef(c.bias, 4 * s.inChannels);
     checkRef(c.scratch, convTransposeColumnBytes(s));
+    checkKernel(c.col2im, true);
   }
 
   void check(const CopyStepSpec& c) {

@@ -80,7 +80,8 @@ struct ConvStepSpec {
 // y = ConvTranspose(x, weights) + bias, the adjoint of the convolution
 // `shape`: x is shaped as that convolution's output [N, OC, OH, OW], y as its
 // input [N, IC, H, W], the weights [OC, IC/g, KH, KW] are the ConvTranspose
-// operand as it is. Per image and group a GEMM cols = W^T x x writes
+// operand as it is. Per image and group a GEMM cols = W^T x x
+// (convTransposeGroupGemm) writes
 // [IC*KH*KW, OH*OW] into `scratch` (arena bytes: columnBytes(shape)), then a
 // gather (col2im) sums into each y element the columns that map to it.
 struct ConvTransposeStepSpec {
@@ -89,6 +90,9 @@ struct ConvTransposeStepSpec {
   bool hasBias = false;
   SpecRef bias;  // [IC]
   SpecRef scratch;
+  // GPU programs: the col2im kernel (buffers: the columns, y, and the bias
+  // when there is one); kNone on the CPU, whose runtime gathers itself.
+  int32_t col2im = kNone;
 };
 
 struct CopyStepSpec {

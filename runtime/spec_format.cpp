@@ -256,6 +256,7 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       w.u8(c->hasBias);
       w.ref(c->bias);
       w.ref(c->scratch);
+      w.i64(c->col2im);
     } else if (const auto* c = std::get_if<CopyStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::Copy));
       w.ref(c->from);
@@ -359,6 +360,7 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         c.hasBias = r.u8() != 0;
         c.bias = r.ref();
         c.scratch = r.ref();
+        c.col2im = toInt32(r.i64());
         step.op = c;
         break;
       }

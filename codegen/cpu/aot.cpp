@@ -171,7 +171,7 @@ void refuseLibraryCalls(const std::vector<LibraryCall>& calls) {
 AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
                      const AotOptions& options) {
   ir::Graph graph = prepareAotGraph(model, shapes, options.name);
-  PlannedProgram plan = planProgram(graph, PlanOptions{.cpuSteps = true});
+  PlannedProgram plan = planProgram(graph);
   refuseLibraryCalls(plan.libraryCalls);
   runtime::SerializedSpec blobs = runtime::serializeSpec(plan.spec);
   AotObjectOptions o;

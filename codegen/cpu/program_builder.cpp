@@ -90,8 +90,7 @@ const ir::Value* mapValue(const ValueMap& m, const ir::Value* v) {
 
 class Builder {
  public:
-  Builder(const ir::Graph& graph, const PlanOptions& options, PlannedProgram& out)
-      : out_(out), g_(graph), options_(options) {}
+  Builder(const ir::Graph& graph, PlannedProgram& out) : out_(out), g_(graph) {}
 
   void classify() {
     for (const ir::Node* n : g_.nodes()) {
@@ -111,7 +110,7 @@ class Builder {
         classifyGemm(*n, {n->output(0)}, {}, {}, item);
       } else if (n->op() == OpKind::Conv && !hasAnchorLowering(*n)) {
         classifyConv(*n, {n->output(0)}, {}, {}, item);
-      } else if (n->op() == OpKind::ConvTranspose && options_.cpuSteps) {
+      } else if (n->op() == OpKind::ConvTranspose) {
         classifyConvTranspose(*n, item);
       } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
         LoweredKernel lowered = hasAnchorLowering(*n) ? lowerAnchorOp(*n) : lowerDataOp(*n);
@@ -734,7 +733,6 @@ class Builder {
  private:
   PlannedProgram& out_;
   const ir::Graph& g_;
-  PlanOptions options_;
   std::vector<Item> items_;
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
@@ -754,10 +752,10 @@ const ir::Value* firstDynamicValue(const ir::Graph& g) {
   return nullptr;
 }
 
-PlannedProgram planProgram(const ir::Graph& graph, const PlanOptions& options) {
+PlannedProgram planProgram(const ir::Graph& graph) {
   DLC_CHECK(firstDynamicValue(graph) == nullptr, "planProgram needs static shapes");
   PlannedProgram out;
-  Builder builder(graph, options, out);
+  Builder builder(graph, out);
   builder.classify();
   builder.planMemory();
   builder.emitSteps();
@@ -805,7 +803,7 @@ std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions&
   }
   for (const ir::Value* v : out->graph.outputs()) out->outputShapes.push_back(extentsOf(v));
   applyInPlacePairs(*out, options.inPlace);
-  PlannedProgram plan = planProgram(out->graph, PlanOptions{.cpuSteps = true});
+  PlannedProgram plan = planProgram(out->graph);
   out->memory = plan.memory;
   out->stepLines = std::move(plan.spec.describeLines);
 

@@ -38,16 +38,9 @@ struct PlannedProgram {
   MemoryReport memory;
 };
 
-struct PlanOptions {
-  // Also plan steps that only the CPU runtime runs (ConvTransposeStepSpec):
-  // the CPU JIT and AOT paths set it; the CUDA backend plans through here too
-  // and runs those nodes as library calls.
-  bool cpuSteps = false;
-};
-
 // Plans a graph whose shapes are all static (InternalError otherwise). The
 // graph must outlive the plan.
-PlannedProgram planProgram(const ir::Graph& graph, const PlanOptions& options = {});
+PlannedProgram planProgram(const ir::Graph& graph);
 
 class CompiledVariant {
  public:

@@ -11,6 +11,7 @@ Expr sub(Expr a, Expr b) { return kir::binary(BinaryOp::Sub, std::move(a), std::
 Expr mul(Expr a, Expr b) { return kir::binary(BinaryOp::Mul, std::move(a), std::move(b)); }
 Expr div(Expr a, Expr b) { return kir::binary(BinaryOp::Div, std::move(a), std::move(b)); }
 Expr rem(Expr a, Expr b) { return kir::binary(BinaryOp::Rem, std::move(a), std::move(b)); }
+Expr both(Expr a, Expr b) { return kir::binary(BinaryOp::And, std::move(a), std::move(b)); }
 Expr inRange(Expr v, int64_t end) {
   return kir::binary(BinaryOp::And, kir::binary(BinaryOp::Ge, v, c(0)), kir::binary(BinaryOp::Lt, v, c(end)));
 }
@@ -43,6 +44,39 @@ kir::Kernel im2colKernel(const runtime::ConvShape& s, const std::string& name) {
                   {kir::store(k, col, dst, kir::load(k, x, src))},
                   {kir::store(k, col, dst, kir::constant(ir::DType::F32, 0.0))}),
   };
+  return k;
+}
+
+kir::Kernel col2imKernel(const runtime::ConvShape& s, bool hasBias, const std::string& name) {
+  kir::Kernel k;
+  k.name = name;
+  const int64_t OH = s.outH(), OW = s.outW(), area = s.kernelH * s.kernelW;
+  k.extent0 = s.batch * s.inChannels;  // planes
+  k.extent1 = s.inH * s.inW;
+  int cols = kir::addBuffer(k, "cols", ir::DType::F32, k.extent0 * area * OH * OW, false);
+  int y = kir::addBuffer(k, "y", ir::DType::F32, k.extent0 * k.extent1, true);
+  int bias = hasBias ? kir::addBuffer(k, "bias", ir::DType::F32, s.inChannels, false) : -1;
+  Expr plane = kir::var(k.iter0), pixel = kir::var(k.iter1);
+  kir::Var acc = kir::newVar(k, ir::DType::F32), th = kir::newVar(k), tw = kir::newVar(k);
+  k.body.push_back(kir::declare(acc, hasBias ? kir::load(k, bias, rem(plane, c(s.inChannels)))
+                                             : kir::constant(ir::DType::F32, 0.0)));
+  k.body.push_back(kir::declare(th, c(0)));
+  k.body.push_back(kir::declare(tw, c(0)));
+  Expr h = div(pixel, c(s.inW)), w = rem(pixel, c(s.inW));
+  for (int64_t kh = 0; kh < s.kernelH; ++kh)
+    for (int64_t kw = 0; kw < s.kernelW; ++kw) {
+      // (h, w) = (oh * strideH + kh * dilationH - padTop, likewise for w).
+      k.body.push_back(kir::assign(th, add(h, c(s.padTop - kh * s.dilationH))));
+      k.body.push_back(kir::assign(tw, add(w, c(s.padLeft - kw * s.dilationW))));
+      Expr oh = div(kir::var(th), c(s.strideH)), ow = div(kir::var(tw), c(s.strideW));
+      Expr hits = both(both(kir::binary(BinaryOp::Ge, kir::var(th), c(0)), kir::binary(BinaryOp::Ge, kir::var(tw), c(0))),
+                       both(both(kir::binary(BinaryOp::Eq, rem(kir::var(th), c(s.strideH)), c(0)),
+                                 kir::binary(BinaryOp::Eq, rem(kir::var(tw), c(s.strideW)), c(0))),
+                            both(kir::binary(BinaryOp::Lt, oh, c(OH)), kir::binary(BinaryOp::Lt, ow, c(OW)))));
+      Expr at = add(mul(add(mul(plane, c(area)), c(kh * s.kernelW + kw)), c(OH * OW)), add(mul(oh, c(OW)), ow));
+      k.body.push_back(kir::ifThen(hits, {kir::assign(acc, add(kir::var(acc), kir::load(k, cols, at)))}));
+    }
+  k.body.push_back(kir::store(k, y, add(mul(plane, c(k.extent1)), pixel), kir::var(acc)));
   return k;
 }
 

@@ -1,4 +1,5 @@
-// The im2col kernel of a convolution on the GPU, in kernel IR (so that it is
+// The im2col kernel of a convolution (and the col2im gather of a
+// ConvTranspose) on the GPU, in kernel IR (so that it is
 // emitted, emulated and tested like every other kernel): the column matrix
 // the GEMMs of runtime/cuda/blas_gemm.h's planConv read,
 //   col[n][g][kd][oy * OW + ox] = x[n][g * IC/g + c][iy][ix], or 0 in the padding,
@@ -12,5 +13,14 @@
 namespace dlc::codegen::cuda {
 
 kir::Kernel im2colKernel(const runtime::ConvShape& shape, const std::string& name);
+
+// The col2im gather of a ConvTranspose, the adjoint of the convolution
+// `shape` (runtime/conv.h, convTranspose2d): one thread per output element
+// y[n][ic][h][w] = bias[ic] + the sum, over (kh, kw) in order, of
+// cols[n][ic][kh * KW + kw][oh * OW + ow] for the (oh, ow) whose window
+// position lands on (h, w) -- the CPU's summation order, so results agree
+// bit for bit. Buffers: 0 = cols (read), 1 = y (written), 2 = bias (read,
+// when hasBias).
+kir::Kernel col2imKernel(const runtime::ConvShape& shape, bool hasBias, const std::string& name);
 
 }  // namespace dlc::codegen::cuda

@@ -50,10 +50,15 @@ std::string howItRuns(const CudaPlan& plan, size_t i) {
           return fmt::format("{}cuBLAS GEMM x{} groups{}",
                              op.im2col != runtime::kNone ? "im2col kernel + " : "", op.shape.group,
                              op.epilogue == runtime::kNone ? "" : " + epilogue kernel");
+        else if constexpr (std::is_same_v<T, runtime::ConvTransposeStepSpec>)
+          return fmt::format("cuBLAS GEMM x{} groups into columns + CUDA kernel {} (col2im{})", op.shape.group,
+                             plan.kernels.at(size_t(op.col2im)).name, op.hasBias ? ", bias" : "");
         else if constexpr (std::is_same_v<T, runtime::CopyStepSpec>)
           return "device copy";
-        else
+        else if constexpr (std::is_same_v<T, runtime::LibraryStepSpec>)
           return "library call on the host (operands copied to the host, reference kernel, results copied back)";
+        else
+          static_assert(sizeof(T) == 0, "a step kind without a description");
       },
       s.op);
 }

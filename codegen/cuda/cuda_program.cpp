@@ -14,12 +14,18 @@ CudaPlan planCuda(const ir::Graph& graph) {
   plan.planned = cpu::planProgram(graph);
   plan.kernels = plan.planned.kernels;
   runtime::ProgramSpec& spec = plan.planned.spec;
-  for (size_t i = 0; i < spec.steps.size(); ++i) {
-    auto* conv = std::get_if<runtime::ConvStepSpec>(&spec.steps[i].op);
-    if (!conv || runtime::cuda::planConv(conv->shape).pointwise) continue;
-    conv->im2col = int32_t(plan.kernels.size());
-    plan.kernels.push_back(im2colKernel(conv->shape, fmt::format("dlc_im2col_{}", i)));
+  auto addKernel = [&](kir::Kernel k) {
+    plan.kernels.push_back(std::move(k));
     spec.kernelNames.push_back(plan.kernels.back().name);
+    return int32_t(plan.kernels.size() - 1);
+  };
+  for (size_t i = 0; i < spec.steps.size(); ++i) {
+    if (auto* conv = std::get_if<runtime::ConvStepSpec>(&spec.steps[i].op)) {
+      if (!runtime::cuda::planConv(conv->shape).pointwise)
+        conv->im2col = addKernel(im2colKernel(conv->shape, fmt::format("dlc_im2col_{}", i)));
+    } else if (auto* t = std::get_if<runtime::ConvTransposeStepSpec>(&spec.steps[i].op)) {
+      t->col2im = addKernel(col2imKernel(t->shape, t->hasBias, fmt::format("dlc_col2im_{}", i)));
+    }
   }
   for (const kir::Kernel& k : plan.kernels) {
     LaunchShape shape = launchShape(k, std::numeric_limits<unsigned>::max());

@@ -83,6 +83,20 @@ ConvPlan planConv(const ConvShape& c) {
   return plan;
 }
 
+std::vector<ConvTransposeGemm> planConvTranspose(const ConvShape& c) {
+  std::vector<ConvTransposeGemm> gemms;
+  const int64_t ohw = c.outH() * c.outW(), ocg = c.outChannels / c.group, depth = c.depth();
+  for (int64_t g = 0; g < c.group; ++g) {
+    ConvTransposeGemm t;
+    t.gemm = *planBlasGemm(convTransposeGroupGemm(c));  // unit strides: always expressible
+    t.weightsOffset = g * ocg * depth;
+    t.inputOffset = g * ocg * ohw;
+    t.columnsOffset = g * depth * ohw;
+    gemms.push_back(t);
+  }
+  return gemms;
+}
+
 void referenceBlasGemm(const BlasGemm& g, const float* a, const float* b, float* c) {
   for (int64_t t = 0; t < g.batch; ++t) {
     const float* at = a + t * g.strideA;

@@ -44,6 +44,16 @@ struct ConvPlan {
 };
 ConvPlan planConv(const ConvShape& shape);
 
+// A ConvTranspose, the adjoint of the convolution `shape`: per group one
+// batched GEMM (runtime::convTransposeGroupGemm) writes the columns, then
+// the col2im kernel gathers them. Element offsets of each group's first
+// weight, input and column element.
+struct ConvTransposeGemm {
+  BlasGemm gemm;
+  int64_t weightsOffset = 0, inputOffset = 0, columnsOffset = 0;
+};
+std::vector<ConvTransposeGemm> planConvTranspose(const ConvShape& shape);
+
 // The reference the tests run a BlasGemm through: a plain column-major
 // strided batched GEMM in f64 accumulation.
 void referenceBlasGemm(const BlasGemm& g, const float* a, const float* b, float* c);

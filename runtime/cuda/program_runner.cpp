@@ -39,6 +39,7 @@ struct ProgramRunner::Impl {
   std::vector<DeviceMemory> constants;
   std::vector<std::optional<BlasGemm>> gemms;  // per step (GEMM steps)
   std::vector<ConvPlan> convs;                 // per step (convolution steps)
+  std::vector<std::vector<ConvTransposeGemm>> convTransposes;  // per step (ConvTranspose steps)
   int64_t scratchElements = 0;                 // the largest im2col matrix
   bool needsBlas = false, hasLibrary = false;
   std::mutex mutex;
@@ -70,6 +71,7 @@ struct ProgramRunner::Impl {
   void planSteps() {
     gemms.resize(spec.steps.size());
     convs.resize(spec.steps.size());
+    convTransposes.resize(spec.steps.size());
     for (size_t i = 0; i < spec.steps.size(); ++i) {
       const StepSpec& s = spec.steps[i];
       if (const auto* g = std::get_if<GemmStepSpec>(&s.op)) {
@@ -82,8 +84,11 @@ struct ProgramRunner::Impl {
           throw UserError("invalid program: convolution step without its im2col kernel (" + s.what + ")");
         if (!convs[i].pointwise) scratchElements = std::max(scratchElements, convs[i].colElements);
         needsBlas = true;
-      } else if (std::holds_alternative<ConvTransposeStepSpec>(s.op)) {
-        throw UserError("invalid program: a CPU ConvTranspose step in a GPU program (" + s.what + ")");
+      } else if (const auto* t = std::get_if<ConvTransposeStepSpec>(&s.op)) {
+        if (t->col2im == kNone)
+          throw UserError("invalid program: ConvTranspose step without its col2im kernel (" + s.what + ")");
+        convTransposes[i] = planConvTranspose(t->shape);
+        needsBlas = true;
       } else if (std::holds_alternative<LibraryStepSpec>(s.op)) {
         if (!library) throw UserError("node " + std::get<LibraryStepSpec>(s.op).node + " needs the host's library");
         hasLibrary = true;
@@ -153,6 +158,16 @@ struct ProgramRunner::Impl {
           s.blas->gemm(cg.gemm, cols + CUdeviceptr(cg.colOffset * 4), w + CUdeviceptr(cg.weightsOffset * 4),
                        y + CUdeviceptr(cg.outputOffset * 4));
         if (c->epilogue != kNone) launch(s, size_t(c->epilogue), c->epilogueBuffers);
+      } else if (const auto* t = std::get_if<ConvTransposeStepSpec>(&step.op)) {
+        // Per group the columns W_g^T x_g into the arena scratch, then the
+        // col2im gather (with the bias) into y.
+        CUdeviceptr x = resolve(s, t->x), w = resolve(s, t->weights), cols = resolve(s, t->scratch);
+        for (const ConvTransposeGemm& g : convTransposes[i])
+          s.blas->gemm(g.gemm, x + CUdeviceptr(g.inputOffset * 4), w + CUdeviceptr(g.weightsOffset * 4),
+                       cols + CUdeviceptr(g.columnsOffset * 4));
+        std::vector<CUdeviceptr> buffers = {cols, resolve(s, t->y)};
+        if (t->hasBias) buffers.push_back(resolve(s, t->bias));
+        launch(s, size_t(t->col2im), std::move(buffers));
       } else if (const auto* cp = std::get_if<CopyStepSpec>(&step.op)) {
         if (cp->bytes) DLC_CU(d, cuMemcpyDtoDAsync, resolve(s, cp->to), resolve(s, cp->from), size_t(cp->bytes), st);
       } else if (const auto* l = std::get_if<LibraryStepSpec>(&step.op)) {

@@ -491,6 +491,8 @@ TEST(CudaEmulation, Im2colKernel) {
   s.dilationW = 2;
   s.padTop = s.padLeft = s.padBottom = 1;
   expectSameAsLlvm({cuda::im2colKernel(s, "im2col")});
+  // The col2im gather of the adjoint, with and without a bias.
+  expectSameAsLlvm({cuda::col2imKernel(s, true, "col2im_bias"), cuda::col2imKernel(s, false, "col2im")});
 }
 
 TEST(CudaEmulation, EmittedSourceIsReadable) {
