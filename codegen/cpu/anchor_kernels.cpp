@@ -163,6 +163,9 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   int wt = op == WindowOp::Depthwise ? b.buffer(n.input(1), false) : -1;
   int bias = op == WindowOp::Depthwise && n.hasInput(2) ? b.buffer(n.input(2), false) : -1;
   int y = b.buffer(n.output(0), true);
+  // MaxPool's optional Indices: the flat position over (N, C, spatial) of
+  // each window's maximum (storage_order 0).
+  int indices = op == WindowOp::Max && n.outputs().size() > 1 ? b.buffer(n.output(1), true) : -1;
   int64_t channels = xs[1];
   // Points are (plane, o0, o1) x o2: the innermost output axis is the inner
   // loop, so neighbouring points read neighbouring inputs and vectorise.
@@ -180,6 +183,10 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   double init = op == WindowOp::Max ? -std::numeric_limits<double>::infinity() : 0.0;
   kir::Var acc = b.local(DType::F32, f32(init), k.body);
   kir::Var count = b.local(DType::F32, f32(0), k.body);
+  // Max: the window's first inside element wins until a greater one comes
+  // (the reference kernel's rule: ties keep the first, a leading NaN stays).
+  kir::Var found = b.local(DType::Bool, kir::constant(DType::Bool, 0), k.body);
+  kir::Var best = b.local(DType::I64, i64(-1), k.body);
   auto coord = [&](kir::Var o, const Expr& kk, int d) {
     return add(sub(mul(kir::var(o), i64(g.stride[d])), i64(g.padBegin[d])), mul(kk, i64(g.dilation[d])));
   };
@@ -206,8 +213,19 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   Expr isInside = kir::var(inside);
   switch (op) {
     case WindowOp::Max: {
-      Expr candidate = kir::select(isInside, xv, f32(-std::numeric_limits<double>::infinity()));
-      inner.push_back(kir::assign(acc, kir::select(kir::binary(BinaryOp::Gt, candidate, kir::var(acc)), candidate, kir::var(acc))));
+      kir::Var take = b.local(
+          DType::Bool,
+          kir::binary(BinaryOp::And, isInside,
+                      kir::binary(BinaryOp::Or, kir::unary(kir::UnaryOp::Not, kir::var(found)),
+                                  kir::binary(BinaryOp::Gt, xv, kir::var(acc)))),
+          inner);
+      inner.push_back(kir::assign(acc, kir::select(kir::var(take), xv, kir::var(acc))));
+      inner.push_back(kir::assign(found, kir::binary(BinaryOp::Or, kir::var(found), isInside)));
+      if (indices >= 0) {
+        Expr position = add(planeBase, add(mul(add(mul(kir::var(i0), i64(g.in[1])), kir::var(i1)), i64(g.in[2])),
+                                           kir::var(i2)));
+        inner.push_back(kir::assign(best, kir::select(kir::var(take), position, kir::var(best))));
+      }
       break;
     }
     case WindowOp::Average:
@@ -254,6 +272,7 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   if (bias >= 0) result = add(result, kir::load(k, bias, rem(kir::var(plane), i64(channels))));
   Expr outIndex = add(mul(kir::var(k.iter0), i64(g.out[2])), kir::var(k.iter1));
   k.body.push_back(kir::store(k, y, outIndex, result));
+  if (indices >= 0) k.body.push_back(kir::store(k, indices, outIndex, kir::var(best)));
   // The point is output element (plane, o0, o1, o2) in order: 2-D and 1-D
   // windows have o0 (and o1) of extent 1, so the split matches the result's.
   b.out.pointPerOutputElement = spatial <= 2;
@@ -348,7 +367,10 @@ LoweredKernel lowerAnchorOp(const ir::Node& n) {
       if (!numericF32) return refuse("f32 only");
       return lowerLayerNorm(n);
     case OpKind::MaxPool:
-      if (!numericF32 || n.outputs().size() != 1) return refuse("f32 without Indices only");
+      // Indices (I64) aside, all f32.
+      if (n.input(0)->dtype() != DType::F32 || n.output(0)->dtype() != DType::F32) return refuse("f32 only");
+      if (n.outputs().size() > 1 && n.attrInt("storage_order") != 0)
+        return refuse("Indices in column-major storage order");
       return lowerWindow(n, WindowOp::Max);
     case OpKind::AveragePool:
       if (!numericF32) return refuse("f32 only");

@@ -33,9 +33,11 @@ LoweredKernel lowerAnchorOp(const ir::Node& node);
 // Whether lowerAnchorOp handles this op kind at all.
 bool hasAnchorLowering(const ir::Node& node);
 
-// Data movement (Concat, Slice, Gather, Expand, OneHot) and reductions over
-// any axes (data_kernels.cpp).
+// Data movement (Concat, Slice, Gather, Expand, OneHot), reductions over
+// any axes (data_kernels.cpp) and the ScatterElements of MaxPool's gradient
+// (pool_scatter_kernel.cpp).
 bool hasDataLowering(const ir::Node& node);
 LoweredKernel lowerDataOp(const ir::Node& node);
+LoweredKernel lowerMaxPoolGradientScatter(const ir::Node& node);
 
 }  // namespace dlc::codegen

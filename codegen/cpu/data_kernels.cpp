@@ -388,6 +388,7 @@ bool hasDataLowering(const ir::Node& n) {
     case OpKind::Gather:
     case OpKind::Expand:
     case OpKind::OneHot:
+    case OpKind::ScatterElements:
     case OpKind::ReduceSum:
     case OpKind::ReduceMean:
     case OpKind::ReduceMax:
@@ -410,6 +411,7 @@ LoweredKernel lowerDataOp(const ir::Node& n) {
     case OpKind::Gather: return lowerGather(n);
     case OpKind::Expand: return lowerExpand(n);
     case OpKind::OneHot: return lowerOneHot(n);
+    case OpKind::ScatterElements: return lowerMaxPoolGradientScatter(n);
     default: return lowerReduce(n);
   }
 }

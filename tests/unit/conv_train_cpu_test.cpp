@@ -193,3 +193,55 @@ TEST(ConvTrainCpu, CnnTrainingStepHasNoLibraryCalls) {
   EXPECT_GE(convSteps, 4) << cpuDescribe;
   EXPECT_EQ(transposeSteps, 1) << cpuDescribe;
 }
+
+// MaxPool's gradient (a ScatterElements into the pool's Indices) compiles to
+// a gather kernel: with overlapping 3x3 stride-2 windows (ResNet's stem pool)
+// and many ties (small integer activations: the first maximum of a window
+// takes the gradient), training steps match the interpreter's.
+TEST(ConvTrainCpu, MaxPoolGradientIsAGatherKernelAndMatches) {
+  auto build = [] {
+    ir::GraphBuilder b("pool");
+    Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape{2, 2, 9, 9}));
+    ir::Tensor w(DType::F32, {3, 2, 1, 1});
+    for (int64_t i = 0; i < w.numel(); ++i) w.setDouble(i, double((i % 3) - 1));  // -1, 0, 1: exact sums, ties
+    Value* c = b.op(OpKind::Conv, {x, b.constant("c.w", w)});
+    ir::Attributes pool = attrs({{"kernel_shape", {3, 3}}, {"strides", {2, 2}}, {"pads", {1, 1, 1, 1}}});
+    Value* f = b.op(OpKind::Flatten, {b.op(OpKind::MaxPool, {c}, pool)});
+    ir::Tensor fw(DType::F32, {4, 3 * 5 * 5});
+    for (int64_t i = 0; i < fw.numel(); ++i) fw.setDouble(i, 0.01 * double((i * 7) % 11 - 5));
+    ir::Attributes t;
+    t.set("transB", int64_t(1));
+    b.output(b.op(OpKind::Gemm, {f, b.constant("fc.w", fw), b.constant("fc.b", ir::Tensor(DType::F32, {4}))}, t));
+    return b.finish();
+  };
+  std::vector<std::vector<double>> losses;
+  std::vector<ir::Tensor> weights;
+  std::string cpuDescribe;
+  for (const char* target : {"cpu", "ref"}) {
+    ir::Graph g = build();
+    TrainerOptions o;
+    o.loss = LossSpec::crossEntropy(g.outputs()[0]->name(), "labels");
+    o.optimizer = passes::OptimizerSpec::sgd(0.05);
+    o.target = target;
+    o.threads = 2;
+    Trainer t(std::move(g), o);
+    if (std::string(target) == "cpu") cpuDescribe = t.describe();
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> level(-2, 2);
+    losses.emplace_back();
+    for (int step = 0; step < 4; ++step) {
+      ir::Tensor x(DType::F32, {2, 2, 9, 9});
+      for (int64_t i = 0; i < x.numel(); ++i) x.setDouble(i, double(level(rng)));
+      ir::Tensor labels(DType::I64, {2});
+      for (int64_t i = 0; i < 2; ++i) labels.setInt(i, (i + step) % 4);
+      losses.back().push_back(t.step({{"x", x}, {"labels", labels}}));
+    }
+    weights.push_back(t.parameter("c.w"));
+  }
+  for (size_t i = 0; i < losses[0].size(); ++i)
+    EXPECT_NEAR(losses[0][i], losses[1][i], 1e-5 * std::abs(losses[1][i])) << "step " << i;
+  auto diff = ir::compareTensors(weights[0], weights[1], ir::Tolerance{1e-5, 1e-6});
+  EXPECT_FALSE(diff.has_value()) << *diff;
+  EXPECT_EQ(cpuDescribe.find("library call"), std::string::npos) << cpuDescribe;
+  EXPECT_NE(cpuDescribe.find("(ScatterElements) -> JIT kernel"), std::string::npos) << cpuDescribe;
+}

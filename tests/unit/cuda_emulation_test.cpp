@@ -495,6 +495,34 @@ TEST(CudaEmulation, Im2colKernel) {
   expectSameAsLlvm({cuda::col2imKernel(s, true, "col2im_bias"), cuda::col2imKernel(s, false, "col2im")});
 }
 
+// MaxPool with Indices (overlapping windows, ties from small integers) and
+// the gather kernel of its gradient's ScatterElements, whose indices are
+// drawn over the whole pooled input so that many match.
+TEST(CudaEmulation, MaxPoolIndicesAndItsGradientScatter) {
+  ir::Graph g = ir::parseGraph(R"(graph @g(%y: f32[2,3,9,8], %z: f32[432], %gr: f32[120]) {
+  %mp: f32[2,3,5,4], %mi: i64[2,3,5,4] = MaxPool(%y) {kernel_shape = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]}
+  %s: i64[1] = const [-1]
+  %fi: i64[120] = Reshape(%mi, %s)
+  %sc: f32[432] = ScatterElements(%z, %fi, %gr) {reduction = "add"}
+  return %mp, %sc
+}
+)");
+  std::vector<Kernel> ks = loweredKernels(g);
+  ASSERT_EQ(ks.size(), 2u);
+  std::mt19937 rng(9);
+  expectSameAsLlvm(ks, 0, 1, false, [&](size_t, const BufferParam& p, std::vector<std::byte>& bytes) {
+    if (p.dtype == DType::I64) {
+      std::uniform_int_distribution<int64_t> position(0, 431);
+      for (size_t i = 0; i < bytes.size() / 8; ++i) {
+        int64_t v = position(rng);
+        std::memcpy(bytes.data() + i * 8, &v, 8);
+      }
+    } else {
+      fill(p.dtype, bytes, rng, /*smallInts=*/true);
+    }
+  });
+}
+
 TEST(CudaEmulation, EmittedSourceIsReadable) {
   Kernel k = binaryKernel(BinaryOp::Add, DType::F32, 10);
   k.name = "dlc_s0_Add";

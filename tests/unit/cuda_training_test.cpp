@@ -124,7 +124,8 @@ TEST(CudaTraining, StepIsPlannedWithoutADeviceAndFailsClearlyWithoutOne) {
 }
 
 // Every kernel of the training steps (forward, backward, SGD-momentum and
-// Adam updates) compiles with NVRTC for sm_80 and sm_90 (no GPU needed).
+// Adam updates) compiles with NVRTC for sm_80 and sm_90 (no GPU needed), and
+// no step runs on the host.
 TEST(CudaTraining, TrainingStepKernelsCompileWithNvrtc) {
   for (const Model& m : {mlp(), cnn()})
     for (const passes::OptimizerSpec& opt : {passes::OptimizerSpec::sgd(0.1, 0.9), passes::OptimizerSpec::adam(1e-2)}) {
@@ -144,6 +145,10 @@ TEST(CudaTraining, TrainingStepKernelsCompileWithNvrtc) {
       codegen::cuda::CudaModel model(std::move(tg.graph), co);
       std::string src = model.cudaSource();
       ASSERT_NE(src.find("__global__"), std::string::npos) << m.name;
+      // Everything stays on the GPU: the input gradient of a convolution
+      // (ConvTranspose) and MaxPool's gradient included.
+      std::string plan = model.describe();
+      EXPECT_EQ(plan.find("library call"), std::string::npos) << plan;
       for (const char* arch : {"sm_80", "sm_90"}) {
         codegen::cuda::CompiledImage img = codegen::cuda::compileCuda(src, m.name + "_train.cu", {arch, false, ""});
         EXPECT_FALSE(img.image.empty()) << m.name << " " << arch;
