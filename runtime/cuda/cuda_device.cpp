@@ -42,7 +42,16 @@ void Device::makeCurrent() const { DLC_CU(d_, cuCtxSetCurrent, ctx_); }
 std::string Device::arch() const { return "sm_" + std::to_string(ccMajor_) + std::to_string(ccMinor_); }
 
 DeviceMemory::DeviceMemory(const Device& dev, size_t bytes) : d_(&dev.driver()), bytes_(bytes) {
-  if (bytes) DLC_CU(*d_, cuMemAlloc, &ptr_, bytes);
+  if (!bytes) return;
+  CUresult r = d_->cuMemAlloc(&ptr_, bytes);
+  // Too little device memory is the user's to act on (a smaller batch,
+  // another device), not a bug.
+  if (r == CUDA_ERROR_OUT_OF_MEMORY) {
+    ptr_ = 0;
+    throw UserError("out of GPU memory: " + std::to_string(bytes) + " bytes asked for on " + dev.name() + " (" +
+                    std::to_string(dev.totalMemory() >> 20) + " MiB in all)");
+  }
+  check(*d_, r, "cuMemAlloc");
 }
 
 DeviceMemory::~DeviceMemory() {

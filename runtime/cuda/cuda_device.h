@@ -41,7 +41,9 @@ class Device {
 class DeviceMemory {
  public:
   DeviceMemory() = default;
-  DeviceMemory(const Device& dev, size_t bytes);  // bytes == 0: no allocation
+  // bytes == 0: no allocation. UserError "out of GPU memory: ..." when the
+  // device has too little free.
+  DeviceMemory(const Device& dev, size_t bytes);
   ~DeviceMemory();
   DeviceMemory(DeviceMemory&& o) noexcept;
   DeviceMemory& operator=(DeviceMemory&& o) noexcept;
