@@ -6,8 +6,12 @@
 //  - Only nodes whose operands and results all have fully static shapes fuse.
 //  - Anchors are f32 MatMul (operands of rank >= 2), Gemm, Conv (1 or 2
 //    spatial dims), Softmax, LogSoftmax, single-result LayerNormalization and
-//    Reduce* ops with constant axes. Fusible elementwise ops are deterministic,
-//    single-result ops with the kElementwise trait.
+//    Reduce* ops with constant axes, and f16/bf16 MatMul and Gemm (mixed
+//    precision: their epilogue usually starts with the cast back to f32).
+//    Fusible elementwise ops are deterministic, single-result ops with the
+//    kElementwise trait. The epilogue of a Softmax, LogSoftmax,
+//    LayerNormalization or Reduce* keeps the anchor's dtype (its kernel
+//    writes the result into the buffer of an output of that type).
 //  - Nodes are visited in topological order. Each anchor, and each elementwise
 //    node no earlier group took, starts a group. A group greedily absorbs, in
 //    topological order, consumers of its values that are fusible elementwise
@@ -64,7 +68,10 @@ bool isReduce(const ir::Node& n) { return n.def().has(ir::kReduction) && n.opNam
 
 // The kernel kind an anchor node starts, or nullptr.
 const char* anchorKind(const ir::Node& n) {
-  if (n.outputs().size() != 1 || !allStatic(n) || n.output(0)->dtype() != ir::DType::F32) return nullptr;
+  if (n.outputs().size() != 1 || !allStatic(n)) return nullptr;
+  ir::DType t = n.output(0)->dtype();
+  bool half = t == ir::DType::F16 || t == ir::DType::BF16;
+  if (t != ir::DType::F32 && !(half && (n.op() == ir::OpKind::MatMul || n.op() == ir::OpKind::Gemm))) return nullptr;
   switch (n.op()) {
     case ir::OpKind::MatMul:
       return rankOf(n.input(0)) >= 2 && rankOf(n.input(1)) >= 2 ? "matmul" : nullptr;
@@ -148,10 +155,13 @@ class Partitioner {
           if (position_.count(u) && queued.insert(u).second) candidates.push(u);
     };
     queueUsers(seed);
+    std::string k = kind;
+    bool keepsType = k == "softmax" || k == "logsoftmax" || k == "layernorm" || k == "reduce";
     while (!candidates.empty()) {
       ir::Node* c = candidates.top();
       candidates.pop();
       if (groupOf_.count(c) || !fusibleElementwise(*c) || c->output(0)->type().shape != shape) continue;
+      if (keepsType && c->output(0)->dtype() != seed->output(0)->dtype()) continue;
       bool legal = true;
       for (const ir::Value* v : c->inputs()) {
         if (!v) continue;

@@ -11,16 +11,18 @@ namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-// Bytes a strided f32 operand reaches: 4 * (1 + sum (extent-1)*stride), or
-// 0 when an extent is 0.
-int64_t reachBytes(std::initializer_list<std::pair<int64_t, int64_t>> extentStride) {
+// Bytes a strided operand of `elementBytes` elements reaches:
+// elementBytes * (1 + sum (extent-1)*stride), or 0 when an extent is 0.
+int64_t reachBytes(std::initializer_list<std::pair<int64_t, int64_t>> extentStride, int64_t elementBytes = 4) {
   int64_t last = 0;
   for (auto [extent, stride] : extentStride) {
     if (extent == 0) return 0;
     last += (extent - 1) * stride;
   }
-  return 4 * (last + 1);
+  return elementBytes * (last + 1);
 }
+
+constexpr uint8_t kF32 = 1, kF16 = 3, kBF16 = 4;  // ir::DType codes
 
 class Validator {
  public:
@@ -110,8 +112,11 @@ class Validator {
     for (int64_t v : {a.batch, a.M, a.N, a.K, a.aBatchStride, a.aRowStride, a.aColStride, a.bBatchStride,
                       a.bRowStride, a.bColStride, a.cBatchStride, a.ldc})
       if (v < 0 || v > (int64_t(1) << 40)) fail("GEMM dimension or stride out of range");
-    int64_t aBytes = reachBytes({{a.batch, a.aBatchStride}, {a.M, a.aRowStride}, {a.K, a.aColStride}});
-    int64_t bBytes = reachBytes({{a.batch, a.bBatchStride}, {a.K, a.bRowStride}, {a.N, a.bColStride}});
+    if (g.dtype != kF32 && g.dtype != kF16 && g.dtype != kBF16) fail("GEMM element type must be f32, f16 or bf16");
+    if (g.cDtype != g.dtype && g.cDtype != kF32) fail("GEMM result type must be the operands' or f32");
+    int64_t e = dtypeBytes(g.dtype);
+    int64_t aBytes = reachBytes({{a.batch, a.aBatchStride}, {a.M, a.aRowStride}, {a.K, a.aColStride}}, e);
+    int64_t bBytes = reachBytes({{a.batch, a.bBatchStride}, {a.K, a.bRowStride}, {a.N, a.bColStride}}, e);
     if (g.packA != kNone) {
       if (a.aBatchStride != 0 && a.batch > 1) fail("a packed A operand must be shared by every batch");
       if (constant(g.packA).bytes < aBytes) fail("packed A constant too small");
@@ -125,7 +130,7 @@ class Validator {
       checkRef(g.b, bBytes);
     }
     if (a.N > a.ldc && a.M > 1) fail("GEMM ldc smaller than N");
-    checkRef(g.c, reachBytes({{a.batch, a.cBatchStride}, {a.M, a.ldc}, {a.N, 1}}));
+    checkRef(g.c, reachBytes({{a.batch, a.cBatchStride}, {a.M, a.ldc}, {a.N, 1}}, dtypeBytes(g.cDtype)));
     checkKernel(g.epilogue, true);
     for (SpecRef r : g.epilogueBuffers) checkRef(r);
   }
@@ -250,6 +255,7 @@ class Instantiator {
   }
 
   std::unique_ptr<Step> make(const GemmStepSpec& g, const std::string& what) {
+    if (g.dtype != kF32 || g.cDtype != kF32) throw UserError("a GEMM in half precision: the CPU runtime runs f32 GEMMs only (" + what + ")");
     const GemmMicroKernel& uk = code_.microKernel;
     const GemmArgs& a = g.shape;
     GemmOperands op;

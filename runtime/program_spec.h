@@ -57,6 +57,11 @@ inline constexpr int32_t kNone = -1;
 
 struct GemmStepSpec {
   GemmArgs shape;  // sizes and strides only (pointers unset)
+  // The element types (ir::DType codes) of A and B, and of C: f32; in GPU
+  // programs A and B may be f16 or bf16 (cuBLAS accumulates in f32), with C
+  // of the same type, or f32 when the epilogue rounds it (pointwise_kernel.h,
+  // anchorResultStorage).
+  uint8_t dtype = 1, cDtype = 1;
   SpecRef a, b, c;
   int32_t packA = kNone, packB = kNone;  // constant index packed once instead of a / b
   int32_t epilogue = kNone;             // kernel index

@@ -231,6 +231,8 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
     } else if (const auto* g = std::get_if<GemmStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::Gemm));
       writeGemm(w, g->shape);
+      w.u8(g->dtype);
+      w.u8(g->cDtype);
       w.ref(g->a);
       w.ref(g->b);
       w.ref(g->c);
@@ -329,6 +331,8 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
       case StepKind::Gemm: {
         GemmStepSpec g;
         g.shape = readGemm(r);
+        g.dtype = r.u8();
+        g.cDtype = r.u8();
         g.a = r.ref();
         g.b = r.ref();
         g.c = r.ref();

@@ -23,7 +23,8 @@ namespace dlc::runtime {
 
 // 2: convolution weights as a buffer reference (not only a constant),
 // ConvTranspose steps. 3: GPU launch shapes, the im2col kernel of a
-// convolution and the col2im kernel of a ConvTranspose (CUDA bundles).
+// convolution and the col2im kernel of a ConvTranspose, the element type of
+// a GEMM (CUDA bundles).
 inline constexpr uint32_t kSpecFormatVersion = 3;
 inline constexpr size_t kBlobHeaderBytes = 64;
 

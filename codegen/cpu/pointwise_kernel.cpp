@@ -92,7 +92,10 @@ void appendPointwise(PointwiseKernel& result, const PointwiseGroup& group) {
       return e;
     }
     int b = bufferFor(v, false);
+    bool stored = v == group.anchorResult && group.anchorResultStorage != ir::DType::Undefined;
+    if (stored) k.buffers[size_t(b)].dtype = group.anchorResultStorage;
     Expr e = kir::load(k, b, broadcastIndex(k, shape, int(split), shapeOverride ? *shapeOverride : extentsOf(v)));
+    if (stored) e = kir::cast(v->dtype(), e);  // the rounding a store in v's type would do
     if (computeType(v->dtype()) != v->dtype()) e = kir::cast(computeType(v->dtype()), e);
     // Bind loads once so that a value read by several ops is loaded once.
     kir::Var local = kir::newVar(k, e->dtype);

@@ -22,6 +22,10 @@ struct PointwiseGroup {
   std::vector<int64_t> shape;
   int splitAxis = -1;                       // -1: rank - 1 (the last axis is the inner loop)
   const ir::Value* anchorResult = nullptr;  // an already computed value of `shape`, read in place
+  // The type the anchor result is stored in when not its own (Undefined):
+  // a half-precision GEMM whose C cuBLAS writes as f32; the kernel rounds it
+  // to the result's type on load, as if it had been stored so.
+  ir::DType anchorResultStorage = ir::DType::Undefined;
   // Applied to the anchor result before the nodes run: r * anchorScale +
   // anchorAddendScale * addend (Gemm's alpha, beta and C; a convolution's bias).
   double anchorScale = 1.0;

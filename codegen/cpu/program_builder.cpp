@@ -63,6 +63,7 @@ struct Item {
   // Gemm
   runtime::GemmArgs gemmShape;
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
+  ir::DType gemmCDtype = ir::DType::F32;  // what C is stored as (GEMMs)
   bool packA = false, packB = false;
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
   runtime::ConvShape conv;
@@ -90,7 +91,8 @@ const ir::Value* mapValue(const ValueMap& m, const ir::Value* v) {
 
 class Builder {
  public:
-  Builder(const ir::Graph& graph, PlannedProgram& out) : out_(out), g_(graph) {}
+  Builder(const ir::Graph& graph, const PlanOptions& options, PlannedProgram& out)
+      : out_(out), g_(graph), options_(options) {}
 
   void classify() {
     for (const ir::Node* n : g_.nodes()) {
@@ -209,6 +211,8 @@ class Builder {
         case Item::Kind::Gemm: {
           runtime::GemmStepSpec op;
           op.shape = item.gemmShape;
+          op.dtype = uint8_t(item.gemmA->dtype());
+          op.cDtype = uint8_t(item.gemmCDtype);
           if (item.packA) op.packA = int32_t(constantIndex(item.gemmA));
           else op.a = ref(item.gemmA);
           if (item.packB) op.packB = int32_t(constantIndex(item.gemmB));
@@ -484,11 +488,10 @@ class Builder {
     }
     const ir::Value* cValue = nullptr;
     for (const ir::Value* o : outputs)
-      if (o == result) cValue = o;
-    if (!cValue) cValue = outputs.at(0);
+      if (o == result || (!cValue && o->dtype() == ir::DType::F32)) cValue = o;
     // The raw convolution goes to C (f32); other results (a ReLU's mask for
     // its gradient, say) may have any dtype of the same shape.
-    if (cValue->dtype() != ir::DType::F32) return refuse("epilogue result C is not f32");
+    if (!cValue) return refuse("no f32 epilogue result to hold the convolution");
     for (const ir::Value* o : outputs)
       if (extentsOf(o) != ys) return refuse("epilogue results of another shape");
     item.convX = mapValue(toGraph, x);
@@ -580,8 +583,9 @@ class Builder {
     const ir::Value* resultBuffer = nullptr;
     for (const ir::Value* o : outputs)
       if (o == result) resultBuffer = o;
-    if (!resultBuffer) resultBuffer = outputs.at(0);
-    if (resultBuffer->type() != result->type()) {
+    for (const ir::Value* o : outputs)
+      if (!resultBuffer && o->type() == result->type()) resultBuffer = o;
+    if (!resultBuffer) {
       item.reason = "the epilogue changes the anchor result's type";
       return;
     }
@@ -638,8 +642,10 @@ class Builder {
     const ir::Value* a = anchor.input(0);
     const ir::Value* b = anchor.input(1);
     const ir::Value* result = anchor.output(0);
-    if (a->dtype() != ir::DType::F32 || b->dtype() != ir::DType::F32)
-      return refuse("GEMM kernels are f32 only");
+    ir::DType t = a->dtype();
+    bool half = t == ir::DType::F16 || t == ir::DType::BF16;
+    if (b->dtype() != t || result->dtype() != t || (t != ir::DType::F32 && !(half && options_.halfGemms)))
+      return refuse(options_.halfGemms ? "GEMMs are f32, f16 or bf16 only" : "GEMM kernels are f32 only");
     std::vector<int64_t> as = extentsOf(a), bs = extentsOf(b), cs = extentsOf(result);
     if (as.size() < 2 || bs.size() < 2) return refuse("matrix-vector MatMul (rank-1 operand)");
     runtime::GemmArgs& s = item.gemmShape;
@@ -696,12 +702,19 @@ class Builder {
     // The raw product goes to the buffer of the anchor's result if the graph
     // reads it, else straight into the first result (the epilogue then
     // updates it in place).
+    // C holds the product: in the anchor result's buffer when the graph
+    // reads it, else in the first result of its type, or (a half product)
+    // of type f32, which the epilogue then rounds on load.
     const ir::Value* cValue = nullptr;
     for (const ir::Value* o : outputs)
       if (o == result) cValue = o;
-    if (!cValue) cValue = outputs.at(0);
-    if (cValue->dtype() != ir::DType::F32 || extentsOf(cValue) != cs)
-      return refuse("epilogue result is not an f32 tensor of the product's shape");
+    for (ir::DType fits : {t, ir::DType::F32})
+      for (const ir::Value* o : outputs)
+        if (!cValue && o->dtype() == fits) cValue = o;
+    if (!cValue || extentsOf(cValue) != cs)
+      return refuse("no epilogue result of the product's shape and type (or f32) to hold it");
+    if (cValue->dtype() != t) group.anchorResultStorage = cValue->dtype();
+    item.gemmCDtype = cValue->dtype();
     for (const ir::Value* o : outputs)
       if (extentsOf(o) != cs) return refuse("epilogue results of different shapes");
     const ir::Value* cGraph = mapValue(toGraph, cValue);
@@ -733,6 +746,7 @@ class Builder {
  private:
   PlannedProgram& out_;
   const ir::Graph& g_;
+  PlanOptions options_;
   std::vector<Item> items_;
   passes::MemoryPlan plan_;
   std::unordered_map<const ir::Value*, int64_t> outputIndex_;
@@ -752,10 +766,10 @@ const ir::Value* firstDynamicValue(const ir::Graph& g) {
   return nullptr;
 }
 
-PlannedProgram planProgram(const ir::Graph& graph) {
+PlannedProgram planProgram(const ir::Graph& graph, const PlanOptions& options) {
   DLC_CHECK(firstDynamicValue(graph) == nullptr, "planProgram needs static shapes");
   PlannedProgram out;
-  Builder builder(graph, out);
+  Builder builder(graph, options, out);
   builder.classify();
   builder.planMemory();
   builder.emitSteps();

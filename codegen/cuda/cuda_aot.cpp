@@ -8,6 +8,8 @@
 #include "codegen/cuda/cuda_program.h"
 #include "codegen/cuda/nvrtc_compiler.h"
 #include "codegen/llvm/cpu_object.h"
+#include "ir/graph_clone.h"
+#include "passes/pass.h"
 #include "runtime/cuda/image_select.h"
 #include "runtime/spec_format.h"
 #include "support/error.h"
@@ -24,7 +26,14 @@ CudaAotBundle compileCudaAot(const ir::Graph& model, const std::map<std::string,
       throwUserError("--arch {}: expected sm_XX (e.g. sm_80, sm_90)", a);
     if (std::find(archs.begin(), archs.end(), a) == archs.end()) archs.push_back(a);
   }
-  ir::Graph graph = cpu::prepareAotGraph(model, shapes, options.name);
+  ir::Graph graph;
+  if (options.precision != ir::DType::F32) {
+    ir::Graph mixed = ir::cloneGraph(model);
+    passes::autocastMatrixProducts(mixed, options.precision);
+    graph = cpu::prepareAotGraph(mixed, shapes, options.name);
+  } else {
+    graph = cpu::prepareAotGraph(model, shapes, options.name);
+  }
   CudaPlan plan = planCuda(graph);
   cpu::refuseLibraryCalls(plan.planned.libraryCalls);
   const runtime::ProgramSpec& spec = plan.planned.spec;

@@ -22,6 +22,7 @@ struct CudaAotOptions {
   bool embedWeights = false;
   bool emitMain = false;
   std::string cacheDir;  // NVRTC disk cache; empty: none
+  ir::DType precision = ir::DType::F32;  // F16 / BF16: matrix products in that type (as CudaOptions)
 };
 
 struct CudaAotBundle {

@@ -8,6 +8,7 @@
 
 #include "codegen/cuda/cuda_executor.h"
 #include "codegen/cuda/cuda_program.h"
+#include "passes/pass.h"
 #include "runtime/cuda/cuda_device.h"
 #include "support/error.h"
 
@@ -150,6 +151,7 @@ struct CudaModel::Impl {
 CudaModel::CudaModel(ir::Graph graph, CudaOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->graph = std::move(graph);
   impl_->options = std::move(options);
+  if (impl_->options.precision != ir::DType::F32) passes::autocastMatrixProducts(impl_->graph, impl_->options.precision);
   const auto& outs = impl_->graph.outputs();
   for (const auto& [output, input] : impl_->options.carried) {
     size_t index = 0;

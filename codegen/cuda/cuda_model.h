@@ -48,6 +48,9 @@ namespace dlc::codegen::cuda {
 struct CudaOptions {
   std::string arch;        // sm_XX; empty: the device's own
   bool allowTf32 = false;  // cuBLAS may use TF32 tensor cores (not FP32-exact)
+  // F32, or F16 / BF16: matrix products in that type (tensor cores), the
+  // rest in f32 (passes::autocastMatrixProducts; --precision).
+  ir::DType precision = ir::DType::F32;
   bool ptx = false;        // load PTX (JIT-compiled by the driver) instead of a cubin
   std::string cacheDir;    // NVRTC disk cache; empty: none
   int device = 0;

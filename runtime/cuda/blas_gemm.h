@@ -14,9 +14,12 @@
 namespace dlc::runtime::cuda {
 
 // One column-major cublasGemmStridedBatchedEx call: C = op(A) * op(B) per
-// batch (element (i, j) of a column-major matrix at i + j * ld), all f32,
-// alpha 1, beta 0.
+// batch (element (i, j) of a column-major matrix at i + j * ld), alpha 1,
+// beta 0.
 struct BlasGemm {
+  // Element types as ir::DType codes: A and B f32, f16 or bf16; C theirs or
+  // f32. Accumulation is f32 (or TF32 when allowed, for f32 operands).
+  uint8_t abType = 1, cType = 1;
   bool transA = false, transB = false;
   int64_t m = 0, n = 0, k = 0;
   int64_t lda = 0, ldb = 0, ldc = 0;

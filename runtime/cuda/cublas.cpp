@@ -86,15 +86,28 @@ Blas::~Blas() {
   if (handle_) api_.destroy(static_cast<cublasHandle_t>(handle_));
 }
 
+namespace {
+cudaDataType dataType(uint8_t dtype) {
+  switch (dtype) {
+    case 1: return CUDA_R_32F;   // ir::DType::F32
+    case 3: return CUDA_R_16F;   // F16
+    case 4: return CUDA_R_16BF;  // BF16
+  }
+  throw InternalError("cuBLAS GEMM: element type " + std::to_string(dtype) + " is not f32, f16 or bf16");
+}
+}  // namespace
+
 void Blas::gemm(const BlasGemm& g, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c) const {
-  const float one = 1.0f, zero = 0.0f;
+  const float one = 1.0f, zero = 0.0f;  // f32 scalars: the compute type is f32
+  cudaDataType ab = dataType(g.abType), ct = dataType(g.cType);
+  bool tf32 = allowTf32_ && ab == CUDA_R_32F;
   checkBlas(api_,
             api_.gemmStridedBatchedEx(static_cast<cublasHandle_t>(handle_), g.transA ? CUBLAS_OP_T : CUBLAS_OP_N,
                                       g.transB ? CUBLAS_OP_T : CUBLAS_OP_N, int(g.m), int(g.n), int(g.k), &one,
-                                      reinterpret_cast<const void*>(a), CUDA_R_32F, int(g.lda), g.strideA,
-                                      reinterpret_cast<const void*>(b), CUDA_R_32F, int(g.ldb), g.strideB, &zero,
-                                      reinterpret_cast<void*>(c), CUDA_R_32F, int(g.ldc), g.strideC, int(g.batch),
-                                      allowTf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+                                      reinterpret_cast<const void*>(a), ab, int(g.lda), g.strideA,
+                                      reinterpret_cast<const void*>(b), ab, int(g.ldb), g.strideB, &zero,
+                                      reinterpret_cast<void*>(c), ct, int(g.ldc), g.strideC, int(g.batch),
+                                      tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
                                       CUBLAS_GEMM_DEFAULT),
             "cublasGemmStridedBatchedEx");
 }

@@ -77,6 +77,8 @@ struct ProgramRunner::Impl {
       if (const auto* g = std::get_if<GemmStepSpec>(&s.op)) {
         gemms[i] = planBlasGemm(g->shape);
         if (!gemms[i]) throw UserError("invalid program: no cuBLAS call for the GEMM of step " + s.what);
+        gemms[i]->abType = g->dtype;
+        gemms[i]->cType = g->cDtype;
         needsBlas = true;
       } else if (const auto* c = std::get_if<ConvStepSpec>(&s.op)) {
         convs[i] = planConv(c->shape);

@@ -87,6 +87,10 @@ expect 1 "unknown target 'tpu'" -- "$dlc" bench "$demo" --target tpu
 expect 1 "'nope' is not an input of the model" -- "$dlc" bench "$demo" --target ref --input nope=random
 expect 1 "expected one model file" -- "$dlc" bench
 expect 1 "is not a readable file" -- "$dlc" bench "$tmp/missing.onnx" --target ref
+# --precision: cuda only, and only these three.
+expect 1 "--precision fp16 is for --target cuda" -- "$dlc" run "$demo" --target cpu --precision fp16
+expect 1 "--precision fp8: expected fp32, fp16 or bf16" -- "$dlc" bench "$demo" --target cuda --precision fp8
+expect 0 "GEMM 1x10x32 with fused epilogue \[alpha/beta/C Cast\]" -- "$dlc" inspect "$demo" --target cuda --precision bf16 --shape N=1
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -14,7 +14,9 @@
 #include "codegen/cpu/program_builder.h"
 #include "codegen/cuda/cuda_aot.h"
 #include "codegen/cuda/cuda_program.h"
+#include "codegen/cuda/nvrtc_compiler.h"
 #include "frontend/onnx/importer.h"
+#include "passes/pass.h"
 #include "runtime/spec_format.h"
 #include "support/error.h"
 #endif
@@ -127,6 +129,49 @@ TEST(CudaAot, BundleHoldsACubinPerArchAndPtx) {
   EXPECT_THROW(codegen::cuda::compileCudaAot(model("bert_tiny"), {}, options), UserError);
   options.archs = {};
   EXPECT_THROW(codegen::cuda::compileCudaAot(model("bert_tiny"), {}, options), UserError);
+}
+
+// --precision fp16 / bf16: after autocast, every matrix product of the BERT
+// encoder is a half cuBLAS GEMM (its cast back to f32 fused into the
+// epilogue, which rounds a C stored as f32), nothing runs on the host, the
+// program compiles with NVRTC, and the spec keeps the GEMMs' types. The CPU
+// planner, whose micro-kernels are f32, leaves half GEMMs to library calls.
+TEST(CudaPlanSpec, HalfPrecisionMatrixProductsAreCublasGemms) {
+  for (ir::DType half : {ir::DType::F16, ir::DType::BF16}) {
+    ir::Graph g = model("bert_tiny");
+    ASSERT_TRUE(passes::autocastMatrixProducts(g, half));
+    ir::Graph graph = codegen::cpu::specialiseGraph(g, {});
+    codegen::cuda::CudaPlan plan = codegen::cuda::planCuda(graph);
+    const runtime::ProgramSpec& spec = plan.planned.spec;
+    int halfGemms = 0, f32C = 0;
+    for (const runtime::StepSpec& s : spec.steps) {
+      EXPECT_FALSE(std::holds_alternative<runtime::LibraryStepSpec>(s.op)) << s.what;
+      if (const auto* gemm = std::get_if<runtime::GemmStepSpec>(&s.op)) {
+        EXPECT_EQ(gemm->dtype, uint8_t(half)) << s.what;
+        ++halfGemms;
+        f32C += gemm->cDtype == uint8_t(ir::DType::F32);
+      }
+    }
+    EXPECT_GE(halfGemms, 8);  // per layer: QKV, two attention products, output projection, two MLP
+    EXPECT_GT(f32C, 0);
+    codegen::cuda::CompiledImage image = codegen::cuda::compileCuda(plan.source, "half.cu", {"sm_80", false, ""});
+    EXPECT_FALSE(image.image.empty());
+    runtime::SerializedSpec blobs = runtime::serializeSpec(spec);
+    std::shared_ptr<uint8_t> weights(
+        static_cast<uint8_t*>(std::aligned_alloc(64, (blobs.weights.size() + 64) / 64 * 64)), std::free);
+    std::memcpy(weights.get(), blobs.weights.data(), blobs.weights.size());
+    runtime::ProgramSpec loaded = runtime::deserializeSpec(blobs.spec, {weights.get(), blobs.weights.size()}, weights);
+    for (size_t i = 0; i < spec.steps.size(); ++i) {
+      if (const auto* gemm = std::get_if<runtime::GemmStepSpec>(&spec.steps[i].op)) {
+        const auto& back = std::get<runtime::GemmStepSpec>(loaded.steps[i].op);
+        EXPECT_EQ(back.dtype, gemm->dtype);
+        EXPECT_EQ(back.cDtype, gemm->cDtype);
+      }
+    }
+    EXPECT_NO_THROW(runtime::validate(spec, spec.kernelNames.size()));
+    codegen::cpu::PlannedProgram cpuPlan = codegen::cpu::planProgram(graph);
+    EXPECT_FALSE(cpuPlan.libraryCalls.empty());
+  }
 }
 
 #endif  // DLC_HAVE_CUDA

@@ -91,7 +91,15 @@ CompileOptions compileOptions(const CliArgs& args) {
   options.maxTensorBytes = maxTensorBytes(args);
   options.allowTf32 = args.flag("allow-tf32");
   options.cudaSource = args.flag("cuda-source");
+  if (auto p = args.value("precision")) options.precision = parsePrecision(*p);
   return options;
+}
+
+ir::DType parsePrecision(const std::string& name) {
+  if (name == "fp32") return ir::DType::F32;
+  if (name == "fp16") return ir::DType::F16;
+  if (name == "bf16") return ir::DType::BF16;
+  throwUserError("--precision {}: expected fp32, fp16 or bf16", name);
 }
 
 int64_t maxTensorBytes(const CliArgs& args) {

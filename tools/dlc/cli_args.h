@@ -2,6 +2,8 @@
 // and `--key=value` (repeatable). Unknown options are user errors.
 #pragma once
 
+#include "ir/dtype.h"
+
 #include <map>
 #include <optional>
 #include <set>
@@ -35,5 +37,7 @@ CompileOptions compileOptions(const CliArgs& args);
 // --max-tensor-bytes B (default: ir::kDefaultMaxTensorBytes): the memory limit
 // for one tensor (weights, inputs, intermediate results).
 int64_t maxTensorBytes(const CliArgs& args);
+// --precision fp32|fp16|bf16 (cuda: the type matrix products compute in).
+ir::DType parsePrecision(const std::string& name);
 
 }  // namespace dlc::tools

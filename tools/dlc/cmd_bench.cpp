@@ -44,6 +44,9 @@ options:
   --output-dir DIR    write the first run's outputs to DIR/<output name>.npy
   --profile           also print the steps that take the most time (cpu)
   --allow-tf32        cuda: cuBLAS may use TF32 tensor cores
+  --precision P       cuda: fp32 (default), or fp16 / bf16: matrix products
+                      (MatMul, Gemm) in that type on tensor cores, the rest
+                      in f32 (like torch.autocast)
   --host-transfers    cuda: time runs on host tensors, copies to and from the
                       GPU included (by default the inputs are uploaded once
                       and the outputs stay on the device, as PyTorch is timed)
@@ -113,7 +116,8 @@ std::string defaultTarget() {
 }  // namespace
 
 int cmdBench(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir"},
+  CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir",
+                      "precision"},
                {"help", "json", "no-optimize", "profile", "allow-tf32", "host-transfers"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -147,6 +151,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   options.threads = int(threads);
   if (auto cpu = args.value("cpu")) options.cpu = *cpu;
   options.allowTf32 = args.flag("allow-tf32");
+  if (auto p = args.value("precision")) options.precision = parsePrecision(*p);
   int resolvedThreads = threads > 0 ? int(threads) : int(std::max(1u, std::thread::hardware_concurrency()));
 
   start = Clock::now();

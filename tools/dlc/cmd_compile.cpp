@@ -56,6 +56,8 @@ options:
                         x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
   --arch LIST           cuda: the GPU archs to compile cubins for (default
                         sm_80,sm_90; comma-separated or repeated)
+  --precision P         cuda: fp32 (default), fp16 or bf16 matrix products
+                        (MatMul, Gemm) on tensor cores, the rest in f32
   --shape NAME=DIMS     pin input NAME's shape (e.g. input=1x3x224x224), or a
                         symbolic dim: --shape N=1 (repeatable)
   --max-tensor-bytes B  refuse any weight over B bytes (default 16 GiB)
@@ -155,9 +157,11 @@ struct CudaAotResult {
 };
 
 CudaAotResult compileForCuda(const ir::Graph& graph, const std::map<std::string, std::vector<int64_t>>& shapes,
-                             const codegen::cpu::AotOptions& cpuOptions, const std::vector<std::string>& archLists) {
+                             const codegen::cpu::AotOptions& cpuOptions, const std::vector<std::string>& archLists,
+                             ir::DType precision) {
 #if DLC_HAVE_CUDA
   codegen::cuda::CudaAotOptions options;
+  options.precision = precision;
   options.name = cpuOptions.name;
   options.embedWeights = cpuOptions.embedWeights;
   options.emitMain = cpuOptions.emitMain;
@@ -184,7 +188,7 @@ int cmdCompile(const std::vector<std::string>& argv) {
   std::vector<std::string> normalized = argv;
   for (std::string& a : normalized)
     if (a == "-o") a = "--output";
-  CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "arch", "shape", "max-tensor-bytes"},
+  CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "arch", "shape", "max-tensor-bytes", "precision"},
                {"help", "embed-weights"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -195,6 +199,8 @@ int cmdCompile(const std::vector<std::string>& argv) {
   if (target != "cpu" && target != "cuda") throwUserError("--target {}: expected cpu or cuda", target);
   if (target == "cpu" && args.value("arch")) throwUserError("--arch is for --target cuda (the CPU takes --cpu)");
   if (target == "cuda" && args.value("cpu")) throwUserError("--cpu is for --target cpu (CUDA takes --arch)");
+  ir::DType precision = parsePrecision(args.value("precision").value_or("fp32"));
+  if (target == "cpu" && precision != ir::DType::F32) throwUserError("--precision is for --target cuda");
   auto outDir = args.value("output");
   if (!outDir) throwUserError("missing -o DIR (the output folder)");
   std::string emit = args.value("emit").value_or("obj");
@@ -216,7 +222,7 @@ int cmdCompile(const std::vector<std::string>& argv) {
   codegen::cpu::AotBundle bundle;
   std::string cudaSource;
   if (target == "cuda") {
-    CudaAotResult cuda = compileForCuda(model.graph, shapes, options, args.values("arch"));
+    CudaAotResult cuda = compileForCuda(model.graph, shapes, options, args.values("arch"), precision);
     bundle = std::move(cuda.bundle);
     cudaSource = std::move(cuda.source);
   } else {

@@ -19,7 +19,9 @@ model.onnx and test_data_set_N/{input,output}_K.pb, or a folder of such
 folders. Prints pass / fail / unsupported per test and a summary.
 
 options:
-  --target T      where to run: ref (default) or cpu
+  --target T      where to run: ref (default), cpu or cuda
+  --allow-tf32    cuda: cuBLAS may use TF32 tensor cores
+  --precision P   cuda: fp32 (default), fp16 or bf16 matrix products
   --threads N     cpu: worker threads (default 0: every core)
   --cpu NAME      cpu: the LLVM CPU to compile for (default host)
   --rtol X        relative tolerance (default 1e-3)
@@ -69,7 +71,8 @@ static std::set<std::string> readExpectList(const std::string& path) {
 }
 
 int cmdConformance(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu", "max-tensor-bytes", "save-exported"},
+  CliArgs args(argv, {"target", "rtol", "atol", "filter", "expect", "threads", "cpu", "max-tensor-bytes", "save-exported",
+                      "precision"},
                {"json", "help", "quiet", "optimize", "allow-tf32", "roundtrip-export"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);

@@ -22,9 +22,12 @@ options:
   --shape N=V         bind a symbolic dim for random inputs (default 1)
   --seed S            seed for random inputs (default 0)
   --output-dir DIR    write each output to DIR/<output name>.npy
-  --target T          where to run: ref (default, the reference interpreter) or
+  --target T          where to run: ref (default, the reference interpreter),
                       cpu (LLVM-compiled for this machine; the default passes,
-                      fusion included, always run)
+                      fusion included, always run) or cuda (an NVIDIA GPU)
+  --allow-tf32        cuda: cuBLAS may use TF32 tensor cores
+  --precision P       cuda: fp32 (default), fp16 or bf16 for the matrix
+                      products (MatMul, Gemm), the rest in f32 (torch.autocast)
   --threads N         cpu: worker threads (default 0: every core)
   --cpu NAME          cpu: compile for this LLVM CPU (default host; e.g.
                       x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
@@ -35,7 +38,8 @@ options:
 )";
 
 int cmdRun(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu", "max-tensor-bytes"},
+  CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu", "max-tensor-bytes",
+                      "precision"},
                {"help", "optimize", "allow-tf32"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);

@@ -63,6 +63,7 @@ class CudaExecutable : public Executable {
  public:
   CudaExecutable(ir::Graph g, const CompileOptions& options)
       : model_(std::move(g), codegen::cuda::CudaOptions{.allowTf32 = options.allowTf32,
+                                                        .precision = options.precision,
                                                         .cacheDir = codegen::cuda::defaultCacheDir()}),
         source_(options.cudaSource) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
@@ -101,6 +102,9 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
     pm.printAfter(options.printAfter, [](const std::string& ir) { fmt::print("{}\n", ir); });
     pm.run(graph);
   }
+  if (options.precision != ir::DType::F32 && target != "cuda")
+    throwUserError("--precision {} is for --target cuda (the {} target computes in f32)",
+                   options.precision == ir::DType::F16 ? "fp16" : "bf16", target);
   if (target == "ref") return std::make_unique<InterpreterExecutable>(std::move(graph), options.maxTensorBytes);
   if (target == "cpu") return std::make_unique<CpuExecutable>(std::move(graph), options);
 #if DLC_HAVE_CUDA

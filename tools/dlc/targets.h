@@ -44,6 +44,7 @@ struct CompileOptions {
   std::string cpu = "host";             // cpu: the LLVM CPU to compile for
   int64_t maxTensorBytes = ir::kDefaultMaxTensorBytes;  // per tensor, checked before allocating
   bool allowTf32 = false;               // cuda: cuBLAS may use TF32 tensor cores (--allow-tf32)
+  ir::DType precision = ir::DType::F32; // cuda: matrix products in f16/bf16 (--precision)
   bool cudaSource = false;              // cuda: describe() ends with the CUDA C++ program (--cuda-source)
 };
 
