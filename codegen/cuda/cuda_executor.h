@@ -1,7 +1,8 @@
-// Runs one planned variant (CudaPlan) on a device: compiles its kernels with
-// NVRTC, loads them, copies constants to the device once, and executes runs
-// on run slots (arena, inputs, outputs, stream, cuBLAS handle, captured CUDA
-// graph). Internal to codegen/cuda (see cuda_model.h for the behaviour).
+// Runs one planned variant (CudaPlan) on a device: compiles its program with
+// NVRTC (disk-cached) and hands the image and the spec to runtime/cuda's
+// ProgramRunner (the runner AOT bundles use too), supplying what only the
+// JIT has: library steps, which run the node's reference kernel on the host.
+// Internal to codegen/cuda (see cuda_model.h for the behaviour).
 #pragma once
 
 #include <cstdint>
