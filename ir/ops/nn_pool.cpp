@@ -308,7 +308,9 @@ std::vector<Value*> gradMaxPool(GradContext& ctx) {
   GraphBuilder& b = ctx.builder();
   Value *x = ctx.input(0), *g = ctx.outputGrad(0);
   Attributes at = ctx.node().attrs();
-  at.set("storage_order", int64_t(0));
+  // Indices in row-major order; the attribute is left as it is when it
+  // already says so, so that CSE sees the forward pool as the same node.
+  if (ctx.node().attrInt("storage_order") != 0) at.set("storage_order", int64_t(0));
   Value* indices = b.opN(OpKind::MaxPool, {x}, 2, at)[1];
   Attributes add;
   add.set("reduction", std::string("add"));

@@ -244,4 +244,10 @@ TEST(ConvTrainCpu, MaxPoolGradientIsAGatherKernelAndMatches) {
   EXPECT_FALSE(diff.has_value()) << *diff;
   EXPECT_EQ(cpuDescribe.find("library call"), std::string::npos) << cpuDescribe;
   EXPECT_NE(cpuDescribe.find("(ScatterElements) -> JIT kernel"), std::string::npos) << cpuDescribe;
+  // One pooling kernel: the forward pool is the gradient's pool with Indices (CSE).
+  size_t pools = 0;
+  for (size_t at = cpuDescribe.find("MaxPool) -> JIT kernel"); at != std::string::npos;
+       at = cpuDescribe.find("MaxPool) -> JIT kernel", at + 1))
+    ++pools;
+  EXPECT_EQ(pools, 1u) << cpuDescribe;
 }

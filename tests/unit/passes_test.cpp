@@ -9,6 +9,7 @@
 #include "ir/verifier.h"
 #include "passes/pass.h"
 #include "support/error.h"
+#include "tests/unit/pass_test_util.h"
 
 using namespace dlc;
 using namespace dlc::ir;
@@ -134,6 +135,36 @@ TEST(Cse, DistinguishesAttributes) {
 }
 )";
   expectPass("cse", text, text, false);
+}
+
+// The forward MaxPool and the one with Indices that its gradient adds later:
+// the wider node replaces the narrower and moves up before its readers. A
+// Split with a different result count is a different computation.
+TEST(Cse, MaxPoolWithIndicesStandsForThePlainOne) {
+  dlc::testing::expectPasses({"cse", "dce"}, R"(graph @g(%x: f32[1,1,4,4]) {
+  %p: f32[1,1,2,2] = MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
+  %r: f32[1,1,2,2] = Relu(%p)
+  %q: f32[1,1,2,2], %i: i64[1,1,2,2] = MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
+  %c: f32[1,1,2,2] = Cast(%i) {to = "f32"}
+  %y: f32[1,1,2,2] = Add(%r, %c)
+  return %y
+}
+)",
+               R"(graph @g(%x: f32[1,1,4,4]) {
+  %q: f32[1,1,2,2], %i: i64[1,1,2,2] = MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
+  %r: f32[1,1,2,2] = Relu(%q)
+  %c: f32[1,1,2,2] = Cast(%i) {to = "f32"}
+  %y: f32[1,1,2,2] = Add(%r, %c)
+  return %y
+}
+)");
+  const char* split = R"(graph @g(%x: f32[4]) {
+  %a: f32[2], %b: f32[2] = Split(%x)
+  %c: f32[1], %d: f32[1], %e: f32[2] = Split(%x)
+  return %a, %b, %c, %d, %e
+}
+)";
+  expectPass("cse", split, split, false);
 }
 
 TEST(PassManager, DefaultPipelinePreservesResults) {
