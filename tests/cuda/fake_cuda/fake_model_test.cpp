@@ -1,0 +1,242 @@
+// CudaModel end to end on the fake CUDA device: small graphs covering each
+// way a step runs on the GPU (elementwise kernels with broadcasting, row
+// kernels, cuBLAS GEMMs with their epilogue, im2col + cuBLAS convolutions,
+// pooling, a gather's status word), then the real test models, against the
+// reference interpreter; with and without CUDA graphs, several runs, and
+// two threads at once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "codegen/cuda/cuda_model.h"
+#include "frontend/onnx/importer.h"
+#include "frontend/onnx/tensor_proto.h"
+#include "ir/graph_clone.h"
+#include "ir/interpreter.h"
+#include "ir/parser.h"
+#include "support/error.h"
+#include "tests/cuda/fake_cuda/fake_test_util.h"
+
+using namespace dlc;
+using codegen::cuda::CudaModel;
+using codegen::cuda::CudaOptions;
+using dlc::testing::fake_cuda::expectClose;
+using dlc::testing::fake_cuda::expectFakeDevice;
+using dlc::testing::fake_cuda::useEmulationOf;
+
+namespace {
+
+// Float inputs uniform in [-1, 1]; integer inputs (indices) 0, 1, 0, ...
+ir::NamedTensors randomInputs(const ir::Graph& g, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> dist(-1, 1);
+  ir::NamedTensors inputs;
+  for (const ir::Value* in : g.inputs()) {
+    ir::Tensor t(in->dtype(), in->type().shape->extents());
+    for (int64_t i = 0; i < t.numel(); ++i) t.setDouble(i, ir::isFloat(in->dtype()) ? dist(rng) : double(i % 2));
+    inputs[in->name()] = std::move(t);
+  }
+  return inputs;
+}
+
+CudaOptions options(bool useGraphs) {
+  CudaOptions o;
+  o.useGraphs = useGraphs;
+  o.cacheDir = std::string(DLC_FAKE_CUDA_CACHE) + "/nvrtc";  // each program through NVRTC once
+  return o;
+}
+
+// Weights as constants (the GEMM and convolution paths want them so).
+std::string constant(const std::string& name, const std::string& type, int64_t n) {
+  std::string values;
+  for (int64_t i = 0; i < n; ++i) values += fmt::format("{}{}", i ? ", " : "", double((i * 37) % 19 - 9) / 16);
+  return fmt::format("  %{}: {} = const [{}]\n", name, type, values);
+}
+
+// `graph` on the fake device against the interpreter: with and without CUDA
+// graphs, three runs each (the later ones replay the captured graph), then
+// two threads at once on one model.
+void expectMatchesInterpreter(const ir::Graph& graph, const std::string& what,
+                              ir::Tolerance tol = ir::Tolerance{1e-4, 1e-6},
+                              std::function<ir::NamedTensors(unsigned)> inputsFor = {}) {
+  expectFakeDevice();
+  if (!inputsFor) inputsFor = [&](unsigned seed) { return randomInputs(graph, seed); };
+  for (bool useGraphs : {true, false}) {
+    CudaModel model(ir::cloneGraph(graph), options(useGraphs));
+    useEmulationOf(model.cudaSource());
+    std::string context = what + (useGraphs ? " (CUDA graphs)" : " (step by step)");
+    for (unsigned seed = 1; seed <= 3; ++seed) {
+      ir::NamedTensors inputs = inputsFor(seed);
+      expectClose(model.run(inputs), ir::interpret(graph, inputs), tol,
+                  context + " run " + std::to_string(seed) + "\n" + model.describe());
+    }
+    if (!useGraphs) continue;
+    std::vector<std::vector<ir::Tensor>> results(2);
+    std::vector<ir::NamedTensors> inputs = {inputsFor(11), inputsFor(12)};
+    std::vector<std::thread> threads;
+    for (size_t t = 0; t < 2; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 2; ++i) results[t] = model.run(inputs[t]);
+      });
+    for (std::thread& t : threads) t.join();
+    for (size_t t = 0; t < 2; ++t)
+      expectClose(results[t], ir::interpret(graph, inputs[t]), tol, context + " thread " + std::to_string(t));
+  }
+}
+
+}  // namespace
+
+TEST(FakeCudaModel, ElementwiseWithBroadcasting) {
+  expectMatchesInterpreter(ir::parseGraph(R"(graph @g(%x: f32[4,3,40], %y: f32[3,1], %z: f32[40]) {
+  %a: f32[4,3,40] = Mul(%x, %y)
+  %b: f32[4,3,40] = Add(%a, %z)
+  %c: f32[4,3,40] = Tanh(%b)
+  %d: f32[4,3,40] = Sigmoid(%x)
+  %e: f32[4,3,40] = Sub(%c, %d)
+  return %e, %c
+}
+)"),
+                           "elementwise");
+}
+
+TEST(FakeCudaModel, LargeElementwiseUsesVectors) {
+  // Over kMinVectorPoints: the 16-byte vector path.
+  expectMatchesInterpreter(ir::parseGraph(R"(graph @g(%x: f32[64,300], %y: f32[64,300]) {
+  %a: f32[64,300] = Mul(%x, %y)
+  %b: f32[64,300] = Relu(%a)
+  return %b
+}
+)"),
+                           "vectorised elementwise");
+}
+
+TEST(FakeCudaModel, SoftmaxAndLayerNorm) {
+  expectMatchesInterpreter(ir::parseGraph("graph @g(%x: f32[6,50], %w: f32[3000]) {\n" +
+                                          constant("s", "f32[50]", 50) + constant("b", "f32[50]", 50) +
+                                          constant("s2", "f32[3000]", 3000) + constant("b2", "f32[3000]", 3000) +
+                                          R"(  %sm: f32[6,50] = Softmax(%x) {axis = -1}
+  %ls: f32[6,50] = LogSoftmax(%x) {axis = 0}
+  %ln: f32[6,50] = LayerNormalization(%x, %s, %b) {axis = -1, epsilon = 1e-5}
+  %r: i64[2] = const [1, 3000]
+  %w2: f32[1,3000] = Reshape(%w, %r)
+  %ln2: f32[1,3000] = LayerNormalization(%w2, %s2, %b2) {axis = -1, epsilon = 1e-5}
+  return %sm, %ls, %ln, %ln2
+}
+)"),
+                           "row kernels");
+}
+
+TEST(FakeCudaModel, GemmWithEpilogue) {
+  expectMatchesInterpreter(ir::parseGraph("graph @g(%x: f32[5,24], %y: f32[3,24,7]) {\n" +
+                                          constant("w", "f32[16,24]", 384) + constant("bias", "f32[16]", 16) +
+                                          constant("m", "f32[3,7,9]", 189) +
+                                          R"(  %g: f32[5,16] = Gemm(%x, %w, %bias) {transB = 1}
+  %r: f32[5,16] = Relu(%g)
+  %t: f32[5,16] = Tanh(%g)
+  %s: f32[5,16] = Add(%r, %t)
+  %z: f32[3,24,9] = MatMul(%y, %m)
+  return %s, %z
+}
+)"),
+                           "GEMM");
+}
+
+TEST(FakeCudaModel, ConvWithBiasReluAndPooling) {
+  expectMatchesInterpreter(ir::parseGraph("graph @g(%x: f32[2,3,9,9]) {\n" + constant("w", "f32[4,3,3,3]", 108) +
+                                          constant("b", "f32[4]", 4) + constant("w1", "f32[6,4,1,1]", 24) +
+                                          constant("dw", "f32[6,1,3,3]", 54) +
+                                          R"(  %c: f32[2,4,9,9] = Conv(%x, %w, %b) {pads = [1, 1, 1, 1]}
+  %r: f32[2,4,9,9] = Relu(%c)
+  %p: f32[2,4,4,4] = MaxPool(%r) {kernel_shape = [2, 2], strides = [2, 2]}
+  %c1: f32[2,6,4,4] = Conv(%p, %w1)
+  %d: f32[2,6,2,2] = Conv(%c1, %dw) {group = 6, strides = [2, 2]}
+  %a: f32[2,6,1,1] = GlobalAveragePool(%d)
+  %ap: f32[2,4,3,3] = AveragePool(%r) {kernel_shape = [3, 3], strides = [3, 3]}
+  return %a, %ap
+}
+)"),
+                           "convolution");
+}
+
+TEST(FakeCudaModel, GatherOutOfRangeIsAUserError) {
+  ir::Graph g = ir::parseGraph("graph @g(%x: f32[2,3,8,8], %i: i64[3]) {\n" + constant("w", "f32[4,3,3,3]", 108) +
+                               constant("b", "f32[4]", 4) + constant("m", "f32[256,10]", 2560) +
+                               R"(  %c: f32[2,4,8,8] = Conv(%x, %w, %b) {pads = [1, 1, 1, 1]}
+  %r: f32[2,4,8,8] = Relu(%c)
+  %s: i64[2] = const [2, 256]
+  %f: f32[2,256] = Reshape(%r, %s)
+  %y: f32[2,10] = MatMul(%f, %m)
+  %p: f32[2,10] = Softmax(%y) {axis = -1}
+  %g: f32[3,10] = Gather(%p, %i) {axis = 0}
+  return %p, %g
+}
+)");
+  expectMatchesInterpreter(g, "gather");
+  for (bool useGraphs : {true, false}) {
+    CudaModel model(ir::cloneGraph(g), options(useGraphs));
+    useEmulationOf(model.cudaSource());
+    ir::NamedTensors bad = randomInputs(g, 4);
+    bad["i"] = ir::Tensor::fromVector<int64_t>({3}, {0, 5, 1});
+    EXPECT_THROW(model.run(bad), UserError);
+    // The status word is reset: a good run afterwards succeeds.
+    ir::NamedTensors good = randomInputs(g, 5);
+    expectClose(model.run(good), ir::interpret(g, good), ir::Tolerance{1e-4, 1e-6}, "after the bad index");
+  }
+}
+
+// ---- The real test models (tests/models, models/demo_cnn) with their own
+// test inputs.
+
+namespace {
+
+struct LoadedModel {
+  ir::Graph graph;
+  ir::NamedTensors inputs;
+};
+
+// The model with its batch dim N (where it has one) bound to the test
+// inputs' batch: a model with symbolic shapes is planned only at its first
+// run, and the emulation must be built before that.
+LoadedModel load(const std::filesystem::path& dir) {
+  ir::NamedTensors inputs;
+  frontend::onnx::ImportOptions options;
+  for (int i = 0;; ++i) {
+    std::filesystem::path p = dir / "test_data_set_0" / ("input_" + std::to_string(i) + ".pb");
+    if (!std::filesystem::exists(p)) break;
+    std::string name;
+    ir::Tensor t = frontend::onnx::readTensorProtoFile(p.string(), &name);
+    if (i == 0 && !t.shape().empty()) options.dimBindings["N"] = t.shape()[0];
+    inputs[name] = std::move(t);
+  }
+  return {frontend::onnx::importOnnxFile((dir / "model.onnx").string(), options).graph, std::move(inputs)};
+}
+
+void expectRealModel(const std::filesystem::path& dir) {
+  LoadedModel m = load(dir);
+  ASSERT_FALSE(m.inputs.empty()) << dir;
+  // Three runs on the model's own inputs, then on the same inputs scaled.
+  auto inputsFor = [&](unsigned seed) {
+    ir::NamedTensors in;
+    for (const auto& [name, t] : m.inputs) {
+      ir::Tensor c = t.clone();
+      if (ir::isFloat(c.dtype()))
+        for (int64_t i = 0; i < c.numel(); ++i) c.setDouble(i, c.getDouble(i) * (1.0 + 0.1 * (seed - 1)));
+      in[name] = std::move(c);
+    }
+    return in;
+  };
+  expectMatchesInterpreter(m.graph, dir.filename().string(), ir::Tolerance{1e-4, 1e-5}, inputsFor);
+}
+
+}  // namespace
+
+TEST(FakeCudaRealModel, ResnetTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "resnet_tiny"); }
+TEST(FakeCudaRealModel, MobilenetTiny) {
+  expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "mobilenet_tiny");
+}
+TEST(FakeCudaRealModel, BertTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "bert_tiny"); }
+TEST(FakeCudaRealModel, GptTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "gpt_tiny"); }
+TEST(FakeCudaRealModel, LstmTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "lstm_tiny"); }
+TEST(FakeCudaRealModel, DemoCnn) { expectRealModel(DLC_DEMO_MODEL_DIR); }

@@ -1,0 +1,39 @@
+#include "tests/cuda/fake_cuda/fake_test_util.h"
+
+#include <cstdlib>
+#include <mutex>
+
+#include "runtime/cuda/cuda_driver.h"
+#include "tests/cuda/fake_cuda/emulation_builder.h"
+
+namespace dlc::testing::fake_cuda {
+
+void useEmulationOf(const std::string& cudaSource) {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  std::string so = buildEmulation(cudaSource, DLC_FAKE_CUDA_CACHE).string();
+  const char* old = std::getenv("DLC_FAKE_CUDA_PROGRAM");
+  std::string list = old && *old ? std::string(old) : "";
+  if (list.find(so) == std::string::npos) list = list.empty() ? so : list + ":" + so;
+  ::setenv("DLC_FAKE_CUDA_PROGRAM", list.c_str(), 1);
+}
+
+void expectFakeDevice() {
+  std::string why;
+  const runtime::cuda::Driver* d = runtime::cuda::driver(&why);
+  ASSERT_NE(d, nullptr) << "the fake CUDA driver did not load (LD_LIBRARY_PATH must name it): " << why;
+  char name[256] = {};
+  ASSERT_EQ(d->cuDeviceGetName(name, sizeof name, 0), CUDA_SUCCESS);
+  ASSERT_STREQ(name, "dlc fake CUDA device") << "a real CUDA driver was loaded instead of the fake";
+}
+
+void expectClose(const std::vector<ir::Tensor>& actual, const std::vector<ir::Tensor>& expected, ir::Tolerance tol,
+                 const std::string& context) {
+  ASSERT_EQ(actual.size(), expected.size()) << context;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    auto diff = ir::compareTensors(actual[i], expected[i], tol);
+    EXPECT_FALSE(diff.has_value()) << context << ": output " << i << ": " << *diff;
+  }
+}
+
+}  // namespace dlc::testing::fake_cuda
