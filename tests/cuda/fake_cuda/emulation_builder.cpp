@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <stdexcept>
 
@@ -126,7 +128,11 @@ std::filesystem::path buildEmulation(std::string_view text, const std::filesyste
                              std::string(kSignaturePrefix) + ")");
   std::string source = emulationSource(program);
   char hash[17];
-  std::snprintf(hash, sizeof hash, "%016llx", (unsigned long long)fnv1a(std::string(DLC_HOST_CXX) + "\n" + source));
+  // Keyed by everything the library is made of: the compiler, the shim and the source.
+  std::ifstream shimFile(std::string(DLC_CUDA_SHIM_DIR) + "/host_shim.h");
+  std::string shim((std::istreambuf_iterator<char>(shimFile)), {});
+  std::snprintf(hash, sizeof hash, "%016llx",
+                (unsigned long long)fnv1a(std::string(DLC_HOST_CXX) + "\n" + shim + "\n" + source));
   std::filesystem::path dir = cacheDir / hash, so = dir / "emulation.so";
   if (std::filesystem::exists(so)) return so;
   // Built in a folder of this process's own, then renamed into place: two

@@ -127,6 +127,16 @@ CUresult launch(CUfunction f, const std::vector<CUdeviceptr>& args, unsigned gri
   return CUDA_SUCCESS;
 }
 
+// A failed release (free, destroy, unload) that dlc's destructors ignore:
+// counted, with its reason, for dlc_fake_cuda_failed_releases.
+CUresult noteRelease(const char* call, CUresult r) {
+  if (r != CUDA_SUCCESS) {
+    ++state().failedReleases;
+    state().lastFailedRelease = std::string(call) + ": " + lastDetail(r);
+  }
+  return r;
+}
+
 }  // namespace
 
 extern "C" {
@@ -238,11 +248,14 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev) {
 
 CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev) {
   auto lock = lockDevice();
-  if (CUresult r = checkDevice(dev, "cuDevicePrimaryCtxRelease")) return r;
-  if (state().primary.retains <= 0)
-    return fail(CUDA_ERROR_INVALID_CONTEXT, "cuDevicePrimaryCtxRelease: the primary context is not retained");
-  --state().primary.retains;
-  return CUDA_SUCCESS;
+  // dlc ignores the result (destructors): counted for the tests instead.
+  return noteRelease("cuDevicePrimaryCtxRelease_v2", [&]() -> CUresult {
+    if (CUresult r = checkDevice(dev, "cuDevicePrimaryCtxRelease")) return r;
+    if (state().primary.retains <= 0)
+      return fail(CUDA_ERROR_INVALID_CONTEXT, "cuDevicePrimaryCtxRelease: the primary context is not retained");
+    --state().primary.retains;
+    return CUDA_SUCCESS;
+  }());
 }
 
 CUresult cuCtxSetCurrent(CUcontext ctx) {
@@ -278,21 +291,24 @@ CUresult cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytes) {
 
 CUresult cuMemFree_v2(CUdeviceptr dptr) {
   auto lock = lockDevice();
-  if (CUresult r = requireContext("cuMemFree")) return r;
-  if (CUresult r = forbidWhileCapturing("cuMemFree")) return r;
-  State& s = state();
-  auto it = s.allocations.find(dptr);
-  if (it == s.allocations.end()) {
-    if (dptr && !s.freed.count(dptr) && checkRange(dptr, 1, "cuMemFree") == CUDA_SUCCESS)
-      return fail(CUDA_ERROR_INVALID_VALUE, "cuMemFree of " + hex(dptr) + ", inside an allocation, not its start");
-    return fail(CUDA_ERROR_INVALID_VALUE,
-                "cuMemFree of " + hex(dptr) + (s.freed.count(dptr) ? ", freed already" : ", not device memory"));
-  }
-  s.allocatedBytes -= it->second;
-  s.allocations.erase(it);
-  s.freed.insert(dptr);
-  std::free(reinterpret_cast<void*>(dptr));
-  return CUDA_SUCCESS;
+  // dlc ignores the result (destructors): counted for the tests instead.
+  return noteRelease("cuMemFree_v2", [&]() -> CUresult {
+    if (CUresult r = requireContext("cuMemFree")) return r;
+    if (CUresult r = forbidWhileCapturing("cuMemFree")) return r;
+    State& s = state();
+    auto it = s.allocations.find(dptr);
+    if (it == s.allocations.end()) {
+      if (dptr && !s.freed.count(dptr) && checkRange(dptr, 1, "cuMemFree") == CUDA_SUCCESS)
+        return fail(CUDA_ERROR_INVALID_VALUE, "cuMemFree of " + hex(dptr) + ", inside an allocation, not its start");
+      return fail(CUDA_ERROR_INVALID_VALUE,
+                  "cuMemFree of " + hex(dptr) + (s.freed.count(dptr) ? ", freed already" : ", not device memory"));
+    }
+    s.allocatedBytes -= it->second;
+    s.allocations.erase(it);
+    s.freed.insert(dptr);
+    std::free(reinterpret_cast<void*>(dptr));
+    return CUDA_SUCCESS;
+  }());
 }
 
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t bytes) {
@@ -387,13 +403,16 @@ CUresult cuModuleLoadData(CUmodule* module, const void* image) {
 
 CUresult cuModuleUnload(CUmodule module) {
   auto lock = lockDevice();
-  if (CUresult r = requireContext("cuModuleUnload")) return r;
-  auto it = state().modules.find(module);
-  if (it == state().modules.end()) return fail(CUDA_ERROR_INVALID_HANDLE, "cuModuleUnload: unknown module");
-  for (auto& [name, f] : module->functions) state().functions.erase(f.get());
-  dlclose(module->library);
-  state().modules.erase(it);
-  return CUDA_SUCCESS;
+  // dlc ignores the result (destructors): counted for the tests instead.
+  return noteRelease("cuModuleUnload", [&]() -> CUresult {
+    if (CUresult r = requireContext("cuModuleUnload")) return r;
+    auto it = state().modules.find(module);
+    if (it == state().modules.end()) return fail(CUDA_ERROR_INVALID_HANDLE, "cuModuleUnload: unknown module");
+    for (auto& [name, f] : module->functions) state().functions.erase(f.get());
+    dlclose(module->library);
+    state().modules.erase(it);
+    return CUDA_SUCCESS;
+  }());
 }
 
 CUresult cuModuleGetFunction(CUfunction* hfunc, CUmodule module, const char* name) {
@@ -467,9 +486,12 @@ CUresult cuStreamCreate(CUstream* phStream, unsigned int flags) {
 
 CUresult cuStreamDestroy_v2(CUstream stream) {
   auto lock = lockDevice();
-  if (CUresult r = requireContext("cuStreamDestroy")) return r;
-  if (!state().streams.erase(stream)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuStreamDestroy: unknown stream");
-  return CUDA_SUCCESS;
+  // dlc ignores the result (destructors): counted for the tests instead.
+  return noteRelease("cuStreamDestroy_v2", [&]() -> CUresult {
+    if (CUresult r = requireContext("cuStreamDestroy")) return r;
+    if (!state().streams.erase(stream)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuStreamDestroy: unknown stream");
+    return CUDA_SUCCESS;
+  }());
 }
 
 CUresult cuStreamSynchronize(CUstream stream) {
@@ -548,16 +570,39 @@ CUresult cuGraphLaunch(CUgraphExec hGraphExec, CUstream stream) {
 
 CUresult cuGraphExecDestroy(CUgraphExec hGraphExec) {
   auto lock = lockDevice();
-  if (CUresult r = requireContext("cuGraphExecDestroy")) return r;
-  if (!state().execs.erase(hGraphExec)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuGraphExecDestroy: unknown graph");
-  return CUDA_SUCCESS;
+  // dlc ignores the result (destructors): counted for the tests instead.
+  return noteRelease("cuGraphExecDestroy", [&]() -> CUresult {
+    if (CUresult r = requireContext("cuGraphExecDestroy")) return r;
+    if (!state().execs.erase(hGraphExec)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuGraphExecDestroy: unknown graph");
+    return CUDA_SUCCESS;
+  }());
 }
 
 CUresult cuGraphDestroy(CUgraph hGraph) {
   auto lock = lockDevice();
-  if (CUresult r = requireContext("cuGraphDestroy")) return r;
-  if (!state().graphs.erase(hGraph)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuGraphDestroy: unknown graph");
-  return CUDA_SUCCESS;
+  // dlc ignores the result (destructors): counted for the tests instead.
+  return noteRelease("cuGraphDestroy", [&]() -> CUresult {
+    if (CUresult r = requireContext("cuGraphDestroy")) return r;
+    if (!state().graphs.erase(hGraph)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuGraphDestroy: unknown graph");
+    return CUDA_SUCCESS;
+  }());
+}
+
+// ---- Introspection for the tests (not part of the CUDA API).
+
+// Live allocations: their number, and their bytes in *bytes.
+size_t dlc_fake_cuda_live_allocations(size_t* bytes) {
+  auto lock = lockDevice();
+  if (bytes) *bytes = state().allocatedBytes;
+  return state().allocations.size();
+}
+
+// Release calls that failed so far, and the last one's reason in *last
+// (valid until the next failure).
+unsigned long long dlc_fake_cuda_failed_releases(const char** last) {
+  auto lock = lockDevice();
+  if (last) *last = state().lastFailedRelease.c_str();
+  return state().failedReleases;
 }
 
 }  // extern "C"

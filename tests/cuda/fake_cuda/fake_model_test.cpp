@@ -62,11 +62,19 @@ void expectMatchesInterpreter(const ir::Graph& graph, const std::string& what,
                               ir::Tolerance tol = ir::Tolerance{1e-4, 1e-6},
                               std::function<ir::NamedTensors(unsigned)> inputsFor = {}) {
   expectFakeDevice();
+  const dlc::testing::fake_cuda::DeviceUsage before = dlc::testing::fake_cuda::deviceUsage();
   if (!inputsFor) inputsFor = [&](unsigned seed) { return randomInputs(graph, seed); };
   for (bool useGraphs : {true, false}) {
+    std::string context = what + (useGraphs ? " (CUDA graphs)" : " (step by step)");
+    // The model's device memory, streams, graphs and module are all released
+    // when it goes.
+    struct Released {
+      const dlc::testing::fake_cuda::DeviceUsage& before;
+      std::string context;
+      ~Released() { dlc::testing::fake_cuda::expectReleasedSince(before, context); }
+    } released{before, context};
     CudaModel model(ir::cloneGraph(graph), options(useGraphs));
     useEmulationOf(model.cudaSource());
-    std::string context = what + (useGraphs ? " (CUDA graphs)" : " (step by step)");
     for (unsigned seed = 1; seed <= 3; ++seed) {
       ir::NamedTensors inputs = inputsFor(seed);
       expectClose(model.run(inputs), ir::interpret(graph, inputs), tol,

@@ -80,6 +80,8 @@ struct State {
   std::map<CUmodule, std::unique_ptr<CUmod_st>> modules;
   std::map<CUfunction, CUmod_st*> functions;
   std::set<const void*> blasHandles;
+  unsigned long long failedReleases = 0;  // see dlc_fake_cuda_failed_releases
+  std::string lastFailedRelease;
 };
 
 // The one state (never destroyed: objects of other libraries may call the

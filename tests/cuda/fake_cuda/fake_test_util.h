@@ -22,6 +22,17 @@ void useEmulationOf(const std::string& cudaSource);
 // must be the fake ("dlc fake CUDA device").
 void expectFakeDevice();
 
+// What the fake device holds (its introspection functions).
+struct DeviceUsage {
+  size_t allocations = 0, bytes = 0;
+  unsigned long long failedReleases = 0;  // frees, destroys, unloads that failed (dlc ignores them)
+  std::string lastFailedRelease;
+};
+DeviceUsage deviceUsage();
+// After a model's lifetime: every allocation made since `before` freed, and
+// no release failed (a leak a real GPU would not report).
+void expectReleasedSince(const DeviceUsage& before, const std::string& context);
+
 // Each output within `tol` of the expected one.
 void expectClose(const std::vector<ir::Tensor>& actual, const std::vector<ir::Tensor>& expected,
                  ir::Tolerance tol, const std::string& context);

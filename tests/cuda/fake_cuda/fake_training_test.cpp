@@ -78,6 +78,7 @@ TEST(FakeCudaTraining, StepsMatchTheCpuTarget) {
   testing::fake_cuda::expectFakeDevice();
   std::vector<std::string> params;
   ir::Graph forward = model(params);
+  const testing::fake_cuda::DeviceUsage before = testing::fake_cuda::deviceUsage();
   for (const passes::OptimizerSpec& opt : {passes::OptimizerSpec::sgd(0.1, 0.9), passes::OptimizerSpec::adam(1e-2)}) {
     testing::fake_cuda::useEmulationOf(trainingStepSource(forward, params, opt));
     TrainerOptions o;
@@ -98,6 +99,7 @@ TEST(FakeCudaTraining, StepsMatchTheCpuTarget) {
       EXPECT_FALSE(diff.has_value()) << p << ": " << *diff;
     }
   }
+  testing::fake_cuda::expectReleasedSince(before, "after the trainers");
 }
 
 }  // namespace dlc
