@@ -13,6 +13,8 @@
 //                                               checked; 0: an empty buffer)
 //   const unsigned long long host_NAME_param_align[]
 //                                               alignment each pointer needs
+//   const unsigned char host_NAME_param_written[]
+//                                               1 where the kernel writes the buffer
 //   const unsigned host_NAME_launch_bounds      its __launch_bounds__
 #pragma once
 
@@ -25,6 +27,7 @@ inline std::string entrySymbol(const std::string& kernel) { return "host_" + ker
 inline std::string numParamsSymbol(const std::string& kernel) { return "host_" + kernel + "_num_params"; }
 inline std::string paramBytesSymbol(const std::string& kernel) { return "host_" + kernel + "_param_bytes"; }
 inline std::string paramAlignSymbol(const std::string& kernel) { return "host_" + kernel + "_param_align"; }
+inline std::string paramWrittenSymbol(const std::string& kernel) { return "host_" + kernel + "_param_written"; }
 inline std::string launchBoundsSymbol(const std::string& kernel) { return "host_" + kernel + "_launch_bounds"; }
 
 using HostEntry = void (*)(void* const* params, unsigned grid, unsigned block);

@@ -56,7 +56,8 @@ KernelSignature parseSignature(std::string_view line) {
         p[p.size() - name.size() - 1] != '*')
       throw std::runtime_error("fake CUDA emulation: kernel " + k.name + ": parameter '" + p +
                                "' is not a pointer named" + name);
-    k.params.push_back({p.substr(0, p.size() - name.size()), -1});
+    std::string type = p.substr(0, p.size() - name.size());
+    k.params.push_back({type, -1, type.compare(0, 6, "const ") != 0});
   }
   return k;
 }
@@ -99,13 +100,14 @@ std::string emulationSource(std::string_view program) {
   std::string names;
   for (const KernelSignature& k : kernels) {
     HostKernel hk{k.name, {}};
-    std::string bytes, align;
+    std::string bytes, align, written;
     for (const KernelParam& p : k.params) {
       hk.paramTypes.push_back(p.type);
       std::string pointee = p.type.substr(0, p.type.size() - 1);  // "const f32"
       bytes += (bytes.empty() ? "" : ", ") +
                (p.elements < 0 ? std::string("1") : std::to_string(p.elements) + "ull * sizeof(" + pointee + ")");
       align += (align.empty() ? "" : ", ") + std::string("alignof(") + pointee + ")";
+      written += (written.empty() ? "" : ", ") + std::string(p.written ? "1" : "0");
     }
     extra += hostEntry(hk);
     std::string prefix = "extern \"C\" const ";
@@ -113,6 +115,8 @@ std::string emulationSource(std::string_view program) {
     extra += prefix + "unsigned long long host_" + k.name + "_param_bytes[] = {" + (bytes.empty() ? "0" : bytes) +
              "};\n";
     extra += prefix + "unsigned long long host_" + k.name + "_param_align[] = {" + (align.empty() ? "1" : align) +
+             "};\n";
+    extra += prefix + "unsigned char host_" + k.name + "_param_written[] = {" + (written.empty() ? "0" : written) +
              "};\n";
     extra += prefix + "unsigned host_" + k.name + "_launch_bounds = " + std::to_string(k.launchBounds) + ";\n";
     names += "\"" + k.name + "\", ";

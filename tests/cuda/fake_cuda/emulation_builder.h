@@ -22,6 +22,7 @@ namespace dlc::testing::fake_cuda {
 struct KernelParam {
   std::string type;      // "const f32*"
   int64_t elements = -1;  // from the comment; -1 when there is none
+  bool written = false;   // not const
 };
 
 struct KernelSignature {

@@ -74,8 +74,11 @@ CUstream_st* findStream(CUstream s) {
   return it == state().streams.end() ? nullptr : it->second.get();
 }
 
-// The emulation library of DLC_FAKE_CUDA_PROGRAM (a ':'-separated list)
-// whose kernels are exactly the image's; its handle, or nullptr and *why.
+// The emulation library of DLC_FAKE_CUDA_PROGRAM (one path, or a
+// ':'-separated list) whose kernels are exactly the image's; its handle, or
+// nullptr and *why. Kernel names repeat from program to program (dlc names
+// them after the ops they compute), so two candidates that both match are
+// refused rather than guessed between.
 void* openEmulation(const std::set<std::string>& kernels, std::string* path, std::string* why) {
   const char* list = std::getenv("DLC_FAKE_CUDA_PROGRAM");
   if (!list || !*list) {
@@ -85,28 +88,39 @@ void* openEmulation(const std::set<std::string>& kernels, std::string* path, std
   }
   std::string wanted;
   for (const std::string& k : kernels) wanted += " " + k;
-  *why = "no program in DLC_FAKE_CUDA_PROGRAM has exactly the image's " + std::to_string(kernels.size()) +
-         " kernels (" + wanted.substr(0, 300) + " ):";
+  std::string tried;
+  void* found = nullptr;
   std::istringstream in(list);
   for (std::string p; std::getline(in, p, ':');) {
     if (p.empty()) continue;
     void* lib = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char* e = dlerror();
-      *why += " " + p + " does not load (" + (e ? e : "?") + ");";
+      tried += " " + p + " does not load (" + (e ? e : "?") + ");";
       continue;
     }
     auto names = static_cast<const char* const*>(dlsym(lib, kKernelListSymbol));
     std::set<std::string> have;
     for (size_t i = 0; names && names[i]; ++i) have.insert(names[i]);
     if (names && have == kernels) {
+      if (found) {
+        dlclose(lib);
+        dlclose(found);
+        *why = "both " + *path + " and " + p + " in DLC_FAKE_CUDA_PROGRAM have the image's kernels (" +
+               wanted.substr(0, 300) + " ): name only the program of the model being loaded";
+        return nullptr;
+      }
+      found = lib;
       *path = p;
-      return lib;
+      continue;
     }
-    *why += " " + p + (names ? " has " + std::to_string(have.size()) + " other kernels;" : " is no emulation;");
+    tried += " " + p + (names ? " has " + std::to_string(have.size()) + " other kernels;" : " is no emulation;");
     dlclose(lib);
   }
-  return nullptr;
+  if (!found)
+    *why = "no program in DLC_FAKE_CUDA_PROGRAM has exactly the image's " + std::to_string(kernels.size()) +
+           " kernels (" + wanted.substr(0, 300) + " ):" + tried;
+  return found;
 }
 
 CUresult launch(CUfunction f, const std::vector<CUdeviceptr>& args, unsigned grid, unsigned block) {
@@ -123,6 +137,19 @@ CUresult launch(CUfunction f, const std::vector<CUdeviceptr>& args, unsigned gri
                   what + ": " + hex(args[i]) + " is not " + std::to_string(f->paramAlign[i]) + "-byte aligned");
     pointers.push_back(reinterpret_cast<void*>(args[i]));
   }
+  // A written buffer that partly overlaps another parameter: the result
+  // would depend on the order the GPU's threads run in (the emulation's
+  // order is fixed, so it would pass here). The same pointer twice is an
+  // in-place update, left to the kernel.
+  for (size_t i = 0; i < args.size(); ++i)
+    for (size_t j = 0; j < args.size(); ++j)
+      if (i != j && f->paramWritten[i] && args[i] != args[j] && f->paramBytes[i] && f->paramBytes[j] &&
+          args[i] < args[j] + f->paramBytes[j] && args[j] < args[i] + f->paramBytes[i])
+        return fail(CUDA_ERROR_INVALID_VALUE, "kernel " + f->name + ": written parameter b" + std::to_string(i) +
+                                                  " (" + hex(args[i]) + ", " + std::to_string(f->paramBytes[i]) +
+                                                  " bytes) partly overlaps b" + std::to_string(j) + " (" +
+                                                  hex(args[j]) + ", " + std::to_string(f->paramBytes[j]) +
+                                                  " bytes): a data race on a GPU");
   f->entry(pointers.data(), grid, block);
   return CUDA_SUCCESS;
 }
@@ -427,13 +454,14 @@ CUresult cuModuleGetFunction(CUfunction* hfunc, CUmodule module, const char* nam
     auto num = static_cast<const unsigned*>(dlsym(lib, numParamsSymbol(name).c_str()));
     auto bytes = static_cast<const unsigned long long*>(dlsym(lib, paramBytesSymbol(name).c_str()));
     auto align = static_cast<const unsigned long long*>(dlsym(lib, paramAlignSymbol(name).c_str()));
+    auto written = static_cast<const unsigned char*>(dlsym(lib, paramWrittenSymbol(name).c_str()));
     auto bounds = static_cast<const unsigned*>(dlsym(lib, launchBoundsSymbol(name).c_str()));
-    if (!entry || !num || !bytes || !align || !bounds) {
+    if (!entry || !num || !bytes || !align || !written || !bounds) {
       module->functions.erase(name);
       return fail(CUDA_ERROR_NOT_FOUND,
                   std::string("cuModuleGetFunction: no kernel ") + name + " in the emulation " + module->path);
     }
-    slot = std::make_unique<CUfunc_st>(CUfunc_st{module, name, entry, *num, bytes, align, *bounds});
+    slot = std::make_unique<CUfunc_st>(CUfunc_st{module, name, entry, *num, bytes, align, written, *bounds});
     state().functions[slot.get()] = module;
   }
   *hfunc = slot.get();

@@ -16,10 +16,12 @@
 #include "codegen/cuda/nvrtc_compiler.h"
 #include "runtime/cuda/cuda_device.h"
 #include "support/error.h"
+#include "tests/cuda/fake_cuda/emulation_builder.h"
 #include "tests/cuda/fake_cuda/fake_test_util.h"
 
 using namespace dlc;
 using namespace dlc::runtime::cuda;
+using dlc::testing::fake_cuda::buildEmulation;
 using dlc::testing::fake_cuda::expectFakeDevice;
 using dlc::testing::fake_cuda::useEmulationOf;
 
@@ -153,6 +155,14 @@ TEST(FakeDriver, ModulesNeedTheMatchingEmulation) {
   other.replace(other.find("dlc_fake_double("), 16, "dlc_fake_triple(");
   useEmulationOf(other);
   EXPECT_CU_ERROR(d, d.cuModuleLoadData(&mod, image.image.data()), CUDA_ERROR_FILE_NOT_FOUND, "exactly the image's");
+  // Two programs with the same kernel names: refused, not guessed between.
+  std::string tripling = source;
+  tripling.replace(tripling.find("* 2.0f"), 6, "* 3.0f");
+  std::string both = buildEmulation(source, DLC_FAKE_CUDA_CACHE).string() + ":" +
+                     buildEmulation(tripling, DLC_FAKE_CUDA_CACHE).string();
+  ::setenv("DLC_FAKE_CUDA_PROGRAM", both.c_str(), 1);
+  EXPECT_CU_ERROR(d, d.cuModuleLoadData(&mod, image.image.data()), CUDA_ERROR_FILE_NOT_FOUND,
+                  "name only the program");
   useEmulationOf(source);
   ASSERT_EQ(d.cuModuleLoadData(&mod, image.image.data()), CUDA_SUCCESS) << errorText(d, CUDA_ERROR_FILE_NOT_FOUND);
   CUfunction f = nullptr;

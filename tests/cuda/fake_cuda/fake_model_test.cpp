@@ -86,11 +86,15 @@ void expectMatchesInterpreter(const ir::Graph& graph, const std::string& what,
     std::vector<std::thread> threads;
     for (size_t t = 0; t < 2; ++t)
       threads.emplace_back([&, t] {
-        for (int i = 0; i < 2; ++i) results[t] = model.run(inputs[t]);
+        try {
+          for (int i = 0; i < 2; ++i) results[t] = model.run(inputs[t]);
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << context << " thread " << t << ": " << e.what();
+        }
       });
     for (std::thread& t : threads) t.join();
     for (size_t t = 0; t < 2; ++t)
-      expectClose(results[t], ir::interpret(graph, inputs[t]), tol, context + " thread " + std::to_string(t));
+      if (!results[t].empty()) expectClose(results[t], ir::interpret(graph, inputs[t]), tol, context + " thread " + std::to_string(t));
   }
 }
 
@@ -248,3 +252,78 @@ TEST(FakeCudaRealModel, BertTiny) { expectRealModel(std::filesystem::path(DLC_TE
 TEST(FakeCudaRealModel, GptTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "gpt_tiny"); }
 TEST(FakeCudaRealModel, LstmTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "lstm_tiny"); }
 TEST(FakeCudaRealModel, DemoCnn) { expectRealModel(DLC_DEMO_MODEL_DIR); }
+
+// ---- Less common paths.
+
+TEST(FakeCudaModel, PtxImages) {
+  // CudaOptions::ptx: the driver gets PTX text instead of a cubin.
+  expectFakeDevice();
+  ir::Graph g = ir::parseGraph(R"(graph @g(%x: f32[3,70]) {
+  %s: f32[3,70] = Softmax(%x) {axis = -1}
+  %e: f32[3,70] = Exp(%s)
+  return %e
+}
+)");
+  CudaOptions o = options(true);
+  o.ptx = true;
+  CudaModel model(ir::cloneGraph(g), o);
+  useEmulationOf(model.cudaSource());
+  ir::NamedTensors in = randomInputs(g, 1);
+  expectClose(model.run(in), ir::interpret(g, in), ir::Tolerance{1e-5, 1e-6}, "ptx");
+}
+
+TEST(FakeCudaModel, EmptyTensors) {
+  expectMatchesInterpreter(ir::parseGraph(R"(graph @g(%x: f32[0,4], %y: f32[3,4]) {
+  %r: f32[0,4] = Relu(%x)
+  %c: f32[3,4] = Concat(%x, %y) {axis = 0}
+  %t: f32[3,4] = Tanh(%c)
+  return %r, %t
+}
+)"),
+                           "empty tensors");
+}
+
+// Device objects are used from threads that never ran the model: the model
+// must make its context current there (a missing cuCtxSetCurrent fails
+// with CUDA_ERROR_INVALID_CONTEXT on the fake, as on a GPU).
+TEST(FakeCudaModel, OtherThreadsReadCarriedValuesAndDestroy) {
+  expectFakeDevice();
+  const dlc::testing::fake_cuda::DeviceUsage before = dlc::testing::fake_cuda::deviceUsage();
+  ir::Graph g = ir::parseGraph(R"(graph @acc(%p: f32[4], %x: f32[4]) {
+  %n: f32[4] = Add(%p, %x)
+  return %n
+}
+)");
+  auto model = std::make_unique<CudaModel>(ir::cloneGraph(g), CudaOptions{.cacheDir = options(true).cacheDir,
+                                                                          .carried = {{"n", "p"}}});
+  useEmulationOf(model->cudaSource());
+  model->setCarried("p", ir::Tensor::fromVector<float>({4}, {1, 2, 3, 4}));
+  std::thread([&] { model->run({{"x", ir::Tensor::fromVector<float>({4}, {1, 1, 1, 1})}}); }).join();
+  ir::Tensor p;
+  std::thread([&] { p = model->carried("p"); }).join();
+  expectClose({p}, {ir::Tensor::fromVector<float>({4}, {2, 3, 4, 5})}, ir::Tolerance{0, 0}, "carried");
+  model->run({{"x", ir::Tensor::fromVector<float>({4}, {1, 1, 1, 1})}});
+  std::thread([&] { p = model->carried("p"); }).join();
+  expectClose({p}, {ir::Tensor::fromVector<float>({4}, {3, 4, 5, 6})}, ir::Tolerance{0, 0}, "carried");
+  std::thread([&] { model.reset(); }).join();
+  dlc::testing::fake_cuda::expectReleasedSince(before, "model destroyed on another thread");
+}
+
+// A model with symbolic shapes is planned at its first run; the program
+// then exists only after a first run that fails for want of its emulation.
+// The model stays usable: the next run plans, loads and runs.
+TEST(FakeCudaModel, SymbolicShapesAfterAFailedFirstRun) {
+  expectFakeDevice();
+  ir::Graph g = ir::parseGraph(R"(graph @g(%x: f32[N,5]) {
+  %s: f32[N,5] = Softmax(%x) {axis = -1}
+  return %s
+}
+)");
+  CudaModel model(ir::cloneGraph(g), options(true));
+  ir::Tensor x(ir::DType::F32, {3, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.setDouble(i, double(i % 7) / 3);
+  ::setenv("DLC_FAKE_CUDA_PROGRAM", "/nonexistent/emulation.so", 1);
+  EXPECT_THROW(model.run({{"x", x}}), std::exception);
+  useEmulationOf(model.cudaSource());
+  expectClose(model.run({{"x", x}}), ir::interpret(g, {{"x", x}}), ir::Tolerance{1e-5, 1e-6}, "after the failure");
+}

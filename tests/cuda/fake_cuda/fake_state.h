@@ -53,6 +53,7 @@ struct CUfunc_st {
   unsigned numParams = 0;
   const unsigned long long* paramBytes = nullptr;
   const unsigned long long* paramAlign = nullptr;
+  const unsigned char* paramWritten = nullptr;
   unsigned launchBounds = 0;
 };
 

@@ -14,10 +14,7 @@ void useEmulationOf(const std::string& cudaSource) {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   std::string so = buildEmulation(cudaSource, DLC_FAKE_CUDA_CACHE).string();
-  const char* old = std::getenv("DLC_FAKE_CUDA_PROGRAM");
-  std::string list = old && *old ? std::string(old) : "";
-  if (list.find(so) == std::string::npos) list = list.empty() ? so : list + ":" + so;
-  ::setenv("DLC_FAKE_CUDA_PROGRAM", list.c_str(), 1);
+  ::setenv("DLC_FAKE_CUDA_PROGRAM", so.c_str(), 1);
 }
 
 void expectFakeDevice() {

@@ -13,9 +13,9 @@
 namespace dlc::testing::fake_cuda {
 
 // Compiles the host emulation of a CUDA program (once per source, cached in
-// the build tree) and adds it to DLC_FAKE_CUDA_PROGRAM, where the fake
+// the build tree) and names it in DLC_FAKE_CUDA_PROGRAM, where the fake
 // driver's next cuModuleLoadData finds it. Call before the first run of the
-// model whose cudaSource() it is.
+// model whose cudaSource() it is (the module is loaded then).
 void useEmulationOf(const std::string& cudaSource);
 
 // The real driver is not what these tests run on: the loaded libcuda.so.1
