@@ -15,12 +15,6 @@ struct LastError {
 };
 thread_local LastError lastError;
 
-std::string hex(CUdeviceptr p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, uint64_t(p));
-  return buf;
-}
-
 // Where `p` is, for error messages: inside or past which allocation.
 std::string locate(CUdeviceptr p) {
   State& s = state();
@@ -28,10 +22,10 @@ std::string locate(CUdeviceptr p) {
   if (it != s.allocations.begin()) {
     auto prev = std::prev(it);
     if (p < prev->first + prev->second)
-      return "offset " + std::to_string(p - prev->first) + " of the allocation at " + hex(prev->first) + " (" +
+      return "offset " + std::to_string(p - prev->first) + " of the allocation at " + hexAddress(prev->first) + " (" +
              std::to_string(prev->second) + " bytes)";
     return std::to_string(p - (prev->first + prev->second)) + " bytes past the end of the allocation at " +
-           hex(prev->first) + " (" + std::to_string(prev->second) + " bytes)";
+           hexAddress(prev->first) + " (" + std::to_string(prev->second) + " bytes)";
   }
   return "not in any live allocation";
 }
@@ -56,6 +50,20 @@ State& state() {
 CUcontext& currentContext() {
   thread_local CUcontext current = nullptr;
   return current;
+}
+
+std::string hexAddress(CUdeviceptr p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, uint64_t(p));
+  return buf;
+}
+
+CUresult noteRelease(const char* call, CUresult r) {
+  if (r != CUDA_SUCCESS) {
+    ++state().failedReleases;
+    state().lastFailedRelease = std::string(call) + ": " + lastDetail(r);
+  }
+  return r;
 }
 
 std::unique_lock<std::recursive_mutex> lockDevice() { return std::unique_lock(state().mutex); }
@@ -92,7 +100,7 @@ CUresult checkRange(CUdeviceptr p, size_t bytes, const std::string& what) {
       return CUDA_SUCCESS;
   }
   std::string why = s.freed.count(p) ? " (freed memory)" : "";
-  return fail(CUDA_ERROR_ILLEGAL_ADDRESS, what + ": " + std::to_string(bytes) + " bytes at " + hex(p) + why +
+  return fail(CUDA_ERROR_ILLEGAL_ADDRESS, what + ": " + std::to_string(bytes) + " bytes at " + hexAddress(p) + why +
                                               " do not lie in one live allocation: " + locate(p));
 }
 

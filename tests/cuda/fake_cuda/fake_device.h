@@ -1,5 +1,5 @@
 // Tests only: the one fake CUDA device behind the fake driver
-// (libcuda.so.1, fake_driver.cpp) and the fake cuBLAS (libcublas.so.13,
+// (libcuda.so.1, fake_driver_*.cpp) and the fake cuBLAS (libcublas.so.13,
 // fake_cublas.cpp), which links the driver library so that both share this
 // state. A fake driver has process-wide state by nature; all of it lives in
 // fake_device.cpp, behind one lock.
@@ -37,6 +37,13 @@ std::unique_lock<std::recursive_mutex> lockDevice();
 CUresult fail(CUresult r, std::string detail);
 // The reason recorded for `r` on this thread ("" when none).
 std::string lastDetail(CUresult r);
+
+// "0x7f..." for messages.
+std::string hexAddress(CUdeviceptr p);
+
+// A release (free, destroy, unload) whose result dlc's destructors ignore:
+// a failure is counted, with its reason, for dlc_fake_cuda_failed_releases.
+CUresult noteRelease(const char* call, CUresult r);
 
 // CUDA_ERROR_NOT_INITIALIZED before cuInit; CUDA_ERROR_INVALID_CONTEXT
 // without a current, retained context (requireContext also checks cuInit).

@@ -94,7 +94,8 @@ void expectMatchesInterpreter(const ir::Graph& graph, const std::string& what,
       });
     for (std::thread& t : threads) t.join();
     for (size_t t = 0; t < 2; ++t)
-      if (!results[t].empty()) expectClose(results[t], ir::interpret(graph, inputs[t]), tol, context + " thread " + std::to_string(t));
+      if (!results[t].empty())
+        expectClose(results[t], ir::interpret(graph, inputs[t]), tol, context + " thread " + std::to_string(t));
   }
 }
 

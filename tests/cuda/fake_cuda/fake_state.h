@@ -1,4 +1,4 @@
-// Tests only, private to the fake driver (fake_device.cpp, fake_driver.cpp):
+// Tests only, private to the fake driver (fake_device.cpp, fake_driver_*.cpp):
 // the fake device's process-wide state and the objects behind the driver's
 // opaque handles. Handles are checked against these registries before they
 // are used, so a stale or foreign handle is an error, not a crash.
@@ -67,6 +67,7 @@ namespace dlc::testing::fake_cuda {
 
 inline constexpr size_t kTotalMemory = size_t(4) << 30;
 inline constexpr size_t kAllocationAlignment = 256;
+inline constexpr int kMaxThreadsPerBlock = 1024;
 
 struct State {
   std::recursive_mutex mutex;
