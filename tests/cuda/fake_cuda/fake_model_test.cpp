@@ -173,6 +173,21 @@ TEST(FakeCudaModel, ConvWithBiasReluAndPooling) {
                            "convolution");
 }
 
+// ConvTranspose: a cuBLAS GEMM per group into the arena's columns, then a
+// col2im kernel.
+TEST(FakeCudaModel, ConvTranspose) {
+  expectMatchesInterpreter(ir::parseGraph("graph @g(%x: f32[2,4,5,5]) {\n" + constant("w", "f32[4,3,3,3]", 108) +
+                                          constant("b", "f32[6]", 6) + constant("w2", "f32[6,2,2,2]", 48) +
+                                          "  %y: f32[2,6,9,9] = ConvTranspose(%x, %w, %b) "
+                                          "{group = 2, strides = [2, 2], pads = [1, 1, 1, 1]}\n"
+                                          R"(  %r: f32[2,6,9,9] = Relu(%y)
+  %z: f32[2,2,10,10] = ConvTranspose(%r, %w2)
+  return %r, %z
+}
+)"),
+                           "conv transpose");
+}
+
 TEST(FakeCudaModel, GatherOutOfRangeIsAUserError) {
   ir::Graph g = ir::parseGraph("graph @g(%x: f32[2,3,8,8], %i: i64[3]) {\n" + constant("w", "f32[4,3,3,3]", 108) +
                                constant("b", "f32[4]", 4) + constant("m", "f32[256,10]", 2560) +

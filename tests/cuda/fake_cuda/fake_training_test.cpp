@@ -30,8 +30,10 @@ Tensor random(std::vector<int64_t> shape, double scale, unsigned seed) {
   return t;
 }
 
-// x[8,2,6,6] -> Conv(4, 3x3, pad 1) -> Relu -> Flatten -> Gemm(16) -> Relu
-// -> Gemm(5), with its cross-entropy loss as the graph's one output.
+// x[8,2,6,6] -> Conv(4, 3x3, pad 1) -> Relu -> Conv(4, 3x3, pad 1) -> Relu
+// -> Flatten -> Gemm(16) -> Relu -> Gemm(5), with its cross-entropy loss as
+// the graph's one output (the second convolution's input gradient is a
+// ConvTranspose on the GPU).
 ir::Graph model(std::vector<std::string>& params) {
   ir::GraphBuilder b("train");
   Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape{8, 2, 6, 6}));
@@ -39,6 +41,8 @@ ir::Graph model(std::vector<std::string>& params) {
   pad.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   Value* c = b.op(OpKind::Relu, {b.op(OpKind::Conv, {x, b.constant("conv.w", random({4, 2, 3, 3}, 0.3, 1)),
                                                      b.constant("conv.b", random({4}, 0.1, 2))}, pad)});
+  c = b.op(OpKind::Relu, {b.op(OpKind::Conv, {c, b.constant("conv2.w", random({4, 4, 3, 3}, 0.25, 7)),
+                                              b.constant("conv2.b", random({4}, 0.1, 8))}, pad)});
   ir::Attributes t;
   t.set("transB", int64_t(1));
   Value* h = b.op(OpKind::Gemm, {b.op(OpKind::Flatten, {c}), b.constant("fc1.w", random({16, 144}, 0.1, 3)),
@@ -50,7 +54,7 @@ ir::Graph model(std::vector<std::string>& params) {
   b.output(loss);
   ir::Graph g = b.finish();
   g.renameValue(loss, "loss");
-  params = {"conv.w", "conv.b", "fc1.w", "fc1.b", "fc2.w", "fc2.b"};
+  params = {"conv.w", "conv.b", "conv2.w", "conv2.b", "fc1.w", "fc1.b", "fc2.w", "fc2.b"};
   return g;
 }
 
