@@ -2,8 +2,8 @@
 # `dlc run --target cuda` on the fake CUDA device (tests/cuda/fake_cuda)
 # matches `dlc run --target ref`: the program from `dlc inspect --target cuda
 # --cuda-source`, emulated on the host by fake_cuda_emulate, is what the fake
-# driver runs in place of the NVRTC image. Without DLC_FAKE_CUDA_PROGRAM the
-# run fails and says why.
+# driver runs in place of the NVRTC image; `dlc bench --target cuda` runs
+# too. Without DLC_FAKE_CUDA_PROGRAM the run fails and says why.
 # Usage: cli_run_test.sh path/to/dlc path/to/fake_cuda_emulate FAKE_LIB_DIR MODEL_DIR
 set -uo pipefail
 dlc=$1 emulate=$2 fake=$3 model=$4/model.onnx
@@ -18,6 +18,11 @@ expect 2 "DLC_FAKE_CUDA_PROGRAM is not set" -- "${fakeenv[@]}" "$dlc" run "$mode
 expect 0 "" -- "$dlc" run "$model" --target ref --shape N=2 --seed 3 --output-dir "$tmp/ref"
 expect 0 "" -- "${fakeenv[@]}" DLC_FAKE_CUDA_PROGRAM="$tmp/program.so" \
   "$dlc" run "$model" --target cuda --shape N=2 --seed 3 --output-dir "$tmp/cuda"
+# dlc bench: device-resident runs (inputs uploaded once) and host transfers.
+for how in "" --host-transfers; do
+  expect 0 "latency over 2 runs" -- "${fakeenv[@]}" DLC_FAKE_CUDA_PROGRAM="$tmp/program.so" \
+    "$dlc" bench "$model" --target cuda --shape N=2 --iterations 2 --warmup 1 $how
+done
 
 # Every output, element by element (numpy-free: the .npy header, then
 # little-endian f32 or i64 data).
