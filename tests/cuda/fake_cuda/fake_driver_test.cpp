@@ -182,6 +182,12 @@ TEST(FakeDriver, ModulesNeedTheMatchingEmulation) {
   void* tooSmall[] = {&px, &ps};
   EXPECT_CU_ERROR(d, d.cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, nullptr, tooSmall, nullptr),
                   CUDA_ERROR_ILLEGAL_ADDRESS, "parameter b1");
+  // The written y partly over the read x: a race between the GPU's threads.
+  DeviceMemory shared(dev, 48);
+  CUdeviceptr pin = shared.ptr(), pout = shared.ptr() + 16;
+  void* overlapping[] = {&pin, &pout};
+  EXPECT_CU_ERROR(d, d.cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, nullptr, overlapping, nullptr),
+                  CUDA_ERROR_INVALID_VALUE, "partly overlaps");
   void* misaligned[] = {&pmis, &py};
   EXPECT_NE(d.cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, nullptr, misaligned, nullptr), CUDA_SUCCESS);
   EXPECT_CU_ERROR(d, d.cuLaunchKernel(f, 1, 1, 1, 512, 1, 1, 0, nullptr, args, nullptr),
