@@ -108,9 +108,11 @@ CUresult cuModuleLoadData(CUmodule* module, const void* image) {
   if (!module) return fail(CUDA_ERROR_INVALID_VALUE, "cuModuleLoadData: null pointer");
   std::optional<std::set<std::string>> kernels = imageKernels(image);
   if (!kernels) return fail(CUDA_ERROR_INVALID_IMAGE, "cuModuleLoadData: the image is neither a cubin nor PTX");
-  std::string path, why;
-  void* lib = openEmulation(*kernels, &path, &why);
-  if (!lib) return fail(CUDA_ERROR_FILE_NOT_FOUND, "cuModuleLoadData: " + why);
+  // A program without kernels (every step a GEMM, a copy or a host call)
+  // has nothing to emulate.
+  std::string path = "(no kernels)", why;
+  void* lib = kernels->empty() ? nullptr : openEmulation(*kernels, &path, &why);
+  if (!lib && !kernels->empty()) return fail(CUDA_ERROR_FILE_NOT_FOUND, "cuModuleLoadData: " + why);
   auto m = std::make_unique<CUmod_st>();
   m->library = lib;
   m->path = path;
@@ -127,7 +129,7 @@ CUresult cuModuleUnload(CUmodule module) {
     auto it = state().modules.find(module);
     if (it == state().modules.end()) return fail(CUDA_ERROR_INVALID_HANDLE, "cuModuleUnload: unknown module");
     for (auto& [name, f] : module->functions) state().functions.erase(f.get());
-    dlclose(module->library);
+    if (module->library) dlclose(module->library);
     state().modules.erase(it);
     return CUDA_SUCCESS;
   }());
@@ -138,6 +140,9 @@ CUresult cuModuleGetFunction(CUfunction* hfunc, CUmodule module, const char* nam
   if (CUresult r = requireContext("cuModuleGetFunction")) return r;
   if (!state().modules.count(module)) return fail(CUDA_ERROR_INVALID_HANDLE, "cuModuleGetFunction: unknown module");
   if (!hfunc || !name) return fail(CUDA_ERROR_INVALID_VALUE, "cuModuleGetFunction: null pointer");
+  if (!module->library)
+    return fail(CUDA_ERROR_NOT_FOUND,
+                std::string("cuModuleGetFunction: no kernel ") + name + " in a module without kernels");
   auto& slot = module->functions[name];
   if (!slot) {
     void* lib = module->library;

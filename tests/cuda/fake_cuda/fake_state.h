@@ -58,7 +58,7 @@ struct CUfunc_st {
 };
 
 struct CUmod_st {
-  void* library = nullptr;  // the dlopen'd emulation
+  void* library = nullptr;  // the dlopen'd emulation (nullptr: an image without kernels)
   std::string path;
   std::map<std::string, std::unique_ptr<CUfunc_st>> functions;
 };
