@@ -78,7 +78,11 @@ struct Scheduler {
   void (*body)(void*) = nullptr;
   void* context = nullptr;
 };
-inline Scheduler& scheduler() {
+// static, not inline: g++ makes the static local of an inline function a
+// process-wide unique symbol (STB_GNU_UNIQUE), which would make every
+// emulation library loaded in a process share one scheduler, the one of the
+// library loaded first, even after that library is unloaded.
+static Scheduler& scheduler() {
   static Scheduler s;
   return s;
 }
