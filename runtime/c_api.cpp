@@ -163,6 +163,7 @@ const char* dlcrt_last_error(void) { return lastError.c_str(); }
 
 dlcrt_status dlcrt_model_create(const dlcrt_bundle* bundle, const char* weightsPath, int numThreads,
                                 dlcrt_model** out) {
+  if (out) *out = nullptr;
   if (numThreads < 0) return fail(DLCRT_INVALID_ARGUMENT, "dlcrt_model_create: negative num_threads");
   return createModel(bundle, weightsPath, out, [&](const dlc::runtime::ProgramSpec& spec) {
     std::unique_ptr<dlc::runtime::capi::Executable> e;
@@ -175,6 +176,7 @@ dlcrt_status dlcrt_model_create(const dlcrt_bundle* bundle, const char* weightsP
 
 dlcrt_status dlcrt_model_create_cuda(const dlcrt_bundle* bundle, const char* weightsPath, int device,
                                      dlcrt_model** out) {
+  if (out) *out = nullptr;
   if (bundle && bundle->device != DLCRT_DEVICE_CUDA)
     return fail(DLCRT_INVALID_ARGUMENT, std::string("dlcrt_model_create_cuda: bundle '") +
                                             (bundle->name ? bundle->name : "?") +
