@@ -1,13 +1,13 @@
 // Mixed precision (--precision fp16|bf16 on CUDA), the rule torch.autocast
-// applies to matrix products: every f32 MatMul and Gemm computes in a half
-// type. Its operands are cast to it (a constant weight's cast folds into a
+// applies to matrix products: every f32 MatMul, Gemm and (ungrouped) Conv
+// computes in a half type. Its operands are cast to it (a constant weight's cast folds into a
 // half constant, halving its memory), it runs there (on CUDA: cuBLAS with
 // f32 accumulation, rounded to half once), and its result is cast back to
 // f32, so that everything else -- normalisation, softmax, reductions, the
 // graph's outputs -- stays f32. The casts are elementwise: fusion puts them
 // into the neighbouring kernels.
-// Pre: a typed graph. Post: no f32 MatMul or Gemm; every value that was
-// there keeps its name and type.
+// Pre: a typed graph. Post: no f32 MatMul, Gemm or ungrouped Conv; every
+// value that was there keeps its name and type.
 #include "ir/builder.h"
 #include "passes/graph_util.h"
 #include "passes/pass.h"
@@ -35,7 +35,10 @@ bool autocastMatrixProducts(ir::Graph& graph, ir::DType half) {
     throw InternalError("autocast: the half type must be f16 or bf16");
   std::vector<ir::Node*> products;
   for (ir::Node* n : graph.nodes()) {
-    if (n->op() != ir::OpKind::MatMul && n->op() != ir::OpKind::Gemm) continue;
+    // Convolutions with groups (depthwise ones above all) are memory-bound
+    // kernels of their own, not cuBLAS GEMMs: they stay f32.
+    bool conv = n->op() == ir::OpKind::Conv && n->attrInt("group") == 1;
+    if (n->op() != ir::OpKind::MatMul && n->op() != ir::OpKind::Gemm && !conv) continue;
     bool allF32 = n->output(0)->dtype() == ir::DType::F32;
     for (const ir::Value* v : n->inputs()) allF32 &= !v || v->dtype() == ir::DType::F32;
     if (allF32) products.push_back(n);

@@ -6,12 +6,14 @@
 //  - Only nodes whose operands and results all have fully static shapes fuse.
 //  - Anchors are f32 MatMul (operands of rank >= 2), Gemm, Conv (1 or 2
 //    spatial dims), Softmax, LogSoftmax, single-result LayerNormalization and
-//    Reduce* ops with constant axes, and f16/bf16 MatMul and Gemm (mixed
-//    precision: their epilogue usually starts with the cast back to f32).
+//    Reduce* ops with constant axes, and f16/bf16 MatMul, Gemm and Conv
+//    (mixed precision: their epilogue usually starts with the cast back to
+//    f32).
 //    Fusible elementwise ops are deterministic, single-result ops with the
 //    kElementwise trait. The epilogue of a Softmax, LogSoftmax,
 //    LayerNormalization or Reduce* keeps the anchor's dtype (its kernel
-//    writes the result into the buffer of an output of that type).
+//    writes the result into the buffer of an output of that type); that of
+//    a product takes no Cast to another type than f32 (changesProductType).
 //  - Nodes are visited in topological order. Each anchor, and each elementwise
 //    node no earlier group took, starts a group. A group greedily absorbs, in
 //    topological order, consumers of its values that are fusible elementwise
@@ -71,7 +73,8 @@ const char* anchorKind(const ir::Node& n) {
   if (n.outputs().size() != 1 || !allStatic(n)) return nullptr;
   ir::DType t = n.output(0)->dtype();
   bool half = t == ir::DType::F16 || t == ir::DType::BF16;
-  if (t != ir::DType::F32 && !(half && (n.op() == ir::OpKind::MatMul || n.op() == ir::OpKind::Gemm))) return nullptr;
+  bool product = n.op() == ir::OpKind::MatMul || n.op() == ir::OpKind::Gemm || n.op() == ir::OpKind::Conv;
+  if (t != ir::DType::F32 && !(half && product)) return nullptr;
   switch (n.op()) {
     case ir::OpKind::MatMul:
       return rankOf(n.input(0)) >= 2 && rankOf(n.input(1)) >= 2 ? "matmul" : nullptr;
@@ -89,6 +92,18 @@ const char* anchorKind(const ir::Node& n) {
       if (isReduce(n) && (!n.hasInput(1) || n.input(1)->isConstant())) return "reduce";
       return nullptr;
   }
+}
+
+// A product anchor (MatMul, Gemm, Conv) stores its raw result in the buffer
+// of a group result of its own type, or of f32 when it is half (mixed
+// precision: the epilogue rounds on load). A Cast to another type would
+// often leave no such result (an f32 depthwise conv cast to f16 for the
+// next half conv), so it starts a kernel of its own instead.
+bool changesProductType(const std::string& kind, const ir::Node& anchor, const ir::Node& candidate) {
+  if (candidate.op() != ir::OpKind::Cast || (kind != "matmul" && kind != "gemm" && kind != "conv")) return false;
+  ir::DType from = anchor.output(0)->dtype(), to = candidate.output(0)->dtype();
+  bool half = from == ir::DType::F16 || from == ir::DType::BF16;
+  return to != from && !(half && to == ir::DType::F32);
 }
 
 struct Group {
@@ -162,6 +177,7 @@ class Partitioner {
       candidates.pop();
       if (groupOf_.count(c) || !fusibleElementwise(*c) || c->output(0)->type().shape != shape) continue;
       if (keepsType && c->output(0)->dtype() != seed->output(0)->dtype()) continue;
+      if (changesProductType(k, *seed, *c)) continue;
       bool legal = true;
       for (const ir::Value* v : c->inputs()) {
         if (!v) continue;

@@ -35,8 +35,9 @@ bool simplifyLayout(ir::Graph& graph, const PassContext& ctx);       // simplify
 bool foldBatchNorm(ir::Graph& graph, const PassContext& ctx);        // fold_batchnorm.cpp
 bool fuse(ir::Graph& graph, const PassContext& ctx);                 // fusion.cpp
 
-// Not in the default pipeline (it changes results): every f32 MatMul and
-// Gemm computed in `half` (f16 or bf16) between casts (autocast.cpp).
+// Not in the default pipeline (it changes results): every f32 MatMul, Gemm
+// and ungrouped Conv computed in `half` (f16 or bf16) between casts
+// (autocast.cpp).
 bool autocastMatrixProducts(ir::Graph& graph, ir::DType half);
 
 // Every pass by name; nullptr for an unknown name.

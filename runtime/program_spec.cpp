@@ -145,8 +145,8 @@ class Validator {
       fail("invalid convolution shape");
   }
 
-  void checkConvWeights(SpecRef w, const ConvShape& s) {
-    int64_t bytes = 4 * s.outChannels * s.depth();
+  void checkConvWeights(SpecRef w, const ConvShape& s, int64_t elementBytes = 4) {
+    int64_t bytes = elementBytes * s.outChannels * s.depth();
     if (w.space == SpecRef::Space::Constant) {
       if (constant(w.index).bytes < bytes) fail("convolution weights too small");
     } else {
@@ -157,9 +157,12 @@ class Validator {
   void check(const ConvStepSpec& c) {
     const ConvShape& s = c.shape;
     checkConvShape(s);
-    checkRef(c.x, 4 * s.batch * s.inChannels * s.inH * s.inW);
-    checkRef(c.y, 4 * s.batch * s.outChannels * s.outH() * s.outW());
-    checkConvWeights(c.weights, s);
+    if (c.dtype != kF32 && c.dtype != kF16 && c.dtype != kBF16) fail("convolution type must be f32, f16 or bf16");
+    if (c.cDtype != c.dtype && c.cDtype != kF32) fail("convolution result type must be its input's or f32");
+    int64_t e = dtypeBytes(c.dtype);
+    checkRef(c.x, e * s.batch * s.inChannels * s.inH * s.inW);
+    checkRef(c.y, dtypeBytes(c.cDtype) * s.batch * s.outChannels * s.outH() * s.outW());
+    checkConvWeights(c.weights, s, e);
     checkKernel(c.epilogue, true);
     for (SpecRef r : c.epilogueBuffers) checkRef(r);
     checkKernel(c.im2col, true);
@@ -290,6 +293,8 @@ class Instantiator {
   }
 
   std::unique_ptr<Step> make(const ConvStepSpec& c, const std::string& what) {
+    if (c.dtype != kF32 || c.cDtype != kF32)
+      throw UserError("a convolution in half precision: the CPU runtime runs f32 convolutions only (" + what + ")");
     return std::make_unique<ConvStep>(code_.microKernel, convOperands(c.shape, c.weights, c.x, c.y, false),
                                       kernel(c.epilogue), refs(c.epilogueBuffers), what);
   }

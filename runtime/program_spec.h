@@ -76,6 +76,9 @@ struct ConvStepSpec {
   SpecRef weights{SpecRef::Space::Constant, 0};
   int32_t epilogue = kNone;
   std::vector<SpecRef> epilogueBuffers;
+  // Element types as for GemmStepSpec: x and the weights, and y (the raw
+  // convolution); half only in GPU programs.
+  uint8_t dtype = 1, cDtype = 1;
   // GPU programs: the kernel that writes the im2col matrix into the run's
   // convolution scratch (kNone for a pointwise convolution, and on the CPU,
   // which packs the input itself).

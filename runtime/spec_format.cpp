@@ -248,6 +248,8 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       w.ref(c->weights);
       w.i64(c->epilogue);
       w.refs(c->epilogueBuffers);
+      w.u8(c->dtype);
+      w.u8(c->cDtype);
       w.i64(c->im2col);
     } else if (const auto* c = std::get_if<ConvTransposeStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::ConvTranspose));
@@ -351,6 +353,8 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         c.weights = r.ref();
         c.epilogue = toInt32(r.i64());
         c.epilogueBuffers = r.refs();
+        c.dtype = r.u8();
+        c.cDtype = r.u8();
         c.im2col = toInt32(r.i64());
         step.op = std::move(c);
         break;

@@ -63,7 +63,7 @@ struct Item {
   // Gemm
   runtime::GemmArgs gemmShape;
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
-  ir::DType gemmCDtype = ir::DType::F32;  // what C is stored as (GEMMs)
+  ir::DType gemmCDtype = ir::DType::F32;  // what C is stored as (GEMMs, convolutions)
   bool packA = false, packB = false;
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
   runtime::ConvShape conv;
@@ -245,6 +245,8 @@ class Builder {
           op.x = ref(item.convX);
           op.y = ref(item.gemmC);
           op.weights = ref(item.convW);
+          op.dtype = uint8_t(item.convX->dtype());
+          op.cDtype = uint8_t(item.gemmCDtype);
           std::string what = fmt::format(
               "{} -> conv as {} GEMM {}x{}x{} x{} images{} with {}, {} [{}]", n.describe(),
               g.isPointwise() ? "a" : "an implicit-im2col", g.outChannels / g.group, g.outH() * g.outW(), g.depth(),
@@ -442,7 +444,10 @@ class Builder {
     const ir::Value* x = anchor.input(0);
     const ir::Value* w = anchor.input(1);
     const ir::Value* result = anchor.output(0);
-    if (x->dtype() != ir::DType::F32 || w->dtype() != ir::DType::F32) return refuse("convolutions are f32 only");
+    ir::DType t = x->dtype();
+    bool half = t == ir::DType::F16 || t == ir::DType::BF16;
+    if (w->dtype() != t || result->dtype() != t || (t != ir::DType::F32 && !(half && options_.halfGemms)))
+      return refuse(options_.halfGemms ? "convolutions are f32, f16 or bf16 only" : "convolutions are f32 only");
     const ir::Value* wGraph = mapValue(toGraph, w);
     std::vector<int64_t> xs = extentsOf(x), ws = extentsOf(w), ys = extentsOf(result);
     size_t spatial = xs.size() - 2;
@@ -486,12 +491,19 @@ class Builder {
       group.anchorAddendShape = {g.outChannels};
       for (size_t i = 0; i < spatial; ++i) group.anchorAddendShape.push_back(1);
     }
+    // The raw convolution goes to C: the anchor result's buffer when the
+    // graph reads it, else the first result of its type, or (a half
+    // convolution) of type f32, rounded by the epilogue on load. Other
+    // results (a ReLU's mask for its gradient, say) may have any dtype.
     const ir::Value* cValue = nullptr;
     for (const ir::Value* o : outputs)
-      if (o == result || (!cValue && o->dtype() == ir::DType::F32)) cValue = o;
-    // The raw convolution goes to C (f32); other results (a ReLU's mask for
-    // its gradient, say) may have any dtype of the same shape.
-    if (!cValue) return refuse("no f32 epilogue result to hold the convolution");
+      if (o == result) cValue = o;
+    for (ir::DType fits : {t, ir::DType::F32})
+      for (const ir::Value* o : outputs)
+        if (!cValue && o->dtype() == fits) cValue = o;
+    if (!cValue) return refuse("no epilogue result of the convolution's type (or f32) to hold it");
+    if (cValue->dtype() != t) group.anchorResultStorage = cValue->dtype();
+    item.gemmCDtype = cValue->dtype();
     for (const ir::Value* o : outputs)
       if (extentsOf(o) != ys) return refuse("epilogue results of another shape");
     item.convX = mapValue(toGraph, x);

@@ -41,8 +41,9 @@ struct PlannedProgram {
 // Plans a graph whose shapes are all static (InternalError otherwise). The
 // graph must outlive the plan.
 struct PlanOptions {
-  // GEMMs with f16 or bf16 operands (GPUs run them on cuBLAS); the CPU's
-  // micro-kernels are f32 only, so there they are library calls.
+  // GEMMs and convolutions with f16 or bf16 operands (GPUs run them on
+  // cuBLAS); the CPU's micro-kernels are f32 only, so there they are library
+  // calls.
   bool halfGemms = false;
 };
 

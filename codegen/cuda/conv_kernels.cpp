@@ -17,14 +17,14 @@ Expr inRange(Expr v, int64_t end) {
 }
 }  // namespace
 
-kir::Kernel im2colKernel(const runtime::ConvShape& s, const std::string& name) {
+kir::Kernel im2colKernel(const runtime::ConvShape& s, const std::string& name, ir::DType dtype) {
   kir::Kernel k;
   k.name = name;
   int64_t depth = s.depth(), ohw = s.outH() * s.outW(), icg = s.inChannels / s.group;
   k.extent0 = s.batch * s.group * depth;
   k.extent1 = ohw;
-  int x = kir::addBuffer(k, "x", ir::DType::F32, s.batch * s.inChannels * s.inH * s.inW, false);
-  int col = kir::addBuffer(k, "col", ir::DType::F32, k.extent0 * k.extent1, true);
+  int x = kir::addBuffer(k, "x", dtype, s.batch * s.inChannels * s.inH * s.inW, false);
+  int col = kir::addBuffer(k, "col", dtype, k.extent0 * k.extent1, true);
   Expr v0 = kir::var(k.iter0), v1 = kir::var(k.iter1);
   // v0 = (n * group + g) * depth + kd; v1 = oy * OW + ox.
   Expr kd = rem(v0, c(depth));
@@ -42,7 +42,7 @@ kir::Kernel im2colKernel(const runtime::ConvShape& s, const std::string& name) {
       kir::declare(ix, add(sub(mul(ox, c(s.strideW)), c(s.padLeft)), mul(kx, c(s.dilationW)))),
       kir::ifThen(kir::binary(BinaryOp::And, inRange(kir::var(iy), s.inH), inRange(kir::var(ix), s.inW)),
                   {kir::store(k, col, dst, kir::load(k, x, src))},
-                  {kir::store(k, col, dst, kir::constant(ir::DType::F32, 0.0))}),
+                  {kir::store(k, col, dst, kir::constant(dtype, 0.0))}),
   };
   return k;
 }

@@ -12,7 +12,8 @@
 
 namespace dlc::codegen::cuda {
 
-kir::Kernel im2colKernel(const runtime::ConvShape& shape, const std::string& name);
+kir::Kernel im2colKernel(const runtime::ConvShape& shape, const std::string& name,
+                         ir::DType dtype = ir::DType::F32);  // of x and col (f32, f16 or bf16)
 
 // The col2im gather of a ConvTranspose, the adjoint of the convolution
 // `shape` (runtime/conv.h, convTranspose2d): one thread per output element

@@ -22,7 +22,7 @@ CudaPlan planCuda(const ir::Graph& graph) {
   for (size_t i = 0; i < spec.steps.size(); ++i) {
     if (auto* conv = std::get_if<runtime::ConvStepSpec>(&spec.steps[i].op)) {
       if (!runtime::cuda::planConv(conv->shape).pointwise)
-        conv->im2col = addKernel(im2colKernel(conv->shape, fmt::format("dlc_im2col_{}", i)));
+        conv->im2col = addKernel(im2colKernel(conv->shape, fmt::format("dlc_im2col_{}", i), ir::DType(conv->dtype)));
     } else if (auto* t = std::get_if<runtime::ConvTransposeStepSpec>(&spec.steps[i].op)) {
       t->col2im = addKernel(col2imKernel(t->shape, t->hasBias, fmt::format("dlc_col2im_{}", i)));
     }

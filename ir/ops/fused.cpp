@@ -5,8 +5,8 @@
 // `kind` names the kernel template; the body has the form the kind promises:
 //   "elementwise": only elementwise ops, all with the same static result shape;
 //   "matmul" / "gemm" / "conv": an f32 MatMul (operands of rank >= 2), Gemm or
-//     Conv (1 or 2 spatial dims) first (MatMul and Gemm may also be f16 or
-//     bf16: mixed precision), then elementwise ops whose results
+//     Conv (1 or 2 spatial dims) first (also f16 or bf16: mixed precision),
+//     then elementwise ops whose results
 //     have the anchor's result shape (their other operands broadcast up to it);
 //   "softmax" / "logsoftmax" / "layernorm": an f32 Softmax, LogSoftmax or
 //     single-result LayerNormalization first, then such an elementwise epilogue;
@@ -48,12 +48,13 @@ void checkBody(InferContext& ctx, const std::string& kind, const Graph& body) {
     ctx.fail("a reduce kernel must start with a Reduce* op, found {}", first.opName());
   if (kind == "reduce" && first.hasInput(1) && !first.input(1)->isConstant())
     ctx.fail("a reduce kernel's axes must be a constant of the body");
-  // Anchors are f32; matrix products may be f16/bf16 (mixed precision).
+  // Anchors are f32; products (MatMul, Gemm, Conv) may be f16/bf16.
   DType anchorType = first.output(0)->dtype();
-  bool halfProduct = (kind == "matmul" || kind == "gemm") && (anchorType == DType::F16 || anchorType == DType::BF16);
+  bool product = kind == "matmul" || kind == "gemm" || kind == "conv";
+  bool halfProduct = product && (anchorType == DType::F16 || anchorType == DType::BF16);
   if (!elementwise && kind != "reduce" && anchorType != DType::F32 && !halfProduct)
-    ctx.fail("a {} kernel's anchor must be f32{}, found {}", kind,
-             kind == "matmul" || kind == "gemm" ? ", f16 or bf16" : "", dtypeName(anchorType));
+    ctx.fail("a {} kernel's anchor must be f32{}, found {}", kind, product ? ", f16 or bf16" : "",
+             dtypeName(anchorType));
   const TensorType& groupType = first.output(0)->type();
   if (!groupType.isStatic()) ctx.fail("the body's first result '{}' has no static shape", first.output(0)->name());
   for (size_t i = 0; i < nodes.size(); ++i) {

@@ -40,7 +40,7 @@ struct ProgramRunner::Impl {
   std::vector<std::optional<BlasGemm>> gemms;  // per step (GEMM steps)
   std::vector<ConvPlan> convs;                 // per step (convolution steps)
   std::vector<std::vector<ConvTransposeGemm>> convTransposes;  // per step (ConvTranspose steps)
-  int64_t scratchElements = 0;                 // the largest im2col matrix
+  int64_t scratchBytes = 0;                    // the largest im2col matrix
   bool needsBlas = false, hasLibrary = false;
   std::mutex mutex;
   std::vector<std::unique_ptr<Slot>> freeSlots;
@@ -82,9 +82,13 @@ struct ProgramRunner::Impl {
         needsBlas = true;
       } else if (const auto* c = std::get_if<ConvStepSpec>(&s.op)) {
         convs[i] = planConv(c->shape);
+        for (ConvGemm& g : convs[i].gemms) {
+          g.gemm.abType = c->dtype;
+          g.gemm.cType = c->cDtype;
+        }
         if (convs[i].pointwise != (c->im2col == kNone))
           throw UserError("invalid program: convolution step without its im2col kernel (" + s.what + ")");
-        if (!convs[i].pointwise) scratchElements = std::max(scratchElements, convs[i].colElements);
+        if (!convs[i].pointwise) scratchBytes = std::max(scratchBytes, convs[i].colElements * dtypeBytes(c->dtype));
         needsBlas = true;
       } else if (const auto* t = std::get_if<ConvTransposeStepSpec>(&s.op)) {
         if (t->col2im == kNone)
@@ -101,7 +105,7 @@ struct ProgramRunner::Impl {
   std::unique_ptr<Slot> newSlot() {
     auto s = std::make_unique<Slot>();
     s->arena = DeviceMemory(*dev, size_t(spec.arenaBytes));
-    s->scratch = DeviceMemory(*dev, size_t(scratchElements) * sizeof(float));
+    s->scratch = DeviceMemory(*dev, size_t(scratchBytes));
     for (const TensorSpec& t : spec.inputs) s->inputs.emplace_back(*dev, size_t(tensorBytes(t)));
     for (const TensorSpec& t : spec.outputs) s->outputs.emplace_back(*dev, size_t(tensorBytes(t)));
     s->stream = std::make_unique<Stream>(*dev);
@@ -156,9 +160,10 @@ struct ProgramRunner::Impl {
           launch(s, size_t(c->im2col), std::vector<CUdeviceptr>{x, s.scratch.ptr()});
           cols = s.scratch.ptr();
         }
+        const CUdeviceptr in = CUdeviceptr(dtypeBytes(c->dtype)), out = CUdeviceptr(dtypeBytes(c->cDtype));
         for (const ConvGemm& cg : convs[i].gemms)
-          s.blas->gemm(cg.gemm, cols + CUdeviceptr(cg.colOffset * 4), w + CUdeviceptr(cg.weightsOffset * 4),
-                       y + CUdeviceptr(cg.outputOffset * 4));
+          s.blas->gemm(cg.gemm, cols + CUdeviceptr(cg.colOffset) * in, w + CUdeviceptr(cg.weightsOffset) * in,
+                       y + CUdeviceptr(cg.outputOffset) * out);
         if (c->epilogue != kNone) launch(s, size_t(c->epilogue), c->epilogueBuffers);
       } else if (const auto* t = std::get_if<ConvTransposeStepSpec>(&step.op)) {
         // Per group the columns W_g^T x_g into the arena scratch, then the

@@ -1,7 +1,7 @@
 // autocastMatrixProducts (passes/autocast.cpp), golden IR in and out: the
-// matrix products compute in the half type between casts, a constant
-// weight's cast folds into a half constant, everything else stays f32, and
-// a graph without f32 products is left alone.
+// matrix products and ungrouped convolutions compute in the half type
+// between casts, a constant weight's cast folds into a half constant,
+// everything else stays f32, and a graph without f32 products is left alone.
 #include "tests/unit/pass_test_util.h"
 
 namespace dlc {
@@ -43,6 +43,29 @@ TEST(Autocast, MatrixProductsRunInHalfBetweenCasts) {
   %g.f16: f16[2,2] = Gemm(%s.f16, %y.f16, %b.f16.folded) {transB = 0}
   %g: f32[2,2] = Cast(%g.f16) {to = "f32"}
   return %g
+}
+)");
+}
+
+// A plain convolution computes in half; a depthwise one (group > 1) stays
+// f32, a memory-bound kernel of its own.
+TEST(Autocast, UngroupedConvolutionsOnly) {
+  bool changed = false;
+  std::string out = autocastThen(R"(graph @g(%x: f32[1,2,3,3], %w: f32[2,2,1,1], %d: f32[2,1,1,1]) {
+  %c: f32[1,2,3,3] = Conv(%x, %w)
+  %e: f32[1,2,3,3] = Conv(%c, %d) {group = 2}
+  return %e
+}
+)",
+                                 ir::DType::BF16, &changed);
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(out, R"(graph @g(%x: f32[1,2,3,3], %w: f32[2,2,1,1], %d: f32[2,1,1,1]) {
+  %x.bf16: bf16[1,2,3,3] = Cast(%x) {to = "bf16"}
+  %w.bf16: bf16[2,2,1,1] = Cast(%w) {to = "bf16"}
+  %c.bf16: bf16[1,2,3,3] = Conv(%x.bf16, %w.bf16)
+  %c: f32[1,2,3,3] = Cast(%c.bf16) {to = "f32"}
+  %e: f32[1,2,3,3] = Conv(%c, %d) {group = 2}
+  return %e
 }
 )");
 }

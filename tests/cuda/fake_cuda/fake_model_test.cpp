@@ -270,15 +270,16 @@ TEST(FakeCudaRealModel, GptTiny) { expectRealModel(std::filesystem::path(DLC_TES
 TEST(FakeCudaRealModel, LstmTiny) { expectRealModel(std::filesystem::path(DLC_TEST_MODELS_DIR) / "lstm_tiny"); }
 TEST(FakeCudaRealModel, DemoCnn) { expectRealModel(DLC_DEMO_MODEL_DIR); }
 
-// --precision fp16 / bf16: the matrix products run as half cuBLAS GEMMs (f32
-// accumulation, one rounding), with the casts fused into their epilogues;
-// the result matches the interpreter running the same autocast graph
-// (MatMul in the half type, rounded once) within a few half ulps.
-TEST(FakeCudaRealModel, BertTinyInHalfPrecision) {
+// --precision fp16 / bf16: the matrix products and convolutions run as half
+// cuBLAS GEMMs (f32 accumulation, one rounding; half im2col), with the casts
+// fused into their epilogues; the result matches the interpreter running the
+// same autocast graph (products in the half type, rounded once) within a few
+// half ulps.
+void expectHalfPrecisionMatches(const std::string& name) {
   expectFakeDevice();
-  LoadedModel m = load(std::filesystem::path(DLC_TEST_MODELS_DIR) / "bert_tiny");
+  LoadedModel m = load(std::filesystem::path(DLC_TEST_MODELS_DIR) / name);
   for (ir::DType half : {ir::DType::F16, ir::DType::BF16}) {
-    std::string what = std::string("bert_tiny in ") + std::string(ir::dtypeName(half));
+    std::string what = name + " in " + std::string(ir::dtypeName(half));
     ir::Graph reference = ir::cloneGraph(m.graph);
     passes::autocastMatrixProducts(reference, half);
     CudaOptions o = options(true);
@@ -290,6 +291,10 @@ TEST(FakeCudaRealModel, BertTinyInHalfPrecision) {
     expectClose(model.run(m.inputs), ir::interpret(reference, m.inputs), tol, what + "\n" + model.describe());
   }
 }
+
+TEST(FakeCudaRealModel, BertTinyInHalfPrecision) { expectHalfPrecisionMatches("bert_tiny"); }
+TEST(FakeCudaRealModel, ResnetTinyInHalfPrecision) { expectHalfPrecisionMatches("resnet_tiny"); }
+TEST(FakeCudaRealModel, MobilenetTinyInHalfPrecision) { expectHalfPrecisionMatches("mobilenet_tiny"); }
 
 // ---- Less common paths.
 
