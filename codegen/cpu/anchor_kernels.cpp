@@ -147,14 +147,7 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
     kernel = n.attrInts("kernel_shape");
   }
   ir::ops::WindowAttrs w = ir::ops::readWindowAttrs(n, spatial, kernel);
-  std::vector<int64_t> in(xs.begin() + 2, xs.end()), outDims, padBegin, padEnd;
-  for (size_t i = 0; i < spatial; ++i) {
-    ir::ops::WindowDim d = ir::ops::windowDim(w, i, in[i]);
-    outDims.push_back(d.output);
-    padBegin.push_back(d.padBegin);
-    padEnd.push_back(d.padEnd);
-  }
-  ir::ops::Window3 g = ir::ops::makeWindow3(in, outDims, w, padBegin, padEnd);
+  ir::ops::Window3 g = ir::ops::windowOver(w, std::vector<int64_t>(xs.begin() + 2, xs.end()));
   bool includePad = op == WindowOp::Average && n.attrInt("count_include_pad") != 0;
 
   KernelBuilder b;

@@ -54,14 +54,7 @@ LoweredKernel lowerMaxPoolGradientScatter(const ir::Node& n) {
   size_t spatial = xs.size() - 2;
   if (spatial < 1 || spatial > 3) return LoweredKernel{.unsupported = "1 to 3 spatial dims only"};
   ir::ops::WindowAttrs w = ir::ops::readWindowAttrs(*pool, spatial, pool->attrInts("kernel_shape"));
-  std::vector<int64_t> in(xs.begin() + 2, xs.end()), outDims, padBegin, padEnd;
-  for (size_t i = 0; i < spatial; ++i) {
-    ir::ops::WindowDim d = ir::ops::windowDim(w, i, in[i]);
-    outDims.push_back(d.output);
-    padBegin.push_back(d.padBegin);
-    padEnd.push_back(d.padEnd);
-  }
-  ir::ops::Window3 g = ir::ops::makeWindow3(in, outDims, w, padBegin, padEnd);
+  ir::ops::Window3 g = ir::ops::windowOver(w, std::vector<int64_t>(xs.begin() + 2, xs.end()));
   if (g.kernelSize() > 64) return LoweredKernel{.unsupported = "windows of more than 64 elements"};
 
   LoweredKernel out;

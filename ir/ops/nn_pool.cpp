@@ -59,15 +59,8 @@ PoolGeometry poolGeometry(const EvalContext& ctx, const Tensor& x) {
   if (x.rank() < 3) ctx.fail("X must have rank >= 3, found {}", extentsStr(x.shape()));
   size_t spatial = x.rank() - 2;
   WindowAttrs w = readWindowAttrs(ctx.node(), spatial, ctx.node().attrInts("kernel_shape"));
-  std::vector<int64_t> in(x.shape().begin() + 2, x.shape().end()), out, padBegin, padEnd;
-  for (size_t i = 0; i < spatial; ++i) {
-    WindowDim d = windowDim(w, i, in[i]);
-    out.push_back(d.output);
-    padBegin.push_back(d.padBegin);
-    padEnd.push_back(d.padEnd);
-  }
-  PoolGeometry g{makeWindow3(in, out, w, padBegin, padEnd), {x.dim(0), x.dim(1)}};
-  g.outShape.insert(g.outShape.end(), out.begin(), out.end());
+  PoolGeometry g{windowOver(w, std::vector<int64_t>(x.shape().begin() + 2, x.shape().end())), {x.dim(0), x.dim(1)}};
+  g.outShape.insert(g.outShape.end(), g.window.out.end() - ptrdiff_t(spatial), g.window.out.end());
   return g;
 }
 

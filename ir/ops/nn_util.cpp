@@ -84,6 +84,17 @@ std::vector<Dim> windowOutputDims(const WindowAttrs& w, const Shape& inShape) {
   return dims;
 }
 
+Window3 windowOver(const WindowAttrs& w, const std::vector<int64_t>& in) {
+  std::vector<int64_t> out, padBegin, padEnd;
+  for (size_t i = 0; i < in.size(); ++i) {
+    WindowDim d = windowDim(w, i, in[i]);
+    out.push_back(d.output);
+    padBegin.push_back(d.padBegin);
+    padEnd.push_back(d.padEnd);
+  }
+  return makeWindow3(in, out, w, padBegin, padEnd);
+}
+
 Window3 makeWindow3(const std::vector<int64_t>& in, const std::vector<int64_t>& out, const WindowAttrs& w,
                     const std::vector<int64_t>& padBegin, const std::vector<int64_t>& padEnd) {
   size_t n = in.size();

@@ -57,6 +57,9 @@ struct Window3 {
 // UnsupportedError).
 Window3 makeWindow3(const std::vector<int64_t>& in, const std::vector<int64_t>& out, const WindowAttrs& w,
                     const std::vector<int64_t>& padBegin, const std::vector<int64_t>& padEnd);
+// The same with each dim's output extent and padding from windowDim: the
+// geometry of a pooling (or depthwise) window over spatial extents `in`.
+Window3 windowOver(const WindowAttrs& w, const std::vector<int64_t>& in);
 
 // Fails unless input i is a floating-point tensor.
 void requireFloatInput(const InferContext& ctx, size_t i, const char* what);

@@ -46,16 +46,7 @@ run_or_no_device() {
 }
 
 for model in resnet_tiny bert_tiny; do
-  D=$M/$model/test_data_set_0
-  if [ $model = resnet_tiny ]; then
-    SHAPE="--shape N=2"
-    INS="$D/input_0.pb"
-    OUTS="$D/output_0.pb"
-  else
-    SHAPE=""
-    INS="$D/input_0.pb $D/input_1.pb"
-    OUTS="$D/output_0.pb $D/output_1.pb"
-  fi
+  model_data $model
 
   # --emit obj: the example C program linked with the object and libdlcrt.a.
   O=$W/$model-obj

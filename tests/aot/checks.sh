@@ -26,3 +26,19 @@ expect_error() {
   grep -q -- "$pattern" "$W/err.txt" || { cat "$W/err.txt" >&2; fail "$what: no '$pattern' in the error"; }
   echo "ok: $what: $(head -1 "$W/err.txt")"
 }
+
+# `model_data NAME` (resnet_tiny or bert_tiny under $M): sets D (its test
+# data folder), SHAPE (the --shape it needs), INS and OUTS (its input and
+# expected output files).
+model_data() {
+  D=$M/$1/test_data_set_0
+  if [ "$1" = resnet_tiny ]; then
+    SHAPE="--shape N=2"
+    INS="$D/input_0.pb"
+    OUTS="$D/output_0.pb"
+  else
+    SHAPE=""
+    INS="$D/input_0.pb $D/input_1.pb"
+    OUTS="$D/output_0.pb $D/output_1.pb"
+  fi
+}
