@@ -42,6 +42,16 @@ WindowAttrs readWindowAttrs(const Node& node, size_t spatialRank, std::vector<in
 }
 
 WindowDim windowDim(const WindowAttrs& w, size_t i, int64_t in) {
+  // Every quantity below 2^40 keeps the arithmetic far from overflow (a
+  // model may claim any extent or attribute).
+  constexpr int64_t kMax = int64_t(1) << 40;
+  size_t r0 = w.kernel.size();
+  for (int64_t v : {in, w.kernel[i], w.dilations[i], w.strides[i], w.pads.size() > i ? w.pads[i] : 0,
+                    w.pads.size() > i + r0 ? w.pads[i + r0] : 0})
+    if (v < 0 || v > kMax)
+      throwUserError("spatial dim {}: extent {}, kernel {}, dilation {} or stride {} (or a pad) is out of range "
+                     "[0, 2^40]",
+                     i, in, w.kernel[i], w.dilations[i], w.strides[i]);
   int64_t span = (w.kernel[i] - 1) * w.dilations[i] + 1;  // the dilated kernel's extent
   int64_t s = w.strides[i];
   WindowDim r;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ir/infer.h"
 #include "ir/interpreter.h"
 #include "ir/parser.h"
 #include "support/error.h"
@@ -78,6 +79,17 @@ graph @g(%a: f32[4], %b: f32[4]) {
 
 // Regression (fuzz_ir_parser): a graph input named twice was an internal
 // error (Graph::newValue's invariant), not a parse error.
+// Found by fuzz_ir_parser: a pooled extent near 2^63 overflowed the window
+// arithmetic (undefined behaviour); it is a UserError now.
+TEST(Limits, WindowOpsRefuseAbsurdExtents) {
+  Graph g = parseGraph(R"(graph @g(%x: f32[1,3,28,9223372036854775807]) {
+  %y: f32[1,3,30,30] = MaxPool(%x) {kernel_shape = [3, 3], pads = [2, 2, 2, 2]}
+  return %y
+}
+)");
+  EXPECT_THROW(inferTypes(g), UserError);
+}
+
 TEST(Limits, ParserRefusesValuesDefinedTwice) {
   EXPECT_NE(userErrorOf([] { parseGraph("graph @g(%x: f32[1], %x: f32[1]) {\n  return %x\n}"); })
                 .find("value '%x' is defined twice"),
