@@ -30,6 +30,13 @@
 //  - Group values read outside the group (or returned by the graph) become
 //    results of the Fused node; one-element constants (and a reduction's axes)
 //    are copied into the body, every other operand is an operand of the node.
+//  - Attention (before any other group forms): MatMul(Q, Kt) -> a chain of
+//    f32 elementwise ops on the scores (scale, mask), each value read only
+//    by the next -> Softmax over the last axis, read only by -> MatMul(P, V)
+//    becomes one "attention" kernel, so the scores never reach memory as
+//    separate kernels' results. Q, Kt and V must have the scores' batch
+//    dims. In a training graph the backward pass reads the probabilities,
+//    so attention there is not fused.
 //  - Nodes that are none of these stay as they are.
 // The Fused node is named after its first node and its origins are the union
 // of the absorbed nodes' origins; body nodes keep their names and origins.
@@ -37,6 +44,7 @@
 // Fused node; absorbed nodes are removed (with any other dead node); results
 // keep their names; nodes are topologically ordered.
 #include <algorithm>
+#include <optional>
 #include <queue>
 #include <unordered_set>
 
@@ -118,6 +126,12 @@ class Partitioner {
   }
 
   std::vector<Group> run() {
+    for (ir::Node* n : nodes_)
+      if (auto members = matchAttention(*n)) {
+        size_t g = groups_.size();
+        groups_.push_back({"attention", std::move(*members)});
+        for (ir::Node* m : groups_[g].members) groupOf_[m] = g;
+      }
     for (ir::Node* n : nodes_) {
       if (groupOf_.count(n)) continue;
       const char* kind = anchorKind(*n);
@@ -130,6 +144,74 @@ class Partitioner {
   const Users& users() const { return users_; }
 
  private:
+  // A value only `reader` reads (once), that is no graph output.
+  bool onlyReadBy(const ir::Value* v, const ir::Node& reader) const {
+    const auto& readers = users_.of(v);
+    return !users_.isGraphOutput(v) && readers.size() == 1 && readers[0] == &reader &&
+           std::count(reader.inputs().begin(), reader.inputs().end(), v) == 1;
+  }
+
+  // MatMul, chain, Softmax, MatMul (the note above) ending at `softmax`, in
+  // topological order; nullopt when it does not match.
+  std::optional<std::vector<ir::Node*>> matchAttention(ir::Node& softmax) const {
+    if (softmax.op() != ir::OpKind::Softmax || !allStatic(softmax) || softmax.output(0)->dtype() != ir::DType::F32)
+      return std::nullopt;
+    size_t rank = rankOf(softmax.output(0));
+    int64_t axis = softmax.attrInt("axis");
+    if (rank < 2 || (axis != -1 && axis != int64_t(rank) - 1)) return std::nullopt;
+    const auto& readers = users_.of(softmax.output(0));
+    if (readers.size() != 1) return std::nullopt;
+    ir::Node* product = readers[0];
+    if (product->op() != ir::OpKind::MatMul || product->input(0) != softmax.output(0) ||
+        !onlyReadBy(softmax.output(0), *product) || !allStatic(*product) ||
+        product->output(0)->dtype() != ir::DType::F32)
+      return std::nullopt;
+    const auto& scoresShape = softmax.output(0)->type().shape;
+    std::vector<ir::Node*> chain;  // from the Softmax backwards
+    ir::Node* reader = &softmax;
+    const ir::Value* current = softmax.input(0);
+    for (;;) {
+      ir::Node* p = producerHere(current);
+      if (!p || groupOf_.count(p) || !onlyReadBy(current, *reader) || current->type().shape != scoresShape)
+        return std::nullopt;
+      if (p->op() == ir::OpKind::MatMul) {
+        chain.push_back(p);
+        break;
+      }
+      if (!fusibleElementwise(*p) || p->output(0)->dtype() != ir::DType::F32 || chain.size() > 16)
+        return std::nullopt;
+      // The scores come through the one operand of the scores' shape made by
+      // a MatMul or an elementwise op (a mask of that shape may be a graph
+      // input or a constant).
+      const ir::Value* next = nullptr;
+      for (const ir::Value* v : p->inputs()) {
+        ir::Node* q = v ? producerHere(v) : nullptr;
+        if (!q || v->type().shape != scoresShape || v->dtype() != ir::DType::F32) continue;
+        if (q->op() != ir::OpKind::MatMul && !fusibleElementwise(*q)) continue;
+        if (next) return std::nullopt;  // two candidates: ambiguous
+        next = v;
+      }
+      if (!next) return std::nullopt;
+      chain.push_back(p);
+      reader = p;
+      current = next;
+    }
+    ir::Node* scores = chain.back();
+    auto sameBatch = [&](const ir::Value* v) {
+      if (!isStatic(v) || v->dtype() != ir::DType::F32 || rankOf(v) != rank) return false;
+      for (size_t a = 0; a + 2 < rank; ++a)
+        if (!((*v->type().shape)[a] == (*scoresShape)[a])) return false;
+      return true;
+    };
+    if (!allStatic(*scores) || !sameBatch(scores->input(0)) || !sameBatch(scores->input(1)) ||
+        !sameBatch(product->input(1)))
+      return std::nullopt;
+    std::vector<ir::Node*> members(chain.rbegin(), chain.rend());
+    members.push_back(&softmax);
+    members.push_back(product);
+    return members;
+  }
+
   ir::Node* producerHere(const ir::Value* v) const {
     ir::Node* p = v->producer();
     return p && position_.count(p) ? p : nullptr;

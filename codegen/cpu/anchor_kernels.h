@@ -25,6 +25,10 @@ struct LoweredKernel {
   // (with the result's last axis as the inner extent), so an elementwise
   // epilogue can be appended to the same kernel.
   bool pointPerOutputElement = false;
+  // A buffer that is no value but the kernel's workspace (bufferValues holds
+  // nullptr for it): the program gives it memory of its numElements for the
+  // step's duration; -1 when there is none.
+  int workspaceBuffer = -1;
 };
 
 // Lowers `node` if it is one of the ops above; unsupported says why not.
@@ -32,6 +36,10 @@ LoweredKernel lowerAnchorOp(const ir::Node& node);
 
 // Whether lowerAnchorOp handles this op kind at all.
 bool hasAnchorLowering(const ir::Node& node);
+
+// A fused attention kernel ("attention" Fused body, ir/ops/fused.cpp), in
+// body order; bufferValues name body values (attention_kernel.cpp).
+LoweredKernel lowerAttention(const std::vector<const ir::Node*>& body);
 
 // Data movement (Concat, Slice, Gather, Expand, OneHot), reductions over
 // any axes (data_kernels.cpp) and the ScatterElements of MaxPool's gradient

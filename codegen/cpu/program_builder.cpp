@@ -71,6 +71,9 @@ struct Item {
   const ir::Value* convBias = nullptr;  // ConvTranspose
   std::string reason;  // Library: why there is no kernel
   std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
+  // Kernel: the buffer that is its workspace (nullptr in kernelValues; the
+  // steps share one region after the arena: they run one after another), or -1.
+  int workspaceBuffer = -1;
   // Kernel: a second kernel run right after the first (the elementwise
   // epilogue of a fused row reduction, updating its result in place).
   struct Part {
@@ -161,6 +164,15 @@ class Builder {
         columnBytes = std::max(columnBytes, runtime::convTransposeColumnBytes(item.conv));
     runtime::SpecRef columns;
     if (columnBytes > 0) columns = extraArena(columnBytes);
+    // Likewise one workspace region for the kernels that need one.
+    int64_t workspaceBytes = 0;
+    for (const Item& item : items_)
+      if (item.kind == Item::Kind::Kernel && item.workspaceBuffer >= 0) {
+        const kir::BufferParam& w = item.kernel.kernel.buffers[size_t(item.workspaceBuffer)];
+        workspaceBytes = std::max(workspaceBytes, w.numElements * int64_t(ir::dtypeSize(w.dtype)));
+      }
+    runtime::SpecRef workspace;
+    if (workspaceBytes > 0) workspace = extraArena(workspaceBytes);
     for (Item& item : items_) {
       const ir::Node& n = *item.node;
       std::string id = fmt::format("s{}", counter++);
@@ -179,7 +191,10 @@ class Builder {
         }
         case Item::Kind::Kernel: {
           runtime::KernelStepSpec k;
-          for (const ir::Value* v : item.kernelValues) k.buffers.push_back(v ? ref(v) : statusWord());
+          for (size_t b = 0; b < item.kernelValues.size(); ++b) {
+            const ir::Value* v = item.kernelValues[b];
+            k.buffers.push_back(int(b) == item.workspaceBuffer ? workspace : v ? ref(v) : statusWord());
+          }
           auto [index, name] = addKernel(item.kernel.kernel, fmt::format("dlc_{}_{}", id, ir::opName(n.op())));
           k.kernel = index;
           k.extent0 = item.kernel.kernel.extent0;
@@ -409,6 +424,19 @@ class Builder {
     std::vector<ir::Node*> bodyNodes = body.nodes();  // returned by value
     std::vector<const ir::Node*> nodes(bodyNodes.begin(), bodyNodes.end());
     std::vector<const ir::Value*> outputs(body.outputs().begin(), body.outputs().end());
+    if (kind == "attention") {
+      LoweredKernel lowered = lowerAttention(nodes);
+      if (!lowered.unsupported.empty()) {
+        item.reason = lowered.unsupported;
+        return;
+      }
+      item.kind = Item::Kind::Kernel;
+      item.kernel.kernel = std::move(lowered.kernel);
+      for (const ir::Value* v : lowered.bufferValues) item.kernelValues.push_back(v ? mapValue(toGraph, v) : nullptr);
+      item.workspaceBuffer = lowered.workspaceBuffer;
+      for (const ir::Node* m : nodes) item.opNames.emplace_back(m->opName());
+      return;
+    }
     if (kind == "elementwise") {
       PointwiseGroup group;
       group.nodes = nodes;

@@ -301,6 +301,65 @@ bool hasRowLoops(const Kernel& k) {
   return false;
 }
 
+namespace {
+
+// Marks in `loaded` / `stored` the buffers the expression or block reads and writes.
+void markAccesses(const Expr& e, std::vector<bool>& loaded) {
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, LoadExpr>) {
+          loaded[size_t(x.buffer)] = true;
+          markAccesses(x.index, loaded);
+        } else if constexpr (std::is_same_v<T, UnaryExpr> || std::is_same_v<T, CastExpr>) {
+          markAccesses(x.operand, loaded);
+        } else if constexpr (std::is_same_v<T, BinaryExpr>) {
+          markAccesses(x.lhs, loaded);
+          markAccesses(x.rhs, loaded);
+        } else if constexpr (std::is_same_v<T, SelectExpr>) {
+          markAccesses(x.condition, loaded);
+          markAccesses(x.ifTrue, loaded);
+          markAccesses(x.ifFalse, loaded);
+        }
+      },
+      e->kind);
+}
+
+void markAccesses(const Block& block, std::vector<bool>& loaded, std::vector<bool>& stored) {
+  for (const Stmt& s : block)
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, ForStmt>) {
+            markAccesses(x.begin, loaded);
+            markAccesses(x.end, loaded);
+            markAccesses(x.body, loaded, stored);
+          } else if constexpr (std::is_same_v<T, StoreStmt>) {
+            stored[size_t(x.buffer)] = true;
+            markAccesses(x.index, loaded);
+            markAccesses(x.value, loaded);
+          } else if constexpr (std::is_same_v<T, DeclareStmt>) {
+            markAccesses(x.init, loaded);
+          } else if constexpr (std::is_same_v<T, AssignStmt>) {
+            markAccesses(x.value, loaded);
+          } else {
+            markAccesses(x.condition, loaded);
+            markAccesses(x.thenBody, loaded, stored);
+            markAccesses(x.elseBody, loaded, stored);
+          }
+        },
+        s->kind);
+}
+
+}  // namespace
+
+std::vector<bool> loadedAndStoredBuffers(const Kernel& k) {
+  std::vector<bool> loaded(k.buffers.size()), stored(k.buffers.size());
+  markAccesses(k.body, loaded, stored);
+  for (size_t i = 0; i < loaded.size(); ++i) loaded[i] = loaded[i] && stored[i];
+  return loaded;
+}
+
 Stmt store(const Kernel& k, int buffer, Expr index, Expr value) {
   checkBuffer(k, buffer, "store");
   if (!k.buffers[buffer].written) fail("store to read-only buffer {} ({})", buffer, k.buffers[buffer].name);

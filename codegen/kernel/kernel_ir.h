@@ -196,6 +196,9 @@ int addBuffer(Kernel& k, std::string name, DType dtype, int64_t numElements, boo
 std::string print(const Kernel& k);
 // Whether the kernel's body has a row loop (CUDA runs it cooperatively).
 bool hasRowLoops(const Kernel& k);
+// Per buffer: whether the kernel both loads from it and stores to it (a
+// point reading back what it wrote: softmax's output, a workspace).
+std::vector<bool> loadedAndStoredBuffers(const Kernel& k);
 // Checks dtypes, variable scoping, buffer indices and the row-loop rules;
 // throws InternalError.
 void verify(const Kernel& k);

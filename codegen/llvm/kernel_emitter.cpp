@@ -44,6 +44,11 @@ struct Emitter {
   std::unordered_map<int, Value*> loopVars;             // iteration and For variables (SSA)
   std::unordered_map<int, llvm::AllocaInst*> mutableVars;  // DeclareStmt variables
   llvm::MDNode* accessGroup = nullptr;
+  // Accesses to these buffers stay out of the access group: LLVM takes a
+  // loop whose accesses are all in the group as free of any dependence, even
+  // within an iteration; the attention kernel, which reads back the
+  // workspace row it wrote, then computed wrong results at O3.
+  std::vector<bool> untagged = kir::loadedAndStoredBuffers(k);
 
   Emitter(llvm::Module& module, const kir::Kernel& kernel)
       : m(module), ctx(module.getContext()), k(kernel), b(module.getContext()) {}
@@ -152,13 +157,13 @@ struct Emitter {
   llvm::Value* address(int buffer, const kir::Expr& index) {
     return b.CreateInBoundsGEP(memType(k.buffers[size_t(buffer)].dtype), buffers[size_t(buffer)], emit(index));
   }
-  void tag(llvm::Instruction* inst) {
-    if (accessGroup) inst->setMetadata(llvm::LLVMContext::MD_access_group, accessGroup);
+  void tag(llvm::Instruction* inst, int buffer) {
+    if (accessGroup && !untagged[size_t(buffer)]) inst->setMetadata(llvm::LLVMContext::MD_access_group, accessGroup);
   }
   Value* emitNode(const kir::LoadExpr& l, DType t) {
     Value* ptr = address(l.buffer, l.index);
     llvm::LoadInst* v = b.CreateAlignedLoad(memType(t), ptr, llvm::Align(ir::dtypeSize(t)));
-    tag(v);
+    tag(v, l.buffer);
     if (t == DType::Bool) return b.CreateICmpNE(v, b.getInt8(0));
     return v;
   }
@@ -329,7 +334,7 @@ struct Emitter {
     Value* v = emit(s.value);
     if (t == DType::Bool) v = b.CreateZExt(v, b.getInt8Ty());
     Value* ptr = address(s.buffer, s.index);
-    tag(b.CreateAlignedStore(v, ptr, llvm::Align(ir::dtypeSize(t))));
+    tag(b.CreateAlignedStore(v, ptr, llvm::Align(ir::dtypeSize(t))), s.buffer);
   }
   llvm::AllocaInst* slot(const kir::Var& v) {
     auto& a = mutableVars[v.id];

@@ -10,9 +10,16 @@
 //     have the anchor's result shape (their other operands broadcast up to it);
 //   "softmax" / "logsoftmax" / "layernorm": an f32 Softmax, LogSoftmax or
 //     single-result LayerNormalization first, then such an elementwise epilogue;
-//   "reduce": a Reduce* op with constant axes first, then such an epilogue.
+//   "reduce": a Reduce* op with constant axes first, then such an epilogue;
+//   "attention": scores = MatMul(Q, Kt), elementwise ops on the scores (scale,
+//     mask; each takes the previous value, their other operands broadcast
+//     to the scores), Softmax over the last axis, then MatMul(P, V), whose
+//     result is the body's only output. All f32; Q [..., Sq, D], Kt [..., D,
+//     Sk], V [..., Sk, Dv] with the result's batch dims (no broadcasting).
 // Every value in the body has a static shape. The reference kernel runs the
 // body, so a fused graph still runs on the interpreter.
+#include <algorithm>
+
 #include "ir/ops/op_util.h"
 
 namespace dlc::ir {
@@ -31,12 +38,60 @@ std::optional<OpKind> anchorOp(const std::string& kind) {
 
 bool isReduceOp(OpKind op) { return opDef(op).has(kReduction) && opName(op).starts_with("Reduce"); }
 
+// The "attention" form (see the note above).
+void checkAttentionBody(InferContext& ctx, const Graph& body) {
+  auto nodes = body.nodes();
+  if (!body.outerUses().empty()) ctx.fail("the body reads '{}' from outside", body.outerUses()[0]->name());
+  if (nodes.size() < 3 || nodes.front()->op() != OpKind::MatMul || nodes.back()->op() != OpKind::MatMul ||
+      nodes[nodes.size() - 2]->op() != OpKind::Softmax)
+    ctx.fail("an attention kernel must be MatMul, elementwise ops, Softmax, MatMul");
+  const Node& scores = *nodes.front();
+  const Node& softmax = *nodes[nodes.size() - 2];
+  const Node& product = *nodes.back();
+  if (body.outputs().size() != 1 || body.outputs()[0] != product.output(0))
+    ctx.fail("an attention kernel's only result is its second MatMul's");
+  for (const Node* n : {&scores, &softmax, &product})
+    for (const Value* v : n->inputs())
+      if (v->dtype() != DType::F32 || !v->type().isStatic())
+        ctx.fail("attention node {} must read static f32 values", n->describe());
+  if (!scores.output(0)->type().isStatic()) ctx.fail("the scores must have a static shape");
+  const Shape& s = *scores.output(0)->type().shape;
+  size_t rank = s.rank();
+  auto sameBatch = [&](const Value* v) {
+    const Shape& vs = *v->type().shape;
+    if (vs.rank() != rank) return false;
+    for (size_t a = 0; a + 2 < rank; ++a)
+      if (!(vs[a] == s[a])) return false;
+    return true;
+  };
+  if (rank < 2 || !sameBatch(scores.input(0)) || !sameBatch(scores.input(1)) || !sameBatch(product.input(1)))
+    ctx.fail("attention operands must have the scores' rank and batch dims, found {}",
+             scores.input(0)->type().shape->str());
+  int64_t axis = softmax.attrInt("axis");
+  if (axis != -1 && axis != int64_t(rank) - 1) ctx.fail("an attention kernel's Softmax must be over the last axis");
+  if (product.input(0) != softmax.output(0)) ctx.fail("the second MatMul must read the Softmax's result first");
+  const Value* previous = scores.output(0);
+  for (size_t i = 1; i + 2 < nodes.size(); ++i) {
+    const Node& n = *nodes[i];
+    if (!n.def().has(kElementwise) || n.outputs().size() != 1 || n.output(0)->dtype() != DType::F32 ||
+        n.output(0)->type().shape != scores.output(0)->type().shape)
+      ctx.fail("body node {} of an attention kernel is not an f32 elementwise op on the scores", n.describe());
+    if (std::count(n.inputs().begin(), n.inputs().end(), previous) != 1)
+      ctx.fail("body node {} of an attention kernel must read the previous node's result once", n.describe());
+    previous = n.output(0);
+  }
+  if (softmax.input(0) != previous) ctx.fail("the Softmax must read the scores' last elementwise result");
+}
+
 // Checks that the body has the form its kind promises (see the note above).
 void checkBody(InferContext& ctx, const std::string& kind, const Graph& body) {
   auto anchor = anchorOp(kind);
+  if (kind == "attention") return checkAttentionBody(ctx, body);
   if (!anchor && kind != "elementwise" && kind != "reduce")
-    ctx.fail("unknown kind '{}' (expected elementwise, matmul, gemm, conv, softmax, logsoftmax, layernorm or reduce)",
-             kind);
+    ctx.fail(
+        "unknown kind '{}' (expected elementwise, matmul, gemm, conv, softmax, logsoftmax, layernorm, reduce or "
+        "attention)",
+        kind);
   auto nodes = body.nodes();
   if (nodes.empty()) ctx.fail("the body of a {} kernel has no nodes", kind);
   if (!body.outerUses().empty()) ctx.fail("the body reads '{}' from outside", body.outerUses()[0]->name());

@@ -348,3 +348,33 @@ TEST(CpuBackend, ConvolutionsThroughGemm) {
   EXPECT_EQ(countLines(d, "GEMM"), 4) << d;
   EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
 }
+
+// Attention subgraphs (MatMul, scale and mask, Softmax, MatMul) become one
+// kernel each: a padding mask broadcast over heads and queries, a causal
+// Where over batch and heads, and one without batch dims.
+TEST(CpuBackend, AttentionIsOneKernel) {
+  std::string d = expectMatchesInterpreter(R"(graph @g(%q: f32[2,3,6,8], %kt: f32[2,3,8,7], %v: f32[2,3,7,5], %kb: f32[2,3,8,7], %pad: f32[2,1,1,7], %c: f32[1,1,6,7], %q2: f32[6,8], %k2: f32[8,7], %v2: f32[7,5]) {
+  %scale: f32[] = const [0.35355339]
+  %s: f32[2,3,6,7] = MatMul(%q, %kt)
+  %t: f32[2,3,6,7] = Mul(%s, %scale)
+  %m: f32[2,3,6,7] = Add(%t, %pad)
+  %p: f32[2,3,6,7] = Softmax(%m) {axis = -1}
+  %y: f32[2,3,6,5] = MatMul(%p, %v)
+  %zero: f32[] = const [-1.0]
+  %keep: bool[1,1,6,7] = Greater(%c, %zero)
+  %ninf: f32[] = const [-1e30]
+  %s2: f32[2,3,6,7] = MatMul(%q, %kb)
+  %w2: f32[2,3,6,7] = Where(%keep, %s2, %ninf)
+  %p2: f32[2,3,6,7] = Softmax(%w2) {axis = 3}
+  %y2: f32[2,3,6,5] = MatMul(%p2, %v)
+  %s3: f32[6,7] = MatMul(%q2, %k2)
+  %p3: f32[6,7] = Softmax(%s3) {axis = -1}
+  %y3: f32[6,5] = MatMul(%p3, %v2)
+  return %y, %y2, %y3
+}
+)",
+                                           1e-5, 1e-5);
+  EXPECT_EQ(countLines(d, "Softmax MatMul]"), 3) << d;
+  EXPECT_EQ(countLines(d, "GEMM"), 0) << d;
+  EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
+}
