@@ -116,7 +116,7 @@ def fmt(x, digits=3):
 def bench_inference(args, lines):
     dev = torch.device("cuda")
     header = ("| case | eager ms | compile ms | autotune ms | dlc ms | h2d+d2h ms | dlc / min(torch) | eager err | "
-              "dlc err | dlc compile ms |")
+              "dlc err | dlc compile ms | dlc ms, attention unfused |")
     lines += ["", "### Inference (FP32, TF32 off; medians)", "", header, "|" + "---|" * (header.count("|") - 1)]
     print("\n".join(lines[-4:]), flush=True)
     rows = []
@@ -163,11 +163,17 @@ def bench_inference(args, lines):
             row["dlc_err"] = rel_err(torch.from_numpy(got), ref) if got is not None else math.inf
             best = min(v for k, v in row.items() if k in ("eager_ms", "compile_ms", "autotune_ms"))
             row["ratio"] = d["median_ms"] / best
+        if name in ("bert", "gpt"):
+            # The same model with each attention as GEMM, epilogue, softmax and
+            # GEMM kernels: whether the attention kernel pays off on this GPU.
+            u = run_dlc(args.dlc, os.path.join(case_dir, "model.onnx"), case_dir, list(inputs), "cuda", None,
+                        args.warmup, args.iterations, args.timeout, extra=("--attention-fusion", "off"))
+            row["dlc_unfused_ms"] = u.get("median_ms")
         rows.append(row)
         line = (f"| {case} | {fmt(row.get('eager_ms'))} | {fmt(row.get('compile_ms'))} | {fmt(row.get('autotune_ms'))} "
                 f"| {fmt(row.get('dlc_ms')) if 'dlc_ms' in row else row.get('dlc_error')} | {fmt(row.get('transfer_ms'))} "
                 f"| {fmt(row.get('ratio'))} | {fmt(row.get('eager_err'))} | {fmt(row.get('dlc_err'))} "
-                f"| {fmt(row.get('dlc_compile_ms'), 0)} |")
+                f"| {fmt(row.get('dlc_compile_ms'), 0)} | {fmt(row.get('dlc_unfused_ms'))} |")
         lines.append(line)
         print(line, flush=True)
         for k in ("compile_ms_error", "autotune_ms_error"):

@@ -30,7 +30,8 @@
 //  - Group values read outside the group (or returned by the graph) become
 //    results of the Fused node; one-element constants (and a reduction's axes)
 //    are copied into the body, every other operand is an operand of the node.
-//  - Attention (before any other group forms): MatMul(Q, Kt) -> a chain of
+//  - Attention (with PassContext::fuseAttention, before any other group
+//    forms): MatMul(Q, Kt) -> a chain of
 //    f32 elementwise ops on the scores (scale, mask), each value read only
 //    by the next -> Softmax over the last axis, read only by -> MatMul(P, V)
 //    becomes one "attention" kernel, so the scores never reach memory as
@@ -121,13 +122,14 @@ struct Group {
 
 class Partitioner {
  public:
-  explicit Partitioner(const ir::Graph& graph) : nodes_(graph.nodes()), users_(graph) {
+  Partitioner(const ir::Graph& graph, bool fuseAttention)
+      : nodes_(graph.nodes()), users_(graph), fuseAttention_(fuseAttention) {
     for (size_t i = 0; i < nodes_.size(); ++i) position_[nodes_[i]] = i;
   }
 
   std::vector<Group> run() {
     for (ir::Node* n : nodes_)
-      if (auto members = matchAttention(*n)) {
+      if (auto members = fuseAttention_ ? matchAttention(*n) : std::nullopt) {
         size_t g = groups_.size();
         groups_.push_back({"attention", std::move(*members)});
         for (ir::Node* m : groups_[g].members) groupOf_[m] = g;
@@ -276,6 +278,7 @@ class Partitioner {
 
   std::vector<ir::Node*> nodes_;
   Users users_;
+  bool fuseAttention_;
   std::unordered_map<const ir::Node*, size_t> position_;
   std::unordered_map<const ir::Node*, size_t> groupOf_;
   std::vector<Group> groups_;
@@ -347,8 +350,8 @@ void materialise(ir::Graph& graph, const Group& group, const Users& users) {
 
 }  // namespace
 
-bool fuse(ir::Graph& graph, const PassContext&) {
-  Partitioner partitioner(graph);
+bool fuse(ir::Graph& graph, const PassContext& ctx) {
+  Partitioner partitioner(graph, ctx.fuseAttention);
   std::vector<Group> groups = partitioner.run();
   if (groups.empty()) return false;
   for (const Group& g : groups) materialise(graph, g, partitioner.users());

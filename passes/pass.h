@@ -17,6 +17,11 @@ struct PassContext {
   // Constant folding leaves results larger than this many elements alone
   // (folding them would bloat the model rather than speed it up).
   int64_t maxFoldedElements = int64_t(1) << 20;
+  // Fusion forms attention kernels (MatMul, scale and mask, Softmax, MatMul
+  // as one kernel; passes/fusion.cpp). The CUDA target asks for them; on the
+  // CPU the GEMM micro-kernels compute the attention's products faster than
+  // the attention kernel's loops (bench/RESULTS.md), so it does not.
+  bool fuseAttention = false;
 };
 
 using PassFn = bool (*)(ir::Graph&, const PassContext&);

@@ -142,14 +142,14 @@ std::string aotHeader(const std::string& name, const std::vector<runtime::Tensor
 }
 
 ir::Graph prepareAotGraph(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
-                          const std::string& name) {
+                          const std::string& name, const passes::PassContext& ctx) {
   if (!isCIdentifier(name))
     throwUserError("--name '{}' is not a C identifier (letters, digits and '_', not starting with a digit)", name);
   for (const ir::Value* in : model.inputs())
     if (!in->type().isStatic() && !shapes.count(in->name()))
       throwUserError("input '{}' has symbolic dims ({}): pin them with --shape {}=D1xD2x... (or --shape SYM=V)",
                      in->name(), in->type().str(), in->name());
-  ir::Graph graph = specialiseGraph(model, shapes);
+  ir::Graph graph = specialiseGraph(model, shapes, ctx);
   if (const ir::Value* v = firstDynamicValue(graph))
     throwUserError("value '{}' has a shape that depends on input data ({}): only static-shape programs can be "
                    "compiled ahead of time",
@@ -170,7 +170,7 @@ void refuseLibraryCalls(const std::vector<LibraryCall>& calls) {
 
 AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
                      const AotOptions& options) {
-  ir::Graph graph = prepareAotGraph(model, shapes, options.name);
+  ir::Graph graph = prepareAotGraph(model, shapes, options.name, {.fuseAttention = options.fuseAttention});
   PlannedProgram plan = planProgram(graph);
   refuseLibraryCalls(plan.libraryCalls);
   runtime::SerializedSpec blobs = runtime::serializeSpec(plan.spec);

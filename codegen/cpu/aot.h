@@ -12,6 +12,7 @@
 
 #include "codegen/cpu/program_builder.h"
 #include "ir/graph.h"
+#include "passes/pass.h"
 #include "runtime/program_spec.h"
 
 namespace dlc::codegen::cpu {
@@ -21,6 +22,7 @@ struct AotOptions {
   std::string name = "model";  // symbol prefix; must be a C identifier
   bool embedWeights = false;
   bool emitMain = false;       // for --emit exe
+  bool fuseAttention = false;  // as CpuOptions
 };
 
 struct AotBundle {
@@ -40,9 +42,10 @@ AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::ve
 
 // What every AOT target (this one, codegen/cuda's) plans: `model`
 // specialised to `shapes`, after checking that `name` is a C identifier and
-// that every shape is static (UserErrors say what to pin).
+// that every shape is static (UserErrors say what to pin); the pipeline
+// runs with `ctx`.
 ir::Graph prepareAotGraph(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
-                          const std::string& name);
+                          const std::string& name, const passes::PassContext& ctx = {});
 // UserError listing every library call of a plan (they need the IR at run
 // time: JIT only); nothing when there are none.
 void refuseLibraryCalls(const std::vector<LibraryCall>& calls);

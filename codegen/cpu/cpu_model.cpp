@@ -34,14 +34,14 @@ std::string signatureOf(const ShapeMap& shapes) {
 
 }  // namespace
 
-ir::Graph specialiseGraph(const ir::Graph& model, const ShapeMap& shapes) {
+ir::Graph specialiseGraph(const ir::Graph& model, const ShapeMap& shapes, const passes::PassContext& ctx) {
   ir::Graph g = ir::cloneGraph(model);
   for (ir::Value* in : g.inputs()) {
     auto it = shapes.find(in->name());
     if (it != shapes.end()) in->setType(ir::TensorType(in->dtype(), ir::Shape::fromExtents(it->second)));
   }
   ir::inferTypes(g);
-  passes::defaultPipeline().run(g);
+  passes::defaultPipeline(ctx).run(g);
   return g;
 }
 
@@ -67,7 +67,7 @@ const CompiledVariant& CpuModel::variantFor(const ShapeMap& inputShapes) {
   }
   // Compiled outside the lock: two threads may both compile a new signature;
   // the first to finish is kept.
-  std::shared_ptr<const CompiledVariant> variant = buildProgram(specialiseGraph(graph_, inputShapes), options_);
+  std::shared_ptr<const CompiledVariant> variant = buildProgram(specialiseGraph(graph_, inputShapes, {.fuseAttention = options_.fuseAttention}), options_);
   std::lock_guard lock(impl_->mutex);
   auto [it, inserted] = impl_->variants.emplace(signature, variant);
   impl_->latest = it->second;

@@ -17,6 +17,7 @@
 
 #include "ir/graph.h"
 #include "ir/interpreter.h"
+#include "passes/pass.h"
 
 namespace dlc::codegen::cpu {
 
@@ -30,6 +31,8 @@ struct CpuOptions {
   // {output, input}: outputs that runInto may write over the caller's input
   // buffer (a training step's `p.next` over `p`); see in_place_update.h.
   InPlacePairs inPlace;
+  // Attention subgraphs as one kernel each (passes::PassContext::fuseAttention).
+  bool fuseAttention = false;
 };
 
 struct MemoryReport {
@@ -41,9 +44,10 @@ struct MemoryReport {
 class CompiledVariant;
 
 // A copy of `model` with these input shapes (by input name; others keep
-// theirs), types re-inferred and the default pass pipeline run: what each
-// variant compiles, and what `dlc compile` (codegen/cpu/aot.h) plans.
-ir::Graph specialiseGraph(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes);
+// theirs), types re-inferred and the default pass pipeline run with `ctx`:
+// what each variant compiles, and what `dlc compile` (codegen/cpu/aot.h) plans.
+ir::Graph specialiseGraph(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
+                          const passes::PassContext& ctx = {});
 
 class CpuModel {
  public:

@@ -30,9 +30,9 @@ CudaAotBundle compileCudaAot(const ir::Graph& model, const std::map<std::string,
   if (options.precision != ir::DType::F32) {
     ir::Graph mixed = ir::cloneGraph(model);
     passes::autocastMatrixProducts(mixed, options.precision);
-    graph = cpu::prepareAotGraph(mixed, shapes, options.name);
+    graph = cpu::prepareAotGraph(mixed, shapes, options.name, {.fuseAttention = options.fuseAttention});
   } else {
-    graph = cpu::prepareAotGraph(model, shapes, options.name);
+    graph = cpu::prepareAotGraph(model, shapes, options.name, {.fuseAttention = options.fuseAttention});
   }
   CudaPlan plan = planCuda(graph);
   cpu::refuseLibraryCalls(plan.planned.libraryCalls);

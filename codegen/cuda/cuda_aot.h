@@ -23,6 +23,7 @@ struct CudaAotOptions {
   bool emitMain = false;
   std::string cacheDir;  // NVRTC disk cache; empty: none
   ir::DType precision = ir::DType::F32;  // F16 / BF16: matrix products in that type (as CudaOptions)
+  bool fuseAttention = true;             // as CudaOptions
 };
 
 struct CudaAotBundle {

@@ -124,7 +124,7 @@ struct CudaModel::Impl {
       if (auto it = variants.find(sig); it != variants.end()) return it->second;
     }
     auto v = std::make_shared<Variant>();
-    v->graph = cpu::specialiseGraph(graph, shapes);
+    v->graph = cpu::specialiseGraph(graph, shapes, {.fuseAttention = options.fuseAttention});
     if (const ir::Value* dyn = cpu::firstDynamicValue(v->graph)) {
       v->interpreted = true;
       v->interpretedReason = fmt::format(

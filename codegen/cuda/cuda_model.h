@@ -55,6 +55,8 @@ struct CudaOptions {
   std::string cacheDir;    // NVRTC disk cache; empty: none
   int device = 0;
   bool useGraphs = true;   // capture and replay CUDA graphs
+  // Attention subgraphs as one kernel each (passes::PassContext::fuseAttention).
+  bool fuseAttention = true;
   // {output, input}: values carried on the device from run to run (above).
   // The input and output must have the same static type.
   cpu::InPlacePairs carried;

@@ -91,6 +91,21 @@ expect 1 "is not a readable file" -- "$dlc" bench "$tmp/missing.onnx" --target r
 expect 1 "--precision fp16 is for --target cuda" -- "$dlc" run "$demo" --target cpu --precision fp16
 expect 1 "--precision fp8: expected fp32, fp16 or bf16" -- "$dlc" bench "$demo" --target cuda --precision fp8
 expect 0 "GEMM 1x10x32 with fused epilogue \[alpha/beta/C Cast\]" -- "$dlc" inspect "$demo" --target cuda --precision bf16 --shape N=1
+# --attention-fusion: by default on for cuda, off for cpu; either can be asked for.
+bert=$(dirname "$0")/../models/bert_tiny/model.onnx
+expect 0 "\[MatMul Add Softmax MatMul\]" -- "$dlc" inspect "$bert" --target cuda --shape N=2
+expect 0 "\[MatMul Add Softmax MatMul\]" -- "$dlc" inspect "$bert" --target cpu --shape N=2 --attention-fusion on
+for off in "--target cpu" "--target cuda --attention-fusion off"; do
+  # shellcheck disable=SC2086
+  if "$dlc" inspect "$bert" $off --shape N=2 | grep -q "Softmax MatMul\]"; then
+    echo "FAIL: an attention kernel with $off"
+    failures=$((failures + 1))
+  else
+    passes=$((passes + 1))
+  fi
+done
+expect 0 "hidden" -- "$dlc" run "$bert" --target cpu --attention-fusion on --shape N=2
+expect 1 "--attention-fusion maybe: expected on or off" -- "$dlc" run "$demo" --target cpu --attention-fusion maybe
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

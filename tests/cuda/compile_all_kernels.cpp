@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "codegen/cuda/cuda_emitter.h"
+#include "codegen/cuda/cuda_model.h"
 #include "codegen/cuda/cuda_program.h"
 #include "codegen/cuda/nvrtc_compiler.h"
 #include "frontend/onnx/importer.h"
@@ -105,7 +106,9 @@ int main(int argc, char** argv) {
       if (!expected.empty() && !expected.count(dir.filename().string())) continue;
       try {
         auto model = frontend::onnx::importOnnxFile((dir / "model.onnx").string());
-        ir::Graph g = codegen::cpu::specialiseGraph(model.graph, inputShapes(dir, model.graph));
+        // Planned as CudaModel plans them (attention kernels included).
+        ir::Graph g = codegen::cpu::specialiseGraph(model.graph, inputShapes(dir, model.graph),
+                                                    {.fuseAttention = codegen::cuda::CudaOptions{}.fuseAttention});
         ++models;
         if (codegen::cpu::firstDynamicValue(g)) {
           ++interpreted;  // shapes depend on data: runs on the interpreter, no kernels

@@ -19,13 +19,13 @@ namespace dlc::testing {
 // Runs the named passes in order on `before` (verifying after each) and
 // checks the printed result, and whether the first pass reported a change.
 inline void expectPasses(const std::vector<std::string>& names, const std::string& before, const std::string& after,
-                         bool changes = true) {
+                         bool changes = true, const passes::PassContext& ctx = {}) {
   ir::Graph g = ir::parseGraph(before);
   ASSERT_TRUE(ir::verify(g).empty()) << fmt::format("{}", fmt::join(ir::verify(g), "\n"));
   for (size_t i = 0; i < names.size(); ++i) {
     const passes::PassInfo* info = passes::findPass(names[i]);
     ASSERT_NE(info, nullptr) << names[i];
-    bool changed = info->run(g, {});
+    bool changed = info->run(g, ctx);
     if (i == 0) {
       EXPECT_EQ(changed, changes) << names[i];
     }
@@ -38,10 +38,10 @@ inline void expectPasses(const std::vector<std::string>& names, const std::strin
 // Runs `names` on a copy of the graph in `text` and checks that the
 // interpreter's outputs before and after agree within `tol` on `inputs`.
 inline void expectSameResults(const std::vector<std::string>& names, const std::string& text,
-                              const ir::NamedTensors& inputs, double tol = 1e-5) {
+                              const ir::NamedTensors& inputs, double tol = 1e-5, const passes::PassContext& ctx = {}) {
   ir::Graph before = ir::parseGraph(text);
   ir::Graph after = ir::parseGraph(text);
-  for (const auto& n : names) passes::findPass(n)->run(after, {});
+  for (const auto& n : names) passes::findPass(n)->run(after, ctx);
   ASSERT_TRUE(ir::verify(after).empty());
   auto want = ir::interpret(before, inputs);
   auto got = ir::interpret(after, inputs);

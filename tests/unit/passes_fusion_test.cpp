@@ -118,6 +118,8 @@ const char* kReduce = R"(graph @g(%x: f32[2,4]) {
 }
 )";
 
+const passes::PassContext kWithAttention{.fuseAttention = true};
+
 // Scaled, masked dot-product attention over 2 heads: one attention kernel.
 const char* kAttention = R"(graph @g(%q: f32[1,2,3,4], %kt: f32[1,2,4,5], %v: f32[1,2,5,4], %mask: f32[1,1,1,5]) {
   %scale: f32[] = const [2.0]
@@ -302,7 +304,12 @@ TEST(Fusion, ScaledMaskedAttentionIsOneKernel) {
     }, kind = "attention"}
   return %y
 }
-)");
+)",
+               true, kWithAttention);
+  // Not asked for (the CPU's default): the usual kernels.
+  ir::Graph g = ir::parseGraph(kAttention);
+  passes::findPass("fusion")->run(g, {});
+  EXPECT_EQ(ir::printGraph(g).find("attention"), std::string::npos) << ir::printGraph(g);
 }
 TEST(Fusion, AttentionWhoseProbabilitiesAreReadIsNotOneKernel) {
   expectPasses({"fusion"}, kAttentionProbabilitiesRead, R"(graph @g(%q: f32[2,3,4], %kt: f32[2,4,5], %v: f32[2,5,4]) {
@@ -320,7 +327,8 @@ TEST(Fusion, AttentionWhoseProbabilitiesAreReadIsNotOneKernel) {
     }, kind = "matmul"}
   return %y, %p
 }
-)");
+)",
+               true, kWithAttention);
 }
 
 TEST(Fusion, InterpreterResultsAgree) {
@@ -337,7 +345,8 @@ TEST(Fusion, InterpreterResultsAgree) {
                     {{"q", ramp({1, 2, 3, 4}, 0.5)},
                      {"kt", ramp({1, 2, 4, 5}, 0.25)},
                      {"v", ramp({1, 2, 5, 4}, 1.0)},
-                     {"mask", ramp({1, 1, 1, 5}, -3.0)}});
+                     {"mask", ramp({1, 1, 1, 5}, -3.0)}},
+                    1e-5, kWithAttention);
 }
 
 TEST(Fusion, SymbolicShapesAreLeftAlone) {
@@ -402,12 +411,13 @@ TEST(FusedOp, InferenceRejectsABodyThatBreaksItsKind) {
 // shapes: the symbolic batch N is bound to 2), as tinygrad's
 // assert_kernel_count: {nodes, of which Fused}.
 namespace {
-std::pair<size_t, size_t> countsAfterPipeline(const std::string& model, bool optimize) {
+std::pair<size_t, size_t> countsAfterPipeline(const std::string& model, bool optimize,
+                                              const passes::PassContext& ctx = {}) {
   frontend::onnx::ImportOptions options;
   options.dimBindings = {{"N", 2}};
   ir::Graph g =
       frontend::onnx::importOnnxFile(std::string(DLC_TEST_MODELS_DIR) + "/" + model + "/model.onnx", options).graph;
-  if (optimize) passes::defaultPipeline().run(g);
+  if (optimize) passes::defaultPipeline(ctx).run(g);
   size_t fused = 0;
   for (const ir::Node* n : g.nodes()) fused += n->op() == ir::OpKind::Fused;
   return {g.numNodes(), fused};
@@ -417,7 +427,12 @@ using Counts = std::pair<size_t, size_t>;
 
 TEST(Fusion, RealModelKernelCounts) {
   EXPECT_EQ(countsAfterPipeline("bert_tiny", false), Counts(163, 0));
-  EXPECT_EQ(countsAfterPipeline("bert_tiny", true), Counts(71, 25));  // 2 attention kernels
+  EXPECT_EQ(countsAfterPipeline("bert_tiny", true), Counts(75, 29));
+  // Each layer's attention: 1 kernel instead of 3 (MatMul with its scale and
+  // mask, Softmax, MatMul).
+  EXPECT_EQ(countsAfterPipeline("bert_tiny", true, kWithAttention), Counts(71, 25));
+  EXPECT_EQ(countsAfterPipeline("gpt_tiny", true), Counts(40, 21));
+  EXPECT_EQ(countsAfterPipeline("gpt_tiny", true, kWithAttention), Counts(36, 17));
   EXPECT_EQ(countsAfterPipeline("resnet_tiny", false), Counts(49, 0));
   EXPECT_EQ(countsAfterPipeline("resnet_tiny", true), Counts(24, 21));
   EXPECT_EQ(countsAfterPipeline("mobilenet_tiny", false), Counts(21, 0));

@@ -92,7 +92,16 @@ CompileOptions compileOptions(const CliArgs& args) {
   options.allowTf32 = args.flag("allow-tf32");
   options.cudaSource = args.flag("cuda-source");
   if (auto p = args.value("precision")) options.precision = parsePrecision(*p);
+  options.fuseAttention = attentionFusion(args);
   return options;
+}
+
+std::optional<bool> attentionFusion(const CliArgs& args) {
+  auto v = args.value("attention-fusion");
+  if (!v) return std::nullopt;
+  if (*v == "on") return true;
+  if (*v == "off") return false;
+  throwUserError("--attention-fusion {}: expected on or off", *v);
 }
 
 ir::DType parsePrecision(const std::string& name) {

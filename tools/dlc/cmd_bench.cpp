@@ -47,6 +47,8 @@ options:
   --precision P       cuda: fp32 (default), or fp16 / bf16: matrix products
                       (MatMul, Gemm) in that type on tensor cores, the rest
                       in f32 (like torch.autocast)
+  --attention-fusion on|off  one kernel per attention (MatMul, scale/mask,
+                      Softmax, MatMul); default on for cuda, off for cpu
   --host-transfers    cuda: time runs on host tensors, copies to and from the
                       GPU included (by default the inputs are uploaded once
                       and the outputs stay on the device, as PyTorch is timed)
@@ -117,7 +119,7 @@ std::string defaultTarget() {
 
 int cmdBench(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir",
-                      "precision"},
+                      "precision", "attention-fusion"},
                {"help", "json", "no-optimize", "profile", "allow-tf32", "host-transfers"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -152,6 +154,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   if (auto cpu = args.value("cpu")) options.cpu = *cpu;
   options.allowTf32 = args.flag("allow-tf32");
   if (auto p = args.value("precision")) options.precision = parsePrecision(*p);
+  options.fuseAttention = attentionFusion(args);
   int resolvedThreads = threads > 0 ? int(threads) : int(std::max(1u, std::thread::hardware_concurrency()));
 
   start = Clock::now();

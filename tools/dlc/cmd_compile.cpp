@@ -56,6 +56,8 @@ options:
                         x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
   --arch LIST           cuda: the GPU archs to compile cubins for (default
                         sm_80,sm_90; comma-separated or repeated)
+  --attention-fusion on|off  one kernel per attention (MatMul, scale/mask,
+                        Softmax, MatMul); default on for cuda, off for cpu
   --precision P         cuda: fp32 (default), fp16 or bf16 matrix products
                         (MatMul, Gemm) on tensor cores, the rest in f32
   --shape NAME=DIMS     pin input NAME's shape (e.g. input=1x3x224x224), or a
@@ -165,6 +167,7 @@ CudaAotResult compileForCuda(const ir::Graph& graph, const std::map<std::string,
   options.name = cpuOptions.name;
   options.embedWeights = cpuOptions.embedWeights;
   options.emitMain = cpuOptions.emitMain;
+  options.fuseAttention = cpuOptions.fuseAttention;
   options.cacheDir = codegen::cuda::defaultCacheDir();
   if (!archLists.empty()) {
     options.archs.clear();
@@ -188,7 +191,8 @@ int cmdCompile(const std::vector<std::string>& argv) {
   std::vector<std::string> normalized = argv;
   for (std::string& a : normalized)
     if (a == "-o") a = "--output";
-  CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "arch", "shape", "max-tensor-bytes", "precision"},
+  CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "arch", "shape", "max-tensor-bytes", "precision",
+                            "attention-fusion"},
                {"help", "embed-weights"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -213,6 +217,8 @@ int cmdCompile(const std::vector<std::string>& argv) {
   options.cpu = args.value("cpu").value_or("host");
   options.embedWeights = args.flag("embed-weights");
   options.emitMain = emit == "exe";
+  std::optional<bool> fuseAttention = attentionFusion(args);
+  options.fuseAttention = fuseAttention.value_or(target == "cuda");
 
   auto start = std::chrono::steady_clock::now();
   frontend::onnx::ImportOptions importOptions;

@@ -28,6 +28,8 @@ options:
   --allow-tf32        cuda: cuBLAS may use TF32 tensor cores
   --precision P       cuda: fp32 (default), fp16 or bf16 for the matrix
                       products (MatMul, Gemm), the rest in f32 (torch.autocast)
+  --attention-fusion on|off  one kernel per attention (MatMul, scale/mask,
+                      Softmax, MatMul); default on for cuda, off for cpu
   --threads N         cpu: worker threads (default 0: every core)
   --cpu NAME          cpu: compile for this LLVM CPU (default host; e.g.
                       x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
@@ -39,7 +41,7 @@ options:
 
 int cmdRun(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu", "max-tensor-bytes",
-                      "precision"},
+                      "precision", "attention-fusion"},
                {"help", "optimize", "allow-tf32"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);

@@ -35,7 +35,9 @@ class InterpreterExecutable : public Executable {
 class CpuExecutable : public Executable {
  public:
   CpuExecutable(ir::Graph g, const CompileOptions& options)
-      : model_(std::move(g), codegen::cpu::CpuOptions{options.cpu, options.threads}) {}
+      : model_(std::move(g), codegen::cpu::CpuOptions{.cpu = options.cpu,
+                                                      .threads = options.threads,
+                                                      .fuseAttention = fusesAttention("cpu", options)}) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
   std::string describe() const override { return model_.describe(); }
   std::string profile(const ir::NamedTensors& inputs, int iterations) override {
@@ -64,7 +66,8 @@ class CudaExecutable : public Executable {
   CudaExecutable(ir::Graph g, const CompileOptions& options)
       : model_(std::move(g), codegen::cuda::CudaOptions{.allowTf32 = options.allowTf32,
                                                         .precision = options.precision,
-                                                        .cacheDir = codegen::cuda::defaultCacheDir()}),
+                                                        .cacheDir = codegen::cuda::defaultCacheDir(),
+                                                        .fuseAttention = fusesAttention("cuda", options)}),
         source_(options.cudaSource) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
   // Timed like PyTorch on the GPU: no host transfers (see deviceResidentRun).
@@ -89,6 +92,10 @@ class CudaExecutable : public Executable {
 #endif
 }  // namespace
 
+bool fusesAttention(const std::string& target, const CompileOptions& options) {
+  return options.fuseAttention.value_or(target == "cuda");
+}
+
 const std::vector<std::string>& availableTargets() {
   static const std::vector<std::string> targets = {"ref", "cpu", "cuda"};
   return targets;
@@ -98,7 +105,9 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
   if (std::find(availableTargets().begin(), availableTargets().end(), target) == availableTargets().end())
     throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
   if (options.optimize || !options.printAfter.empty()) {
-    passes::PassManager pm = options.optimize ? passes::defaultPipeline() : passes::PassManager();
+    passes::PassManager pm = options.optimize
+                                 ? passes::defaultPipeline({.fuseAttention = fusesAttention(target, options)})
+                                 : passes::PassManager();
     pm.printAfter(options.printAfter, [](const std::string& ir) { fmt::print("{}\n", ir); });
     pm.run(graph);
   }

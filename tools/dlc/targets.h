@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,7 +47,13 @@ struct CompileOptions {
   bool allowTf32 = false;               // cuda: cuBLAS may use TF32 tensor cores (--allow-tf32)
   ir::DType precision = ir::DType::F32; // cuda: matrix products in f16/bf16 (--precision)
   bool cudaSource = false;              // cuda: describe() ends with the CUDA C++ program (--cuda-source)
+  // Attention subgraphs as one kernel (--attention-fusion on|off); unset:
+  // the target's choice (on for cuda, off for cpu).
+  std::optional<bool> fuseAttention;
 };
+
+// Whether `target` fuses attention under `options`.
+bool fusesAttention(const std::string& target, const CompileOptions& options);
 
 // Compiles `graph` (consumed: passes rewrite it) for a target. Throws
 // UserError for an unknown target name.

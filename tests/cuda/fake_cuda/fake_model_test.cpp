@@ -142,6 +142,39 @@ TEST(FakeCudaModel, SoftmaxAndLayerNorm) {
                            "row kernels");
 }
 
+// Attention kernels (CudaOptions::fuseAttention, the default): a padding
+// mask broadcast over heads and queries, a causal Where (a warp per query
+// row), and 2500 keys (a block of threads per row, partials combined in
+// shared memory).
+TEST(FakeCudaModel, AttentionKernels) {
+  ir::Graph graph = ir::parseGraph(R"(graph @g(%q: f32[2,3,6,8], %kt: f32[2,3,8,7], %v: f32[2,3,7,5], %kb: f32[2,3,8,7], %pad: f32[2,1,1,7], %c: f32[1,1,6,7], %ql: f32[1,3,4], %kl: f32[1,4,2500], %vl: f32[1,2500,3]) {
+  %scale: f32[] = const [0.35355339]
+  %s: f32[2,3,6,7] = MatMul(%q, %kt)
+  %t: f32[2,3,6,7] = Mul(%s, %scale)
+  %m: f32[2,3,6,7] = Add(%t, %pad)
+  %p: f32[2,3,6,7] = Softmax(%m) {axis = -1}
+  %y: f32[2,3,6,5] = MatMul(%p, %v)
+  %zero: f32[] = const [-1.0]
+  %keep: bool[1,1,6,7] = Greater(%c, %zero)
+  %ninf: f32[] = const [-1e30]
+  %s2: f32[2,3,6,7] = MatMul(%q, %kb)
+  %w2: f32[2,3,6,7] = Where(%keep, %s2, %ninf)
+  %p2: f32[2,3,6,7] = Softmax(%w2) {axis = 3}
+  %y2: f32[2,3,6,5] = MatMul(%p2, %v)
+  %sl: f32[1,3,2500] = MatMul(%ql, %kl)
+  %pl: f32[1,3,2500] = Softmax(%sl) {axis = -1}
+  %yl: f32[1,3,3] = MatMul(%pl, %vl)
+  return %y, %y2, %yl
+}
+)");
+  std::string described = CudaModel(ir::cloneGraph(graph), options(true)).describe();
+  for (const char* kernel : {"[MatMul Mul Add Softmax MatMul]", "[MatMul Where Softmax MatMul]", "[MatMul Softmax MatMul]"})
+    EXPECT_NE(described.find(kernel), std::string::npos) << kernel << "\n" << described;
+  EXPECT_NE(described.find("a block per row"), std::string::npos) << described;
+  EXPECT_EQ(described.find("cuBLAS"), std::string::npos) << described;
+  expectMatchesInterpreter(graph, "attention", ir::Tolerance{1e-4, 1e-5});
+}
+
 TEST(FakeCudaModel, GemmWithEpilogue) {
   expectMatchesInterpreter(ir::parseGraph("graph @g(%x: f32[5,24], %y: f32[3,24,7]) {\n" +
                                           constant("w", "f32[16,24]", 384) + constant("bias", "f32[16]", 16) +
