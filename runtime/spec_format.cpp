@@ -24,6 +24,7 @@ class Writer {
   void u32(uint32_t v) { raw(&v, 4); }
   void u64(uint64_t v) { raw(&v, 8); }
   void i64(int64_t v) { raw(&v, 8); }
+  void f32(float v) { raw(&v, 4); }
   void str(const std::string& s) {
     u64(s.size());
     raw(s.data(), s.size());
@@ -61,6 +62,7 @@ class Reader {
   uint32_t u32() { return load<uint32_t>(); }
   uint64_t u64() { return load<uint64_t>(); }
   int64_t i64() { return load<int64_t>(); }
+  float f32() { return load<float>(); }
   // A count of items that each take at least `minBytes` (so a corrupt count
   // cannot make us allocate more than the blob's size).
   size_t count(size_t minBytes) {
@@ -240,6 +242,9 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       w.i64(g->packB);
       w.i64(g->epilogue);
       w.refs(g->epilogueBuffers);
+      w.u8(g->ltEpilogue);
+      w.f32(g->ltAlpha);
+      w.ref(g->ltBias);
     } else if (const auto* c = std::get_if<ConvStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::Conv));
       writeConv(w, c->shape);
@@ -342,6 +347,9 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         g.packB = toInt32(r.i64());
         g.epilogue = toInt32(r.i64());
         g.epilogueBuffers = r.refs();
+        g.ltEpilogue = r.u8();
+        g.ltAlpha = r.f32();
+        g.ltBias = r.ref();
         step.op = std::move(g);
         break;
       }

@@ -25,7 +25,7 @@ namespace dlc::runtime {
 // ConvTranspose steps. 3: GPU launch shapes, the im2col kernel of a
 // convolution and the col2im kernel of a ConvTranspose, the element type of
 // a GEMM (CUDA bundles).
-inline constexpr uint32_t kSpecFormatVersion = 3;
+inline constexpr uint32_t kSpecFormatVersion = 4;
 inline constexpr size_t kBlobHeaderBytes = 64;
 
 struct SerializedSpec {

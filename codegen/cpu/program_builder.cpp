@@ -65,6 +65,9 @@ struct Item {
   const ir::Value *gemmA = nullptr, *gemmB = nullptr, *gemmC = nullptr;
   ir::DType gemmCDtype = ir::DType::F32;  // what C is stored as (GEMMs, convolutions)
   bool packA = false, packB = false;
+  uint8_t ltEpilogue = runtime::kLtNone;  // GemmStepSpec::ltEpilogue
+  double ltAlpha = 1.0;
+  const ir::Value* ltBias = nullptr;
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
   runtime::ConvShape conv;
   const ir::Value *convX = nullptr, *convW = nullptr;
@@ -238,6 +241,9 @@ class Builder {
             op.epilogue = int32_t(addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id)).first);
             for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
             epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
+            op.ltEpilogue = item.ltEpilogue;
+            op.ltAlpha = float(item.ltAlpha);
+            if (item.ltBias) op.ltBias = ref(item.ltBias);
           }
           const auto& s = op.shape;
           std::string what = fmt::format("{} -> GEMM {}x{}x{}{} with {}{}{} [{}]", n.describe(), s.M, s.N, s.K,
@@ -780,7 +786,47 @@ class Builder {
       for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(withC, v));
       if (group.anchorAddend || group.anchorScale != 1.0) item.opNames.emplace_back("alpha/beta/C");
       for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
+      if (options_.gemmLtEpilogues) matchLtEpilogue(group, toGraph, item);
     }
+  }
+
+  // Whether the epilogue of `group` is relu?(alpha * product + bias), with
+  // the bias a vector over the N columns: then cuBLASLt can compute it in
+  // the GEMM (Item::ltEpilogue). f32, one batch, the final value the only
+  // result (stored in C).
+  void matchLtEpilogue(const PointwiseGroup& group, const ValueMap& toGraph, Item& item) {
+    const runtime::GemmArgs& s = item.gemmShape;
+    if (item.gemmA->dtype() != ir::DType::F32 || item.gemmCDtype != ir::DType::F32 || s.batch != 1 ||
+        group.outputs.size() != 1)
+      return;
+    auto isColumnVector = [&](const ir::Value* v) {
+      std::vector<int64_t> e = extentsOf(v);
+      return v->dtype() == ir::DType::F32 && !e.empty() && e.back() == s.N && product(e, 0, e.size()) == s.N;
+    };
+    const ir::Value* bias = nullptr;
+    if (group.anchorAddend) {
+      if (!isColumnVector(group.anchorAddend) || group.anchorAddendScale != 1.0) return;
+      bias = group.anchorAddend;
+    }
+    const ir::Value* current = group.anchorResult;
+    bool relu = false;
+    for (const ir::Node* n : group.nodes) {
+      if (relu) return;  // ReLU must come last
+      if (n->op() == OpKind::Relu && n->input(0) == current) {
+        relu = true;
+      } else if (n->op() == OpKind::Add && !bias && (n->input(0) == current) != (n->input(1) == current)) {
+        const ir::Value* other = n->input(0) == current ? n->input(1) : n->input(0);
+        if (!isColumnVector(other)) return;
+        bias = other;
+      } else {
+        return;
+      }
+      current = n->output(0);
+    }
+    if (current != group.outputs[0] || (!bias && !relu)) return;
+    item.ltEpilogue = uint8_t((relu ? runtime::kLtRelu : 0) | (bias ? runtime::kLtBias : 0));
+    item.ltAlpha = group.anchorScale;
+    item.ltBias = bias ? mapValue(toGraph, bias) : nullptr;
   }
 
  private:

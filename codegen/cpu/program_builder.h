@@ -45,6 +45,9 @@ struct PlanOptions {
   // cuBLAS); the CPU's micro-kernels are f32 only, so there they are library
   // calls.
   bool halfGemms = false;
+  // GEMM epilogues that are bias and/or ReLU also as cuBLASLt epilogue flags
+  // (runtime::GemmStepSpec::ltEpilogue; GPU programs).
+  bool gemmLtEpilogues = false;
 };
 
 PlannedProgram planProgram(const ir::Graph& graph, const PlanOptions& options = {});

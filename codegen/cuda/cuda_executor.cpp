@@ -30,7 +30,7 @@ struct CudaExecutor::Impl {
     std::string arch = options.arch.empty() ? dev->arch() : options.arch;
     image = compileCuda(plan.source, "dlc_program.cu", {arch, options.ptx, options.cacheDir});
     runner = std::make_unique<ProgramRunner>(
-        dev, plan.planned.spec, image.image, RunnerOptions{options.allowTf32, options.useGraphs},
+        dev, plan.planned.spec, image.image, RunnerOptions{options.allowTf32, options.useGraphs, options.useLtEpilogues},
         [this](const runtime::LibraryStepSpec& l, const std::function<CUdeviceptr(SpecRef)>& resolve,
                const Stream& stream) { library(l, resolve, stream); });
   }

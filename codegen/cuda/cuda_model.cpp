@@ -45,8 +45,16 @@ std::string howItRuns(const CudaPlan& plan, size_t i) {
         if constexpr (std::is_same_v<T, runtime::KernelStepSpec>)
           return fmt::format("CUDA kernel {}", plan.kernels.at(op.kernel).name);
         else if constexpr (std::is_same_v<T, runtime::GemmStepSpec>)
-          return op.epilogue == runtime::kNone ? "cuBLAS GEMM"
-                                               : fmt::format("cuBLAS GEMM + CUDA kernel {}", plan.kernels.at(size_t(op.epilogue)).name);
+          if (op.epilogue == runtime::kNone) return "cuBLAS GEMM";
+          else if (op.ltEpilogue != runtime::kLtNone)
+            return fmt::format("cuBLASLt GEMM with its {} epilogue (where cuBLASLt has no algorithm: cuBLAS GEMM + "
+                               "CUDA kernel {})",
+                               op.ltEpilogue == runtime::kLtRelu   ? "ReLU"
+                               : op.ltEpilogue == runtime::kLtBias ? "bias"
+                                                                   : "bias + ReLU",
+                               plan.kernels.at(size_t(op.epilogue)).name);
+          else
+            return fmt::format("cuBLAS GEMM + CUDA kernel {}", plan.kernels.at(size_t(op.epilogue)).name);
         else if constexpr (std::is_same_v<T, runtime::ConvStepSpec>)
           return fmt::format("{}cuBLAS GEMM x{} groups{}",
                              op.im2col != runtime::kNone ? "im2col kernel + " : "", op.shape.group,

@@ -11,7 +11,7 @@ namespace dlc::codegen::cuda {
 
 CudaPlan planCuda(const ir::Graph& graph) {
   CudaPlan plan;
-  plan.planned = cpu::planProgram(graph, cpu::PlanOptions{.halfGemms = true});
+  plan.planned = cpu::planProgram(graph, cpu::PlanOptions{.halfGemms = true, .gemmLtEpilogues = true});
   plan.kernels = plan.planned.kernels;
   runtime::ProgramSpec& spec = plan.planned.spec;
   auto addKernel = [&](kir::Kernel k) {

@@ -6,6 +6,7 @@
 
 #include "runtime/cuda/blas_gemm.h"
 #include "runtime/cuda/cublas.h"
+#include "runtime/cuda/cublas_lt.h"
 #include "support/error_types.h"
 
 namespace dlc::runtime::cuda {
@@ -18,6 +19,11 @@ struct Slot {
   std::vector<DeviceMemory> inputs, outputs;
   std::unique_ptr<Stream> stream;
   std::unique_ptr<Blas> blas;
+  // GEMM steps whose epilogue cuBLASLt computes (per step; null: cuBLAS and
+  // the epilogue kernel), planned for this slot's addresses.
+  std::unique_ptr<BlasLt> lt;
+  DeviceMemory ltWorkspace;
+  std::vector<BlasLt::PlanPtr> ltPlans;
   std::unique_ptr<GraphExec> graph;
 };
 
@@ -41,7 +47,7 @@ struct ProgramRunner::Impl {
   std::vector<ConvPlan> convs;                 // per step (convolution steps)
   std::vector<std::vector<ConvTransposeGemm>> convTransposes;  // per step (ConvTranspose steps)
   int64_t scratchBytes = 0;                    // the largest im2col matrix
-  bool needsBlas = false, hasLibrary = false;
+  bool needsBlas = false, hasLibrary = false, hasLtEpilogues = false;
   std::mutex mutex;
   std::vector<std::unique_ptr<Slot>> freeSlots;
 
@@ -80,6 +86,7 @@ struct ProgramRunner::Impl {
         gemms[i]->abType = g->dtype;
         gemms[i]->cType = g->cDtype;
         needsBlas = true;
+        hasLtEpilogues |= g->ltEpilogue != kLtNone;
       } else if (const auto* c = std::get_if<ConvStepSpec>(&s.op)) {
         convs[i] = planConv(c->shape);
         for (ConvGemm& g : convs[i].gemms) {
@@ -110,7 +117,29 @@ struct ProgramRunner::Impl {
     for (const TensorSpec& t : spec.outputs) s->outputs.emplace_back(*dev, size_t(tensorBytes(t)));
     s->stream = std::make_unique<Stream>(*dev);
     if (needsBlas) s->blas = std::make_unique<Blas>(*dev, *s->stream, options.allowTf32);
+    if (hasLtEpilogues && options.useLtEpilogues && BlasLt::available()) planLtEpilogues(*s);
     return s;
+  }
+
+  // The cuBLASLt plans of the slot's GEMM steps that have an epilogue it can
+  // compute. Where it has no algorithm, or fails to describe one, the step
+  // runs cuBLAS and the epilogue kernel instead: the same result.
+  void planLtEpilogues(Slot& s) const {
+    s.lt = std::make_unique<BlasLt>(*dev, options.allowTf32);
+    s.ltPlans.resize(spec.steps.size());
+    bool any = false;
+    for (size_t i = 0; i < spec.steps.size(); ++i) {
+      const auto* g = std::get_if<GemmStepSpec>(&spec.steps[i].op);
+      if (!g || g->ltEpilogue == kLtNone) continue;
+      try {
+        CUdeviceptr bias = (g->ltEpilogue & kLtBias) ? resolve(s, g->ltBias) : 0;
+        s.ltPlans[i] = s.lt->plan(*gemms[i], g->ltEpilogue, g->ltAlpha, bias);
+      } catch (const InternalError&) {
+        s.ltPlans[i] = nullptr;
+      }
+      any |= s.ltPlans[i] != nullptr;
+    }
+    if (any) s.ltWorkspace = DeviceMemory(*dev, BlasLt::kWorkspaceBytes);
   }
 
   CUdeviceptr resolve(const Slot& s, SpecRef r) const {
@@ -151,6 +180,10 @@ struct ProgramRunner::Impl {
         // cuBLAS's A is our B.
         CUdeviceptr a = g->packA != kNone ? constants.at(size_t(g->packA)).ptr() : resolve(s, g->a);
         CUdeviceptr b = g->packB != kNone ? constants.at(size_t(g->packB)).ptr() : resolve(s, g->b);
+        if (i < s.ltPlans.size() && s.ltPlans[i]) {
+          s.lt->run(*s.ltPlans[i], b, a, resolve(s, g->c), s.ltWorkspace.ptr(), st);
+          continue;
+        }
         s.blas->gemm(*gemms[i], b, a, resolve(s, g->c));
         if (g->epilogue != kNone) launch(s, size_t(g->epilogue), g->epilogueBuffers);
       } else if (const auto* c = std::get_if<ConvStepSpec>(&step.op)) {

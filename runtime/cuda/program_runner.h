@@ -28,6 +28,10 @@ namespace dlc::runtime::cuda {
 struct RunnerOptions {
   bool allowTf32 = false;  // cuBLAS may use TF32 tensor cores (not FP32-exact)
   bool useGraphs = true;   // capture and replay CUDA graphs
+  // GEMM epilogues through cuBLASLt where the spec marks them and cuBLASLt
+  // has an algorithm (GemmStepSpec::ltEpilogue); false: always cuBLAS and
+  // the epilogue kernel.
+  bool useLtEpilogues = true;
 };
 
 // A library step (a node without a kernel, JIT only): `resolve` gives the

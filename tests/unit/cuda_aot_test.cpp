@@ -96,11 +96,25 @@ TEST(CudaPlanSpec, EveryKernelHasALaunchAndConvolutionsTheirIm2col) {
     EXPECT_EQ(loaded.launches[i].blocks, spec.launches[i].blocks);
     EXPECT_EQ(loaded.launches[i].threads, spec.launches[i].threads);
   }
+  int ltGemms = 0;
+  size_t ltStep = 0;
   for (size_t i = 0; i < spec.steps.size(); ++i) {
     if (const auto* c = std::get_if<runtime::ConvStepSpec>(&spec.steps[i].op)) {
       EXPECT_EQ(std::get<runtime::ConvStepSpec>(loaded.steps[i].op).im2col, c->im2col);
     }
+    if (const auto* g = std::get_if<runtime::GemmStepSpec>(&spec.steps[i].op); g && g->ltEpilogue) {
+      const auto& l = std::get<runtime::GemmStepSpec>(loaded.steps[i].op);
+      EXPECT_EQ(l.ltEpilogue, g->ltEpilogue);
+      EXPECT_EQ(l.ltAlpha, g->ltAlpha);
+      EXPECT_EQ(l.ltBias.space, g->ltBias.space);
+      EXPECT_EQ(l.ltBias.index, g->ltBias.index);
+      ++ltGemms;
+      ltStep = i;
+    }
   }
+  // The classifier's Gemm + bias: a cuBLASLt bias epilogue.
+  ASSERT_EQ(ltGemms, 1);
+  EXPECT_EQ(std::get<runtime::GemmStepSpec>(spec.steps[ltStep].op).ltEpilogue, runtime::kLtBias);
 
   // A spec with launch shapes for some kernels only is refused.
   runtime::ProgramSpec broken = loaded;
@@ -108,6 +122,14 @@ TEST(CudaPlanSpec, EveryKernelHasALaunchAndConvolutionsTheirIm2col) {
   EXPECT_THROW(runtime::validate(broken, broken.kernelNames.size()), UserError);
   broken = loaded;
   broken.launches[0].threads = 2048;
+  EXPECT_THROW(runtime::validate(broken, broken.kernelNames.size()), UserError);
+  // cuBLASLt epilogue flags it does not know, or without the kernel that
+  // computes the epilogue where cuBLASLt cannot.
+  broken = loaded;
+  std::get<runtime::GemmStepSpec>(broken.steps[ltStep].op).ltEpilogue = 4;
+  EXPECT_THROW(runtime::validate(broken, broken.kernelNames.size()), UserError);
+  broken = loaded;
+  std::get<runtime::GemmStepSpec>(broken.steps[ltStep].op).epilogue = runtime::kNone;
   EXPECT_THROW(runtime::validate(broken, broken.kernelNames.size()), UserError);
 }
 

@@ -4,6 +4,7 @@
 // pooling, a gather's status word), then the real test models, against the
 // reference interpreter; with and without CUDA graphs, several runs, and
 // two threads at once.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -47,6 +48,12 @@ CudaOptions options(bool useGraphs) {
   o.useGraphs = useGraphs;
   o.cacheDir = std::string(DLC_FAKE_CUDA_CACHE) + "/nvrtc";  // each program through NVRTC once
   return o;
+}
+
+int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
 }
 
 // Weights as constants (the GEMM and convolution paths want them so).
@@ -188,6 +195,53 @@ TEST(FakeCudaModel, GemmWithEpilogue) {
 }
 )"),
                            "GEMM");
+}
+
+// GEMMs whose epilogue is a bias and/or ReLU run it in cuBLASLt (the fake
+// counts its GEMMs): Gemm with its C as the bias (transB, alpha), MatMul +
+// bias + ReLU, MatMul + ReLU, and the bias from a graph input; a GELU
+// epilogue stays a kernel. With CudaOptions::useLtEpilogues off, cuBLAS and
+// the kernels give the same results.
+TEST(FakeCudaModel, GemmEpiloguesInCublasLt) {
+  ir::Graph graph = ir::parseGraph(
+      "graph @g(%x: f32[5,24], %b2: f32[16], %w2: f32[24,16], %v2: f32[24,16], %v3: f32[24,16]) {\n" +
+      constant("w", "f32[16,24]", 384) +
+                                   constant("bias", "f32[16]", 16) + constant("v", "f32[24,16]", 384) +
+                                   R"(  %g: f32[5,16] = Gemm(%x, %w, %bias) {alpha = 0.5, transB = 1}
+  %m: f32[5,16] = MatMul(%x, %v)
+  %mb: f32[5,16] = Add(%bias, %m)
+  %mr: f32[5,16] = Relu(%mb)
+  %n: f32[5,16] = MatMul(%x, %w2)
+  %nr: f32[5,16] = Relu(%n)
+  %o: f32[5,16] = MatMul(%x, %v2)
+  %ob: f32[5,16] = Add(%o, %b2)
+  %p: f32[5,16] = MatMul(%x, %v3)
+  %pg: f32[5,16] = Gelu(%p)
+  return %g, %mr, %nr, %ob, %pg
+}
+)");
+  auto ltMatmuls = [] {
+    void* lib = dlopen("libcublasLt.so.13", RTLD_NOW | RTLD_NOLOAD);
+    auto count = lib ? reinterpret_cast<unsigned long long (*)()>(dlsym(lib, "dlc_fake_cublaslt_matmuls")) : nullptr;
+    return count ? count() : 0ull;
+  };
+  for (bool useLt : {true, false}) {
+    CudaOptions o = options(true);
+    o.useLtEpilogues = useLt;
+    CudaModel model(ir::cloneGraph(graph), o);
+    std::string described = model.describe();
+    EXPECT_EQ(count(described, "cuBLASLt GEMM with its bias epilogue"), 2) << described;
+    EXPECT_EQ(count(described, "cuBLASLt GEMM with its bias + ReLU epilogue"), 1) << described;
+    EXPECT_EQ(count(described, "cuBLASLt GEMM with its ReLU epilogue"), 1) << described;
+    useEmulationOf(model.cudaSource());
+    for (unsigned seed = 1; seed <= 2; ++seed) {
+      ir::NamedTensors inputs = randomInputs(graph, seed);
+      unsigned long long before = ltMatmuls();
+      expectClose(model.run(inputs), ir::interpret(graph, inputs), ir::Tolerance{1e-5, 1e-6},
+                  std::string(useLt ? "cuBLASLt" : "cuBLAS + kernels") + "\n" + described);
+      EXPECT_EQ(ltMatmuls() - before, useLt ? 4u : 0u);
+    }
+  }
 }
 
 TEST(FakeCudaModel, ConvWithBiasReluAndPooling) {
