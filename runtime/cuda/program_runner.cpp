@@ -125,7 +125,11 @@ struct ProgramRunner::Impl {
   // compute. Where it has no algorithm, or fails to describe one, the step
   // runs cuBLAS and the epilogue kernel instead: the same result.
   void planLtEpilogues(Slot& s) const {
-    s.lt = std::make_unique<BlasLt>(*dev, options.allowTf32);
+    try {
+      s.lt = std::make_unique<BlasLt>(*dev, options.allowTf32);
+    } catch (const InternalError&) {
+      return;  // no cuBLASLt handle: every step runs cuBLAS and its kernel
+    }
     s.ltPlans.resize(spec.steps.size());
     bool any = false;
     for (size_t i = 0; i < spec.steps.size(); ++i) {
