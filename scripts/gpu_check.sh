@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The CUDA backend's checks and benchmarks on a lent GPU machine, in one call.
-# Builds nothing: build dlc here first (the binaries carry the few shared
-# libraries they need in BUILD/lib, see ../shared/ARCHITECTURE.md "Toolchain
-# facts"), carry BUILD, then run from the repository root there:
+# Builds nothing: build dlc here first, pack it with scripts/gpu_pack.sh (the
+# stripped binaries and the few shared libraries they need, in one file that
+# fits the device tool's carry; see ../shared/ARCHITECTURE.md "Toolchain
+# facts"), carry its folder, then run from the repository root there:
 #
-#   scripts/gpu_check.sh BUILD [OUT] [STAGES]
+#   scripts/gpu_check.sh build-gpu/dlc-gpu.tar.xz [OUT] [STAGES]
+#
+# (BUILD may also be a build folder whose lib/ holds those libraries.)
 #
 # STAGES (comma-separated, default "tests,conformance,models"; "all" for
 # every one), each time-boxed (seconds, override with STAGE_TIMEOUT=N):
@@ -44,6 +47,10 @@ done
 work=${WORK:-/tmp/gpu_check}
 mkdir -p "$out" "$work"
 out=$(cd "$out" && pwd)
+if [ -f "$build" ]; then  # a pack from scripts/gpu_pack.sh
+  rm -rf "$work/build" && mkdir -p "$work/build" && tar -C "$work/build" -xJf "$build" || exit 2
+  build=$work/build
+fi
 build=$(cd "$build" && pwd)
 export LD_LIBRARY_PATH="$build/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export XDG_CACHE_HOME="$work/cache"  # NVRTC disk cache: fresh on every machine

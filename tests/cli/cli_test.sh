@@ -52,6 +52,16 @@ expect 1 "unknown pass 'nope'" -- "$dlc" run "$node/test_add/model.onnx" --print
 # conformance on one folder, with --json.
 expect 0 "1 passed, 0 failed" -- "$dlc" conformance "$node/test_add"
 expect 0 '"passed": 1, "failed": 0, "unsupported": 0' -- "$dlc" conformance "$node/test_add" --json
+# A failing test (Add's model, Sub's expected output) exits 1, unless --expect
+# does not list it.
+cp -r "$node/test_add" "$tmp/test_add_wrong"
+cp "$node/test_sub/test_data_set_0/output_0.pb" "$tmp/test_add_wrong/test_data_set_0/output_0.pb"
+expect 1 "0 passed, 1 failed" -- "$dlc" conformance "$tmp/test_add_wrong"
+expect 1 "0 passed, 1 failed" -- "$dlc" conformance "$tmp/test_add_wrong" --target cpu
+echo "test_add" >"$tmp/expect_other.txt"
+expect 0 "0 passed, 1 failed" -- "$dlc" conformance "$tmp/test_add_wrong" --expect "$tmp/expect_other.txt" --filter wrong
+echo "test_add_wrong" >"$tmp/expect_it.txt"
+expect 1 "1 expected passes regressed: test_add_wrong" -- "$dlc" conformance "$tmp/test_add_wrong" --expect "$tmp/expect_it.txt"
 
 # bench: one JSON object with the timing keys; statistics; bad options.
 demo=$(dirname "$0")/../../models/demo_cnn/model.onnx
