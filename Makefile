@@ -5,12 +5,14 @@
 #   make test-sanitize   builds in build-sanitize with clang-19, ASan + UBSan
 #               and libFuzzer coverage, runs all tests there and each fuzz
 #               target for FUZZ_SECONDS
+#   make gpu-pack   builds, then packs the binaries for a lent GPU machine
+#               into build-gpu/dlc-gpu.tar.xz (scripts/gpu_pack.sh)
 BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 
-.PHONY: deps configure build demo test test-sanitize clean
+.PHONY: deps configure build demo test test-sanitize gpu-pack clean
 
 deps:
 	./scripts/install-deps.sh
@@ -44,5 +46,8 @@ test-sanitize: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir $(SANITIZE_BUILD) --output-on-failure -j $(JOBS) -E '^cmake_consumer$$'
 
+gpu-pack: build
+	./scripts/gpu_pack.sh $(BUILD) build-gpu
+
 clean:
-	rm -rf $(BUILD) $(SANITIZE_BUILD)
+	rm -rf $(BUILD) $(SANITIZE_BUILD) build-gpu
