@@ -134,13 +134,14 @@ class Validator {
     checkRef(g.c, reachBytes({{a.batch, a.cBatchStride}, {a.M, a.ldc}, {a.N, 1}}, dtypeBytes(g.cDtype)));
     checkKernel(g.epilogue, true);
     for (SpecRef r : g.epilogueBuffers) checkRef(r);
-    if (g.ltEpilogue & ~(kLtRelu | kLtBias)) fail("unknown cuBLASLt epilogue flags");
+    if (g.ltEpilogue & ~(kLtRelu | kLtBias | kLtResidual)) fail("unknown cuBLASLt epilogue flags");
     if (g.ltEpilogue != kLtNone) {
       if (g.epilogue == kNone) fail("a cuBLASLt epilogue without the kernel that computes it otherwise");
       if (g.dtype != kF32 || g.cDtype != kF32 || a.batch != 1) fail("a cuBLASLt epilogue on a batched or half GEMM");
       if (!std::isfinite(g.ltAlpha)) fail("cuBLASLt alpha is not finite");
     }
     if (g.ltEpilogue & kLtBias) checkRef(g.ltBias, a.N * 4);
+    if (g.ltEpilogue & kLtResidual) checkRef(g.ltResidual, reachBytes({{a.M, a.ldc}, {a.N, 1}}, 4));
   }
 
   void checkConvShape(const ConvShape& s) {

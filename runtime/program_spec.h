@@ -56,7 +56,7 @@ struct KernelStepSpec {
 inline constexpr int32_t kNone = -1;
 
 // GemmStepSpec::ltEpilogue flags.
-inline constexpr uint8_t kLtNone = 0, kLtRelu = 1, kLtBias = 2;
+inline constexpr uint8_t kLtNone = 0, kLtRelu = 1, kLtBias = 2, kLtResidual = 4;
 
 struct GemmStepSpec {
   GemmArgs shape;  // sizes and strides only (pointers unset)
@@ -69,15 +69,17 @@ struct GemmStepSpec {
   int32_t packA = kNone, packB = kNone;  // constant index packed once instead of a / b
   int32_t epilogue = kNone;             // kernel index
   std::vector<SpecRef> epilogueBuffers;
-  // GPU programs: the part of the epilogue cuBLASLt can compute inside the
-  // GEMM, C = relu?(alpha * A B + bias) with `bias` an f32 vector over C's
-  // columns (N of them). Set only where that is the whole epilogue (f32, one
-  // batch, C the only result); the runner then skips the `epilogue` kernel
-  // when cuBLASLt has an algorithm for it, and runs it otherwise (the same
-  // result either way). The CPU runtime always runs the kernel.
+  // GPU programs: the epilogue when cuBLASLt can compute it inside the GEMM,
+  // C = relu?(alpha * A B + bias + residual) with `bias` an f32 vector over
+  // C's columns (N of them) and `residual` an f32 matrix laid out as C. Set
+  // only where that is the whole epilogue (f32, one batch, C the only
+  // result); the runner then skips the `epilogue` kernel when cuBLASLt has
+  // an algorithm for it, and runs it otherwise (the same result up to
+  // rounding). The CPU runtime always runs the kernel.
   uint8_t ltEpilogue = kLtNone;  // kLt* flags
   float ltAlpha = 1.0f;
-  SpecRef ltBias;  // with kLtBias
+  SpecRef ltBias;      // with kLtBias
+  SpecRef ltResidual;  // with kLtResidual
 };
 
 struct ConvStepSpec {

@@ -245,6 +245,7 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       w.u8(g->ltEpilogue);
       w.f32(g->ltAlpha);
       w.ref(g->ltBias);
+      w.ref(g->ltResidual);
     } else if (const auto* c = std::get_if<ConvStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::Conv));
       writeConv(w, c->shape);
@@ -350,6 +351,7 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         g.ltEpilogue = r.u8();
         g.ltAlpha = r.f32();
         g.ltBias = r.ref();
+        g.ltResidual = r.ref();
         step.op = std::move(g);
         break;
       }

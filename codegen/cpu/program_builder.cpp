@@ -68,6 +68,7 @@ struct Item {
   uint8_t ltEpilogue = runtime::kLtNone;  // GemmStepSpec::ltEpilogue
   double ltAlpha = 1.0;
   const ir::Value* ltBias = nullptr;
+  const ir::Value* ltResidual = nullptr;
   // Conv (the epilogue, if any, is in kernel/kernelValues as for Gemm)
   runtime::ConvShape conv;
   const ir::Value *convX = nullptr, *convW = nullptr;
@@ -244,6 +245,7 @@ class Builder {
             op.ltEpilogue = item.ltEpilogue;
             op.ltAlpha = float(item.ltAlpha);
             if (item.ltBias) op.ltBias = ref(item.ltBias);
+            if (item.ltResidual) op.ltResidual = ref(item.ltResidual);
           }
           const auto& s = op.shape;
           std::string what = fmt::format("{} -> GEMM {}x{}x{}{} with {}{}{} [{}]", n.describe(), s.M, s.N, s.K,
@@ -790,18 +792,24 @@ class Builder {
     }
   }
 
-  // Whether the epilogue of `group` is relu?(alpha * product + bias), with
-  // the bias a vector over the N columns: then cuBLASLt can compute it in
-  // the GEMM (Item::ltEpilogue). f32, one batch, the final value the only
-  // result (stored in C).
+  // Whether the epilogue of `group` is relu?(alpha * product + bias +
+  // residual), with the bias a vector over the N columns and the residual a
+  // matrix of C's shape, each optional: then cuBLASLt can compute it in the
+  // GEMM (Item::ltEpilogue). f32, one batch, the final value the only result
+  // (stored in C).
   void matchLtEpilogue(const PointwiseGroup& group, const ValueMap& toGraph, Item& item) {
     const runtime::GemmArgs& s = item.gemmShape;
     if (item.gemmA->dtype() != ir::DType::F32 || item.gemmCDtype != ir::DType::F32 || s.batch != 1 ||
         group.outputs.size() != 1)
       return;
+    // Operands must be buffers: a Fused body's inputs (a scalar constant
+    // copied into the body, or a value the epilogue computes, is none), or
+    // any operand of a node that is not fused (toGraph empty).
+    auto isBuffer = [&](const ir::Value* v) { return toGraph.empty() || toGraph.count(v) > 0; };
     auto isColumnVector = [&](const ir::Value* v) {
       std::vector<int64_t> e = extentsOf(v);
-      return v->dtype() == ir::DType::F32 && !e.empty() && e.back() == s.N && product(e, 0, e.size()) == s.N;
+      return isBuffer(v) && v->dtype() == ir::DType::F32 && !e.empty() && e.back() == s.N &&
+             product(e, 0, e.size()) == s.N;
     };
     const ir::Value* bias = nullptr;
     if (group.anchorAddend) {
@@ -809,24 +817,31 @@ class Builder {
       bias = group.anchorAddend;
     }
     const ir::Value* current = group.anchorResult;
+    const ir::Value* residual = nullptr;
     bool relu = false;
     for (const ir::Node* n : group.nodes) {
       if (relu) return;  // ReLU must come last
       if (n->op() == OpKind::Relu && n->input(0) == current) {
         relu = true;
-      } else if (n->op() == OpKind::Add && !bias && (n->input(0) == current) != (n->input(1) == current)) {
+      } else if (n->op() == OpKind::Add && (n->input(0) == current) != (n->input(1) == current)) {
         const ir::Value* other = n->input(0) == current ? n->input(1) : n->input(0);
-        if (!isColumnVector(other)) return;
-        bias = other;
+        if (!bias && isColumnVector(other)) bias = other;
+        else if (!residual && isBuffer(other) && other->dtype() == ir::DType::F32 &&
+                 extentsOf(other) == extentsOf(current))
+          residual = other;
+        else
+          return;
       } else {
         return;
       }
       current = n->output(0);
     }
-    if (current != group.outputs[0] || (!bias && !relu)) return;
-    item.ltEpilogue = uint8_t((relu ? runtime::kLtRelu : 0) | (bias ? runtime::kLtBias : 0));
+    if (current != group.outputs[0] || (!bias && !relu && !residual)) return;
+    item.ltEpilogue = uint8_t((relu ? runtime::kLtRelu : 0) | (bias ? runtime::kLtBias : 0) |
+                              (residual ? runtime::kLtResidual : 0));
     item.ltAlpha = group.anchorScale;
     item.ltBias = bias ? mapValue(toGraph, bias) : nullptr;
+    item.ltResidual = residual ? mapValue(toGraph, residual) : nullptr;
   }
 
  private:

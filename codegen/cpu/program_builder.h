@@ -45,7 +45,7 @@ struct PlanOptions {
   // cuBLAS); the CPU's micro-kernels are f32 only, so there they are library
   // calls.
   bool halfGemms = false;
-  // GEMM epilogues that are bias and/or ReLU also as cuBLASLt epilogue flags
+  // GEMM epilogues that are a bias, a residual and/or ReLU also as cuBLASLt epilogue flags
   // (runtime::GemmStepSpec::ltEpilogue; GPU programs).
   bool gemmLtEpilogues = false;
 };

@@ -44,18 +44,18 @@ std::string howItRuns(const CudaPlan& plan, size_t i) {
         using T = std::decay_t<decltype(op)>;
         if constexpr (std::is_same_v<T, runtime::KernelStepSpec>)
           return fmt::format("CUDA kernel {}", plan.kernels.at(op.kernel).name);
-        else if constexpr (std::is_same_v<T, runtime::GemmStepSpec>)
+        else if constexpr (std::is_same_v<T, runtime::GemmStepSpec>) {
           if (op.epilogue == runtime::kNone) return "cuBLAS GEMM";
-          else if (op.ltEpilogue != runtime::kLtNone)
-            return fmt::format("cuBLASLt GEMM with its {} epilogue (where cuBLASLt has no algorithm: cuBLAS GEMM + "
-                               "CUDA kernel {})",
-                               op.ltEpilogue == runtime::kLtRelu   ? "ReLU"
-                               : op.ltEpilogue == runtime::kLtBias ? "bias"
-                                                                   : "bias + ReLU",
-                               plan.kernels.at(size_t(op.epilogue)).name);
-          else
-            return fmt::format("cuBLAS GEMM + CUDA kernel {}", plan.kernels.at(size_t(op.epilogue)).name);
-        else if constexpr (std::is_same_v<T, runtime::ConvStepSpec>)
+          std::string kernel = plan.kernels.at(size_t(op.epilogue)).name;
+          if (op.ltEpilogue == runtime::kLtNone) return fmt::format("cuBLAS GEMM + CUDA kernel {}", kernel);
+          std::vector<std::string> parts;
+          if (op.ltEpilogue & runtime::kLtBias) parts.emplace_back("bias");
+          if (op.ltEpilogue & runtime::kLtResidual) parts.emplace_back("residual");
+          if (op.ltEpilogue & runtime::kLtRelu) parts.emplace_back("ReLU");
+          return fmt::format(
+              "cuBLASLt GEMM with its {} epilogue (where cuBLASLt has no algorithm: cuBLAS GEMM + CUDA kernel {})",
+              fmt::join(parts, " + "), kernel);
+        } else if constexpr (std::is_same_v<T, runtime::ConvStepSpec>)
           return fmt::format("{}cuBLAS GEMM x{} groups{}",
                              op.im2col != runtime::kNone ? "im2col kernel + " : "", op.shape.group,
                              op.epilogue == runtime::kNone ? "" : " + epilogue kernel");

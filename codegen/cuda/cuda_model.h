@@ -57,7 +57,7 @@ struct CudaOptions {
   bool useGraphs = true;   // capture and replay CUDA graphs
   // Attention subgraphs as one kernel each (passes::PassContext::fuseAttention).
   bool fuseAttention = true;
-  // GEMMs whose epilogue is a bias and/or ReLU run it inside the GEMM through
+  // GEMMs whose epilogue is a bias, a residual and/or ReLU run it inside the GEMM through
   // cuBLASLt where it has an algorithm (else cuBLAS + the epilogue kernel).
   bool useLtEpilogues = true;
   // {output, input}: values carried on the device from run to run (above).

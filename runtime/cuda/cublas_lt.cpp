@@ -79,7 +79,7 @@ struct BlasLt::Plan {
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
   cublasLtMatmulAlgo_t algo{};
   float alpha = 1.0f;
-  bool hasBias = false;
+  bool hasBias = false, hasResidual = false;
   ~Plan() {
     if (desc) api->descDestroy(desc);
     for (cublasLtMatrixLayout_t l : {a, b, c})
@@ -110,6 +110,7 @@ BlasLt::PlanPtr BlasLt::plan(const BlasGemm& g, uint8_t epilogue, float alpha, C
   p->api = &api_;
   p->alpha = alpha;
   p->hasBias = (epilogue & kLtBias) != 0;
+  p->hasResidual = (epilogue & kLtResidual) != 0;
   // FP32 results by default; TF32 tensor cores only when allowed (as Blas).
   checkLt(api_, api_.descCreate(&p->desc, allowTf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, CUDA_R_32F),
           "cublasLtMatmulDescCreate");
@@ -118,8 +119,10 @@ BlasLt::PlanPtr BlasLt::plan(const BlasGemm& g, uint8_t epilogue, float alpha, C
   checkLt(api_, api_.descSet(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb), "set TRANSB");
   // Column-major C^T = B^T A^T (blas_gemm.h): a bias over our C's columns is
   // one per row of cuBLAS's C, which is what cuBLASLt's bias vector is.
+  // A residual is cuBLASLt's C (beta 1), added before the epilogue.
   cublasLtEpilogue_t e = (epilogue & kLtRelu) ? (p->hasBias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU)
-                                              : CUBLASLT_EPILOGUE_BIAS;
+                         : p->hasBias         ? CUBLASLT_EPILOGUE_BIAS
+                                              : CUBLASLT_EPILOGUE_DEFAULT;
   checkLt(api_, api_.descSet(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &e, sizeof e), "set EPILOGUE");
   if (p->hasBias) {
     const void* biasPointer = reinterpret_cast<const void*>(bias);
@@ -149,14 +152,14 @@ BlasLt::PlanPtr BlasLt::plan(const BlasGemm& g, uint8_t epilogue, float alpha, C
   return p;
 }
 
-void BlasLt::run(const Plan& p, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, CUdeviceptr workspace,
-                 CUstream stream) const {
-  const float zero = 0.0f;
+void BlasLt::run(const Plan& p, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, CUdeviceptr residual,
+                 CUdeviceptr workspace, CUstream stream) const {
+  const float beta = p.hasResidual ? 1.0f : 0.0f;
+  const void* cIn = reinterpret_cast<const void*>(p.hasResidual ? residual : c);
   checkLt(api_,
           api_.matmul(static_cast<cublasLtHandle_t>(handle_), p.desc, &p.alpha, reinterpret_cast<const void*>(a), p.a,
-                      reinterpret_cast<const void*>(b), p.b, &zero, reinterpret_cast<const void*>(c), p.c,
-                      reinterpret_cast<void*>(c), p.c, &p.algo, reinterpret_cast<void*>(workspace), kWorkspaceBytes,
-                      stream),
+                      reinterpret_cast<const void*>(b), p.b, &beta, cIn, p.c, reinterpret_cast<void*>(c), p.c,
+                      &p.algo, reinterpret_cast<void*>(workspace), kWorkspaceBytes, stream),
           "cublasLtMatmul");
 }
 

@@ -1,7 +1,7 @@
 // cuBLASLt, loaded at run time with dlopen (libcublasLt.so.13, else .so.12)
-// like cuBLAS: f32 GEMMs whose epilogue (a bias over C's columns, ReLU) runs
-// inside the GEMM kernel, so that C is written once instead of being
-// written, read and written again by an epilogue kernel.
+// like cuBLAS: f32 GEMMs whose epilogue (a bias over C's columns, a residual
+// matrix added, ReLU) runs inside the GEMM kernel, so that C is written once
+// instead of being written, read and written again by an epilogue kernel.
 #pragma once
 
 #include <cstdint>
@@ -35,8 +35,10 @@ class BlasLt {
   // the epilogue kernel); `g` must be f32.
   PlanPtr plan(const BlasGemm& g, uint8_t epilogue, float alpha, CUdeviceptr bias) const;
   // Enqueues the planned GEMM on `stream`: a, b, c as for Blas::gemm;
-  // `workspace` holds kWorkspaceBytes.
-  void run(const Plan& p, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, CUdeviceptr workspace, CUstream stream) const;
+  // `residual` (with kLtResidual) a matrix laid out as c, added (cuBLASLt's
+  // beta * C with beta 1); `workspace` holds kWorkspaceBytes.
+  void run(const Plan& p, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, CUdeviceptr residual, CUdeviceptr workspace,
+           CUstream stream) const;
   static constexpr size_t kWorkspaceBytes = size_t(32) << 20;
   static bool available();           // whether the library loaded
   static std::string libraryName();  // the soname that loaded, or why none did

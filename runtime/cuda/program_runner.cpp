@@ -185,7 +185,8 @@ struct ProgramRunner::Impl {
         CUdeviceptr a = g->packA != kNone ? constants.at(size_t(g->packA)).ptr() : resolve(s, g->a);
         CUdeviceptr b = g->packB != kNone ? constants.at(size_t(g->packB)).ptr() : resolve(s, g->b);
         if (i < s.ltPlans.size() && s.ltPlans[i]) {
-          s.lt->run(*s.ltPlans[i], b, a, resolve(s, g->c), s.ltWorkspace.ptr(), st);
+          CUdeviceptr residual = (g->ltEpilogue & kLtResidual) ? resolve(s, g->ltResidual) : 0;
+          s.lt->run(*s.ltPlans[i], b, a, resolve(s, g->c), residual, s.ltWorkspace.ptr(), st);
           continue;
         }
         s.blas->gemm(*gemms[i], b, a, resolve(s, g->c));

@@ -126,7 +126,7 @@ TEST(CudaPlanSpec, EveryKernelHasALaunchAndConvolutionsTheirIm2col) {
   // cuBLASLt epilogue flags it does not know, or without the kernel that
   // computes the epilogue where cuBLASLt cannot.
   broken = loaded;
-  std::get<runtime::GemmStepSpec>(broken.steps[ltStep].op).ltEpilogue = 4;
+  std::get<runtime::GemmStepSpec>(broken.steps[ltStep].op).ltEpilogue = 8;
   EXPECT_THROW(runtime::validate(broken, broken.kernelNames.size()), UserError);
   broken = loaded;
   std::get<runtime::GemmStepSpec>(broken.steps[ltStep].op).epilogue = runtime::kNone;

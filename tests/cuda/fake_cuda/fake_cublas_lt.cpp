@@ -1,8 +1,9 @@
 // Tests only: the fake cuBLASLt (libcublasLt.so.13), the entry points
-// runtime/cuda/cublas_lt.cpp looks up, for f32 GEMMs with a bias and/or ReLU
+// runtime/cuda/cublas_lt.cpp looks up, for f32 GEMMs with a bias, residual or ReLU
 // epilogue (what dlc asks of it). Like the fake cuBLAS it links the fake
 // driver, checks every operand against the live allocations and runs on the
-// driver's streams (recorded while one captures). Descriptors are checked
+// driver's streams (recorded while one captures); C may be D or another
+// matrix of D's layout (beta * C). Descriptors are checked
 // strictly: an attribute dlc does not use, a size that does not match, or a
 // bias epilogue without its pointer fails. dlc_fake_cublaslt_matmuls()
 // counts the GEMMs run (replays included), so that tests can tell that the
@@ -212,7 +213,6 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
   const Layout &a = *from<Layout>(aLayout), &b = *from<Layout>(bLayout), &c = *from<Layout>(cLayout);
   std::string why = unsupported(d, a, b, c, *from<Layout>(dLayout));
   if (!why.empty()) return ltFail(CUBLAS_STATUS_NOT_SUPPORTED, call + ": " + why);
-  if (C != D) return ltFail(CUBLAS_STATUS_NOT_SUPPORTED, call + ": the fake computes in place (C == D) only");
   if (hasBias(d.epilogue) && !d.bias) return ltFail(CUBLAS_STATUS_INVALID_VALUE, call + ": bias epilogue, no pointer");
   if (workspaceBytes && checkRange(reinterpret_cast<CUdeviceptr>(workspace), workspaceBytes, call + " workspace"))
     return ltFail(CUBLAS_STATUS_INVALID_VALUE, call + ": workspace outside an allocation");
@@ -223,11 +223,18 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
          {"B", reinterpret_cast<CUdeviceptr>(B), (long long)b.rows, (long long)b.cols, b.ld, 0, CUDA_R_32F},
          {"D", reinterpret_cast<CUdeviceptr>(D), m, n, c.ld, 0, CUDA_R_32F}, 1};
   g.bias = hasBias(d.epilogue) ? reinterpret_cast<CUdeviceptr>(d.bias) : 0;
+  if (C != D) g.cIn = reinterpret_cast<CUdeviceptr>(C);
   g.relu = d.epilogue == CUBLASLT_EPILOGUE_RELU || d.epilogue == CUBLASLT_EPILOGUE_RELU_BIAS;
   g.call = "cublasLtMatmul";
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
   if (overlaps(g.c, g.a, 1) || overlaps(g.c, g.b, 1))
     return ltFail(CUBLAS_STATUS_INVALID_VALUE, call + ": D overlaps A or B (the result would be undefined)");
+  if (g.cIn && g.cIn != reinterpret_cast<CUdeviceptr>(D)) {
+    Operand cIn = g.c;
+    cIn.p = g.cIn;
+    if (overlaps(g.c, cIn, 1))
+      return ltFail(CUBLAS_STATUS_INVALID_VALUE, call + ": C and D overlap without being the same matrix");
+  }
   if (CUresult r = g.checkOperands()) return ltFail(CUBLAS_STATUS_EXECUTION_FAILED, call + ": " + lastDetail(r));
   CUresult r = submit(stream, call, [g] {
     ++matmuls;

@@ -94,7 +94,9 @@ struct Gemm {
   float alpha, beta;
   Operand a, b, c;
   long long batch;
-  // cuBLASLt's epilogue: + bias[i] (f32) per row i of C, then ReLU.
+  // cuBLASLt: beta * C read from `cIn` (laid out as c) when set, else from
+  // c; + bias[i] (f32) per row i of C; then ReLU.
+  CUdeviceptr cIn = 0;
   CUdeviceptr bias = 0;
   bool relu = false;
   const char* call = "cublasGemmStridedBatchedEx";
@@ -104,6 +106,8 @@ struct Gemm {
       if (CUresult r = checkRange(o->p, o->bytes(batch), std::string(call) + " operand " + o->name)) return r;
     if (bias && m > 0)
       if (CUresult r = checkRange(bias, size_t(m) * 4, std::string(call) + " bias")) return r;
+    if (cIn)
+      if (CUresult r = checkRange(cIn, c.bytes(batch), std::string(call) + " C")) return r;
     return CUDA_SUCCESS;
   }
 
@@ -121,7 +125,9 @@ struct Gemm {
           }
           long long at = q * c.stride + j * c.ld + i;
           // beta == 0: C is not read (it may hold NaN), as BLAS specifies.
-          float v = beta == 0 ? alpha * sum : alpha * sum + beta * c.load(at);
+          Operand source = c;
+          if (cIn) source.p = cIn;
+          float v = beta == 0 ? alpha * sum : alpha * sum + beta * source.load(at);
           if (bias) v += reinterpret_cast<const float*>(bias)[i];
           if (relu) v = v > 0 ? v : 0;
           c.store(at, v);

@@ -197,14 +197,15 @@ TEST(FakeCudaModel, GemmWithEpilogue) {
                            "GEMM");
 }
 
-// GEMMs whose epilogue is a bias and/or ReLU run it in cuBLASLt (the fake
-// counts its GEMMs): Gemm with its C as the bias (transB, alpha), MatMul +
-// bias + ReLU, MatMul + ReLU, and the bias from a graph input; a GELU
-// epilogue stays a kernel. With CudaOptions::useLtEpilogues off, cuBLAS and
+// GEMMs whose epilogue is a bias, a residual and/or ReLU run it in cuBLASLt
+// (the fake counts its GEMMs): Gemm with its C as the bias (transB, alpha),
+// MatMul + bias + ReLU, MatMul + ReLU, the bias from a graph input, bias +
+// residual + ReLU, a residual alone; a GELU epilogue stays a kernel. With CudaOptions::useLtEpilogues off, cuBLAS and
 // the kernels give the same results.
 TEST(FakeCudaModel, GemmEpiloguesInCublasLt) {
   ir::Graph graph = ir::parseGraph(
-      "graph @g(%x: f32[5,24], %b2: f32[16], %w2: f32[24,16], %v2: f32[24,16], %v3: f32[24,16]) {\n" +
+      "graph @g(%x: f32[5,24], %b2: f32[16], %w2: f32[24,16], %v2: f32[24,16], %v3: f32[24,16], %v4: f32[24,16], "
+      "%v5: f32[24,16], %res: f32[5,16]) {\n" +
       constant("w", "f32[16,24]", 384) +
                                    constant("bias", "f32[16]", 16) + constant("v", "f32[24,16]", 384) +
                                    R"(  %g: f32[5,16] = Gemm(%x, %w, %bias) {alpha = 0.5, transB = 1}
@@ -217,7 +218,13 @@ TEST(FakeCudaModel, GemmEpiloguesInCublasLt) {
   %ob: f32[5,16] = Add(%o, %b2)
   %p: f32[5,16] = MatMul(%x, %v3)
   %pg: f32[5,16] = Gelu(%p)
-  return %g, %mr, %nr, %ob, %pg
+  %r: f32[5,16] = MatMul(%x, %v4)
+  %rb: f32[5,16] = Add(%r, %bias)
+  %rr: f32[5,16] = Add(%res, %rb)
+  %rl: f32[5,16] = Relu(%rr)
+  %s: f32[5,16] = MatMul(%x, %v5)
+  %sr: f32[5,16] = Add(%s, %res)
+  return %g, %mr, %nr, %ob, %pg, %rl, %sr
 }
 )");
   auto ltMatmuls = [] {
@@ -233,13 +240,15 @@ TEST(FakeCudaModel, GemmEpiloguesInCublasLt) {
     EXPECT_EQ(count(described, "cuBLASLt GEMM with its bias epilogue"), 2) << described;
     EXPECT_EQ(count(described, "cuBLASLt GEMM with its bias + ReLU epilogue"), 1) << described;
     EXPECT_EQ(count(described, "cuBLASLt GEMM with its ReLU epilogue"), 1) << described;
+    EXPECT_EQ(count(described, "cuBLASLt GEMM with its bias + residual + ReLU epilogue"), 1) << described;
+    EXPECT_EQ(count(described, "cuBLASLt GEMM with its residual epilogue"), 1) << described;
     useEmulationOf(model.cudaSource());
     for (unsigned seed = 1; seed <= 2; ++seed) {
       ir::NamedTensors inputs = randomInputs(graph, seed);
       unsigned long long before = ltMatmuls();
       expectClose(model.run(inputs), ir::interpret(graph, inputs), ir::Tolerance{1e-5, 1e-6},
                   std::string(useLt ? "cuBLASLt" : "cuBLAS + kernels") + "\n" + described);
-      EXPECT_EQ(ltMatmuls() - before, useLt ? 4u : 0u);
+      EXPECT_EQ(ltMatmuls() - before, useLt ? 6u : 0u);
     }
   }
 }
