@@ -76,7 +76,53 @@ std::string trainingStepSource(const ir::Graph& forward, const std::vector<std::
   return codegen::cuda::CudaModel(std::move(tg.graph), co).cudaSource();
 }
 
+// The program of Trainer::predict: the forward graph with the parameters as
+// inputs (as api/training.cpp builds it), planned by a CudaModel.
+std::string predictSource(const ir::Graph& forward, const std::vector<std::string>& params) {
+  ir::Graph g = ir::cloneGraph(forward);
+  for (const std::string& p : params) {
+    ir::Value* v = g.findValue(p);
+    g.renameValue(v, g.uniqueName(p + ".initializer"));
+    g.replaceAllUsesWith(v, g.addInput(p, v->type()));
+  }
+  return codegen::cuda::CudaModel(std::move(g), {}).cudaSource();
+}
+
 }  // namespace
+
+// predict() on cuda reads the parameters the steps left on the device (one
+// download per parameter after each step) and matches the cpu target.
+TEST(FakeCudaTraining, PredictReadsTheTrainedParameters) {
+  testing::fake_cuda::expectFakeDevice();
+  std::vector<std::string> params;
+  ir::Graph forward = model(params);
+  const testing::fake_cuda::DeviceUsage before = testing::fake_cuda::deviceUsage();
+  {
+    TrainerOptions o;
+    o.loss = LossSpec::fromOutput("loss");
+    o.parameters = params;
+    o.optimizer = passes::OptimizerSpec::sgd(0.1, 0.9);
+    o.threads = 2;
+    testing::fake_cuda::useEmulationOf(trainingStepSource(forward, params, o.optimizer));
+    o.target = "cpu";
+    Trainer cpu(ir::cloneGraph(forward), o);
+    o.target = "cuda";
+    Trainer gpu(ir::cloneGraph(forward), o);
+    for (int step = 0; step < 2; ++step) {
+      cpu.step(batch(step));
+      gpu.step(batch(step));
+    }
+    testing::fake_cuda::useEmulationOf(predictSource(forward, params));
+    std::vector<Tensor> first = gpu.predict(batch(7));
+    testing::fake_cuda::expectClose(first, cpu.predict(batch(7)), ir::Tolerance{1e-4, 1e-6}, "predict after 2 steps");
+    cpu.step(batch(2));
+    gpu.step(batch(2));
+    std::vector<Tensor> second = gpu.predict(batch(7));
+    testing::fake_cuda::expectClose(second, cpu.predict(batch(7)), ir::Tolerance{1e-4, 1e-6}, "predict after 3 steps");
+    EXPECT_NE(first[0].getDouble(0), second[0].getDouble(0)) << "predict did not see the third step's update";
+  }
+  testing::fake_cuda::expectReleasedSince(before, "after the trainers");
+}
 
 TEST(FakeCudaTraining, StepsMatchTheCpuTarget) {
   testing::fake_cuda::expectFakeDevice();
