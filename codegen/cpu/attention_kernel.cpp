@@ -91,11 +91,8 @@ LoweredKernel lowerAttention(const std::vector<const ir::Node*>& body) {
         operands.push_back(nullptr);
       } else if (in == previous) {
         operands.push_back(value);
-      } else if (in->isConstant() && in->constant().numel() == 1 && in->dtype() != DType::Bool) {
-        DType ct = computeType(in->dtype());
-        const ir::Tensor& t = in->constant();
-        operands.push_back(ct == DType::F32 || ct == DType::F64 ? kir::constant(ct, t.getDouble(0))
-                                                                : kir::cast(ct, kir::intConstant(t.getInt(0))));
+      } else if (Expr immediate = scalarImmediate(in)) {
+        operands.push_back(immediate);
       } else {
         Expr e = kir::load(k, buffer(in, false), broadcastAt(extentsOf(in), kir::var(j1)));
         if (computeType(in->dtype()) != in->dtype()) e = kir::cast(computeType(in->dtype()), e);

@@ -56,6 +56,17 @@ inline int bindBuffer(kir::Kernel& k, std::vector<const ir::Value*>& values, con
   return kir::addBuffer(k, v->name(), v->dtype(), v->type().shape->numElements().value_or(0), written);
 }
 
+// A one-element non-Bool constant as an immediate in its compute type (it
+// broadcasts everywhere, so kernels need no buffer for it); nullptr for any
+// other value.
+inline kir::Expr scalarImmediate(const ir::Value* v) {
+  if (!v->isConstant() || v->constant().numel() != 1 || v->dtype() == ir::DType::Bool) return nullptr;
+  const ir::Tensor& t = v->constant();
+  ir::DType ct = computeType(v->dtype());
+  return ct == ir::DType::F32 || ct == ir::DType::F64 ? kir::constant(ct, t.getDouble(0))
+                                                      : kir::cast(ct, kir::intConstant(t.getInt(0)));
+}
+
 // if (conditions[0]) branches[0] else if (conditions[1]) ... else branches.back():
 // the last branch needs no test. Empty when there are no branches.
 inline kir::Block ifChain(const std::vector<kir::Expr>& conditions, const std::vector<kir::Block>& branches) {

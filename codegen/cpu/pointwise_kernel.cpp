@@ -82,12 +82,7 @@ void appendPointwise(PointwiseKernel& result, const PointwiseGroup& group) {
   auto read = [&](const ir::Value* v, const std::vector<int64_t>* shapeOverride = nullptr) -> Expr {
     auto it = valueAt.find(v);
     if (it != valueAt.end()) return it->second;
-    if (v->isConstant() && v->constant().numel() == 1 && v->dtype() != ir::DType::Bool) {
-      // Scalar constants become immediates (they broadcast everywhere).
-      const ir::Tensor& t = v->constant();
-      DType ct = computeType(v->dtype());
-      Expr e = ct == ir::DType::F32 || ct == ir::DType::F64 ? kir::constant(ct, t.getDouble(0))
-                                                            : kir::cast(ct, kir::intConstant(t.getInt(0)));
+    if (Expr e = scalarImmediate(v)) {
       valueAt[v] = e;
       return e;
     }

@@ -1,8 +1,8 @@
 #include "runtime/cuda/cublas.h"
 
 #include <cublas_api.h>
-#include <dlfcn.h>
 
+#include "runtime/cuda/shared_library.h"
 #include "support/error_types.h"
 
 namespace dlc::runtime::cuda {
@@ -26,21 +26,8 @@ namespace {
 
 Blas::Api loadApi() {
   Blas::Api api;
-  void* lib = nullptr;
-  for (const char* name : {"libcublas.so.13", "libcublas.so.12"})
-    if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
-      api.soname = name;
-      break;
-    }
-  if (!lib) {
-    const char* e = dlerror();
-    api.whyNot = std::string("cuBLAS (libcublas.so.13 or .12) could not be loaded: ") + (e ? e : "not found");
-    return api;
-  }
-  auto sym = [&](auto& fn, const char* symbol) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, symbol));
-    if (!fn && api.whyNot.empty()) api.whyNot = api.soname + " has no " + symbol;
-  };
+  SharedLibrary lib({"libcublas.so.13", "libcublas.so.12"}, "cuBLAS (libcublas.so.13 or .12)");
+  auto sym = [&](auto& fn, const char* symbol) { lib.bind(fn, symbol); };
   sym(api.create, "cublasCreate_v2");
   sym(api.destroy, "cublasDestroy_v2");
   sym(api.setStream, "cublasSetStream_v2");
@@ -48,6 +35,8 @@ Blas::Api loadApi() {
   sym(api.setMathMode, "cublasSetMathMode");
   sym(api.gemmStridedBatchedEx, "cublasGemmStridedBatchedEx");
   sym(api.statusName, "cublasGetStatusName");
+  api.soname = lib.soname;
+  api.whyNot = lib.whyNot;
   return api;
 }
 

@@ -1,8 +1,8 @@
 #include "runtime/cuda/cublas_lt.h"
 
 #include <cublasLt.h>
-#include <dlfcn.h>
 
+#include "runtime/cuda/shared_library.h"
 #include "runtime/program_spec.h"
 #include "support/error_types.h"
 
@@ -30,21 +30,8 @@ namespace {
 
 BlasLt::Api loadApi() {
   BlasLt::Api api;
-  void* lib = nullptr;
-  for (const char* name : {"libcublasLt.so.13", "libcublasLt.so.12"})
-    if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
-      api.soname = name;
-      break;
-    }
-  if (!lib) {
-    const char* e = dlerror();
-    api.whyNot = std::string("cuBLASLt (libcublasLt.so.13 or .12) could not be loaded: ") + (e ? e : "not found");
-    return api;
-  }
-  auto sym = [&](auto& fn, const char* symbol) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, symbol));
-    if (!fn && api.whyNot.empty()) api.whyNot = api.soname + " has no " + symbol;
-  };
+  SharedLibrary lib({"libcublasLt.so.13", "libcublasLt.so.12"}, "cuBLASLt (libcublasLt.so.13 or .12)");
+  auto sym = [&](auto& fn, const char* symbol) { lib.bind(fn, symbol); };
   sym(api.create, "cublasLtCreate");
   sym(api.destroy, "cublasLtDestroy");
   sym(api.descCreate, "cublasLtMatmulDescCreate");
@@ -58,6 +45,8 @@ BlasLt::Api loadApi() {
   sym(api.heuristic, "cublasLtMatmulAlgoGetHeuristic");
   sym(api.matmul, "cublasLtMatmul");
   sym(api.statusName, "cublasLtGetStatusName");
+  api.soname = lib.soname;
+  api.whyNot = lib.whyNot;
   return api;
 }
 

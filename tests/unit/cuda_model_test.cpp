@@ -54,6 +54,22 @@ ir::NamedTensors randomInputs(const ir::Graph& g, unsigned seed) {
   return inputs;
 }
 
+// Runs `model` (compiled from `g`) on three random input sets, the second
+// and third replaying the captured graph, against the interpreter.
+void expectMatchesInterpreter(codegen::cuda::CudaModel& model, const ir::Graph& g, ir::Tolerance tol,
+                              const std::string& what) {
+  for (unsigned seed = 1; seed <= 3; ++seed) {
+    ir::NamedTensors inputs = randomInputs(g, seed);
+    std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
+    std::vector<ir::Tensor> actual = model.run(inputs);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      auto diff = ir::compareTensors(actual[i], expected[i], tol);
+      EXPECT_FALSE(diff.has_value()) << what << " output " << i << ": " << *diff << "\n" << model.describe();
+    }
+  }
+}
+
 }  // namespace
 
 TEST(CudaModel, PlansAndPrintsSourceWithoutADevice) {
@@ -81,16 +97,7 @@ TEST(CudaModel, GraphsMatchTheInterpreterOnTheGpu) {
   if (!runtime::cuda::driver(&why)) GTEST_SKIP() << "no CUDA device: " << why;
   ir::Graph g = ir::parseGraph(graphText());
   codegen::cuda::CudaModel model(ir::cloneGraph(g), {});
-  for (unsigned seed = 1; seed <= 3; ++seed) {  // the second and third runs replay the captured graph
-    ir::NamedTensors inputs = randomInputs(g, seed);
-    std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-    std::vector<ir::Tensor> actual = model.run(inputs);
-    ASSERT_EQ(actual.size(), expected.size());
-    for (size_t i = 0; i < expected.size(); ++i) {
-      auto diff = ir::compareTensors(actual[i], expected[i], ir::Tolerance{1e-4, 1e-6});
-      EXPECT_FALSE(diff.has_value()) << "output " << i << ": " << *diff << "\n" << model.describe();
-    }
-  }
+  expectMatchesInterpreter(model, g, ir::Tolerance{1e-4, 1e-6}, "");
   // A Gather index out of range is reported, not read out of bounds.
   ir::NamedTensors bad = randomInputs(g, 4);
   bad["i"] = ir::Tensor::fromVector<int64_t>({3}, {0, 5, 1});
@@ -132,16 +139,7 @@ TEST(CudaModel, AttentionAndCublasLtEpiloguesOnTheGpu) {
     codegen::cuda::CudaOptions options;
     options.useLtEpilogues = lt;
     codegen::cuda::CudaModel model(ir::cloneGraph(g), options);
-    for (unsigned seed = 1; seed <= 3; ++seed) {
-      ir::NamedTensors inputs = randomInputs(g, seed);
-      std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-      std::vector<ir::Tensor> actual = model.run(inputs);
-      ASSERT_EQ(actual.size(), expected.size());
-      for (size_t i = 0; i < expected.size(); ++i) {
-        auto diff = ir::compareTensors(actual[i], expected[i], ir::Tolerance{1e-4, 1e-5});
-        EXPECT_FALSE(diff.has_value()) << (lt ? "cuBLASLt" : "cuBLAS") << " output " << i << ": " << *diff << "\n" << d;
-      }
-    }
+    expectMatchesInterpreter(model, g, ir::Tolerance{1e-4, 1e-5}, lt ? "cuBLASLt" : "cuBLAS");
   }
 }
 #else
