@@ -115,9 +115,14 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   return fn;
 }
 
-// One row: c[0:nr] (+)= sum_k a[k*aStride] * b[k*nr + 0:nr]. Four sets of
-// nr/W accumulators take k, k+1, k+2, k+3 so that the FMA latency is hidden;
-// accumulators live in allocas that SROA turns into registers.
+// One row: c[0:nr] (+)= sum_k a[k*aStride] * b[k*nr + 0:nr]. The sum runs
+// over k in the same order, with the same FMAs, as the micro-kernel's: an
+// element of C must not depend on which kernel computed its tile (rows that
+// are equal in exact arithmetic, e.g. channels with equal weights, stay
+// bit-equal; with split accumulators the edge panel's rows differed in the
+// last bit, which a later Softmax over logits of 1e10 turned into 0 vs 1).
+// Accumulators live in allocas that SROA turns into registers; the k loop is
+// unrolled by 4 for fewer loop-control uops.
 llvm::Function* emitGemmRowKernel(llvm::Module& m, const std::string& name, int nr, int vectorWidth,
                                   const FunctionTarget& target) {
   llvm::LLVMContext& ctx = m.getContext();
@@ -126,7 +131,7 @@ llvm::Function* emitGemmRowKernel(llvm::Module& m, const std::string& name, int 
   llvm::Type* ptr = b.getPtrTy();
   llvm::Type* f32 = b.getFloatTy();
   auto* vec = llvm::FixedVectorType::get(f32, unsigned(vectorWidth));
-  const int nv = nr / vectorWidth, sets = 4;
+  const int nv = nr / vectorWidth, unroll = 4;
 
   auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, ptr, i64, ptr, ptr, i64}, false);
   auto* fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m);
@@ -142,18 +147,18 @@ llvm::Function* emitGemmRowKernel(llvm::Module& m, const std::string& name, int 
   llvm::Value* accumulate = fn->getArg(5);
 
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
-  std::vector<llvm::AllocaInst*> acc(static_cast<size_t>(sets * nv));
+  std::vector<llvm::AllocaInst*> acc(static_cast<size_t>(nv));
   for (auto& slot : acc) {
     slot = b.CreateAlloca(vec);
     b.CreateStore(llvm::Constant::getNullValue(vec), slot);
   }
-  // acc[set] += a[k] * b[k, :]
-  auto step = [&](llvm::Value* k, int set) {
+  // acc += a[k] * b[k, :]
+  auto step = [&](llvm::Value* k) {
     llvm::Value* av = b.CreateLoad(f32, b.CreateInBoundsGEP(f32, a, b.CreateMul(k, aStride)));
     llvm::Value* splat = b.CreateVectorSplat(unsigned(vectorWidth), av);
     llvm::Value* row = b.CreateInBoundsGEP(f32, bp, b.CreateMul(k, b.getInt64(nr)));
     for (int j = 0; j < nv; ++j) {
-      llvm::AllocaInst* slot = acc[size_t(set * nv + j)];
+      llvm::AllocaInst* slot = acc[size_t(j)];
       llvm::Value* bv = b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(f32, row, uint64_t(j * vectorWidth)),
                                             llvm::Align(4));
       llvm::Value* sum = b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {vec}, {splat, bv, b.CreateLoad(vec, slot)});
@@ -179,19 +184,12 @@ llvm::Function* emitGemmRowKernel(llvm::Module& m, const std::string& name, int 
     last->addIncoming(next, bodyBB);
     return last;
   };
-  llvm::Value* kMain = loop(b.getInt64(0), kc, sets, [&](llvm::Value* k) {
-    for (int u = 0; u < sets; ++u) step(b.CreateAdd(k, b.getInt64(u)), u);
+  llvm::Value* kMain = loop(b.getInt64(0), kc, unroll, [&](llvm::Value* k) {
+    for (int u = 0; u < unroll; ++u) step(b.CreateAdd(k, b.getInt64(u)));
   });
-  loop(kMain, kc, 1, [&](llvm::Value* k) { step(k, 0); });
+  loop(kMain, kc, 1, [&](llvm::Value* k) { step(k); });
   auto* addBB = llvm::BasicBlock::Create(ctx, "accumulate", fn);
   auto* storeBB = llvm::BasicBlock::Create(ctx, "store", fn);
-  std::vector<llvm::Value*> total(static_cast<size_t>(nv));
-  for (int j = 0; j < nv; ++j) {
-    llvm::Value* t = b.CreateLoad(vec, acc[size_t(j)]);
-    for (int u = 1; u < sets; ++u) t = b.CreateFAdd(t, b.CreateLoad(vec, acc[size_t(u * nv + j)]));
-    total[size_t(j)] = t;
-    b.CreateStore(t, acc[size_t(j)]);
-  }
   b.CreateCondBr(b.CreateICmpNE(accumulate, b.getInt64(0)), addBB, storeBB);
   b.SetInsertPoint(addBB);
   for (int j = 0; j < nv; ++j) {

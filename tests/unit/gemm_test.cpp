@@ -112,7 +112,51 @@ void runAll(const GemmMicroKernel& uk) {
         checkGemm(uk, threads, s, l);
 }
 
+// Rows of A that are equal give bit-equal rows of C, whichever kernel
+// computes their tile: full micro-kernel tiles, edge tiles through the
+// temporary, and edge panels of a few rows through the row kernel
+// (light_squeezenet: 1000 channels with equal weights, 1000 = 83 * 12 + 4;
+// a last-bit difference became a Softmax of 0s and a 1).
+void checkEqualRowsBitEqual(const GemmMicroKernel& uk) {
+  for (int64_t M : {int64_t(1), int64_t(uk.mr / 2 + 1), int64_t(uk.mr + 1), int64_t(uk.mr + 4), int64_t(1000)})
+    for (bool packed : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "M " << M << (packed ? " packed A" : "") << " uk " << uk.mr << "x" << uk.nr);
+      const int64_t N = 70, K = 300;  // K spans two KC blocks; N an edge panel
+      std::vector<float> row = randomVector(size_t(K), 3), b = randomVector(size_t(K * N), 4);
+      std::vector<float> a;
+      for (int64_t m = 0; m < M; ++m) a.insert(a.end(), row.begin(), row.end());
+      GemmArgs g;
+      g.M = M, g.N = N, g.K = K;
+      g.a = a.data(), g.aRowStride = K, g.aColStride = 1;
+      g.b = b.data(), g.bRowStride = N, g.bColStride = 1;
+      PackedMatrix pa;
+      if (packed) {
+        pa = packA(uk, a.data(), M, K, K, 1);
+        g.packedA = &pa;
+        g.a = nullptr;
+      }
+      std::vector<float> c(size_t(M * N));
+      g.c = c.data(), g.ldc = N;
+      ThreadPool pool(2);
+      gemm(pool, uk, g);
+      for (int64_t m = 1; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n)
+          ASSERT_EQ(c[size_t(m * N + n)], c[size_t(n)]) << "row " << m << " column " << n;
+    }
+}
+
 }  // namespace
+
+TEST(Gemm, EqualRowsGiveBitEqualResults) {
+  checkEqualRowsBitEqual(portableGemmMicroKernel());
+  checkEqualRowsBitEqual(jitMicroKernel());
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    auto program = codegen::cpu::jitCompile({}, {"x86-64-v3"});
+    checkEqualRowsBitEqual(program->gemmMicroKernel());
+  }
+#endif
+}
 
 TEST(Gemm, PortableMicroKernelMatchesNaive) { runAll(portableGemmMicroKernel()); }
 
