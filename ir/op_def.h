@@ -23,6 +23,7 @@ enum OpTrait : uint32_t {
   kReduction = 1u << 3,       // reduces over axes
   kShapeOp = 1u << 4,         // moves or reinterprets data without arithmetic
   kNondeterministic = 1u << 5,
+  kInternal = 1u << 6,        // formed by passes only: never imported from ONNX or exported
 };
 
 inline constexpr int kVariadic = INT_MAX;

@@ -5,6 +5,8 @@
 // Policy (in the spirit of TVM's fuse_ops.cc):
 //  - Only nodes whose operands and results all have fully static shapes fuse.
 //  - Anchors are f32 MatMul (operands of rank >= 2), Gemm, Conv (1 or 2
+//    spatial dims), BlockedConv (the CPU's NCHWc convolution, made by
+//    passes/blocked_layout.cpp; its epilogue runs on blocked tensors), Conv (1 or 2
 //    spatial dims), Softmax, LogSoftmax, single-result LayerNormalization and
 //    Reduce* ops with constant axes, and f16/bf16 MatMul, Gemm and Conv
 //    (mixed precision: their epilogue usually starts with the cast back to
@@ -91,6 +93,8 @@ const char* anchorKind(const ir::Node& n) {
       return "gemm";
     case ir::OpKind::Conv:
       return rankOf(n.input(0)) == 3 || rankOf(n.input(0)) == 4 ? "conv" : nullptr;
+    case ir::OpKind::BlockedConv:
+      return "blocked_conv";
     case ir::OpKind::Softmax:
       return "softmax";
     case ir::OpKind::LogSoftmax:

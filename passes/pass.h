@@ -22,6 +22,11 @@ struct PassContext {
   // CPU the GEMM micro-kernels compute the attention's products faster than
   // the attention kernel's loops (bench/RESULTS.md), so it does not.
   bool fuseAttention = false;
+  // blocked-layout: 2-D convolutions and what follows them run on tensors
+  // whose channels are blocked by this many lanes (the CPU's floats per
+  // vector register: 16 with AVX-512, 8 with AVX2); 0 leaves the layout
+  // alone (the reference interpreter, CUDA).
+  int64_t channelBlock = 0;
 };
 
 using PassFn = bool (*)(ir::Graph&, const PassContext&);
@@ -38,6 +43,7 @@ bool foldConstants(ir::Graph& graph, const PassContext& ctx);        // constant
 bool eliminateCommonSubexpressions(ir::Graph& graph, const PassContext& ctx);  // cse.cpp
 bool simplifyLayout(ir::Graph& graph, const PassContext& ctx);       // simplify_layout.cpp
 bool foldBatchNorm(ir::Graph& graph, const PassContext& ctx);        // fold_batchnorm.cpp
+bool blockChannels(ir::Graph& graph, const PassContext& ctx);        // blocked_layout.cpp
 bool fuse(ir::Graph& graph, const PassContext& ctx);                 // fusion.cpp
 
 // Not in the default pipeline (it changes results): every f32 MatMul, Gemm

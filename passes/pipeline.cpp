@@ -10,6 +10,7 @@ const std::vector<PassInfo>& allPasses() {
       {"dce", eliminateDeadCode, "remove nodes and constants nothing reads"},
       {"simplify-layout", simplifyLayout, "merge transposes and reshape chains; drop identity transposes and reshapes"},
       {"fold-batchnorm", foldBatchNorm, "fold inference BatchNormalization into Conv/Gemm/MatMul, else into Mul+Add"},
+      {"blocked-layout", blockChannels, "2-D convolutions and what follows them on channel-blocked (NCHWc) tensors"},
       {"fusion", fuse, "group anchors with elementwise epilogues and elementwise chains into Fused kernels"},
   };
   return passes;
@@ -28,6 +29,8 @@ PassManager defaultPipeline(PassContext ctx) {
   pm.add(*findPass("fold-batchnorm"));    // BN into the preceding Conv/Gemm, or a Mul+Add epilogue
   pm.add(*findPass("cse"));               // duplicates exposed by folding merge
   pm.add(*findPass("dce"));               // what folding, rewrites and CSE left unused goes
+  pm.add(*findPass("blocked-layout"));    // the CPU's convolutions in NCHWc (PassContext::channelBlock)
+  pm.add(*findPass("dce"));               // the plain nodes it replaced
   pm.add(*findPass("fusion"));            // last: kernels for the code generator
   return pm;
 }

@@ -76,8 +76,10 @@ ExportHandler exportHandler(ir::OpKind op) {
     case OpKind::Adagrad:
     case OpKind::Adam:
     case OpKind::Momentum: return exportTrainingOp;
-    // IR-only: fused kernels formed by passes/fusion.cpp.
-    case OpKind::Fused: return nullptr;
+    // IR-only (kInternal): fused kernels formed by passes/fusion.cpp, the CPU's
+    // channel-blocked convolutions (passes/blocked_layout.cpp).
+    case OpKind::Fused:
+    case OpKind::BlockedConv: return nullptr;
   }
   return nullptr;
 }

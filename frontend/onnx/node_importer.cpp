@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "ir/infer.h"
+#include "ir/op_def.h"
 
 namespace dlc::frontend::onnx {
 
@@ -86,7 +87,11 @@ const ImportHandler* ImporterTable::find(const std::string& domain, const std::s
   }
   // Ops listed in the table are only supported in the listed opset ranges;
   // others import 1:1 when the IR has an op of the same name.
-  if (!listed && domain.empty() && findOp(opType)) return &sameName_;
+  // (IR-only ops such as Fused are no ONNX ops, whatever a model calls its nodes.)
+  if (!listed && domain.empty()) {
+    std::optional<OpKind> op = findOp(opType);
+    if (op && !opDef(*op).has(kInternal)) return &sameName_;
+  }
   return nullptr;
 }
 

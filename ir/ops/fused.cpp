@@ -8,6 +8,8 @@
 //     Conv (1 or 2 spatial dims) first (also f16 or bf16: mixed precision),
 //     then elementwise ops whose results
 //     have the anchor's result shape (their other operands broadcast up to it);
+//   "blocked_conv": a BlockedConv (the CPU's NCHWc convolution) first, then
+//     such an elementwise epilogue;
 //   "softmax" / "logsoftmax" / "layernorm": an f32 Softmax, LogSoftmax or
 //     single-result LayerNormalization first, then such an elementwise epilogue;
 //   "reduce": a Reduce* op with constant axes first, then such an epilogue;
@@ -30,6 +32,7 @@ std::optional<OpKind> anchorOp(const std::string& kind) {
   if (kind == "matmul") return OpKind::MatMul;
   if (kind == "gemm") return OpKind::Gemm;
   if (kind == "conv") return OpKind::Conv;
+  if (kind == "blocked_conv") return OpKind::BlockedConv;
   if (kind == "softmax") return OpKind::Softmax;
   if (kind == "logsoftmax") return OpKind::LogSoftmax;
   if (kind == "layernorm") return OpKind::LayerNormalization;
@@ -89,8 +92,8 @@ void checkBody(InferContext& ctx, const std::string& kind, const Graph& body) {
   if (kind == "attention") return checkAttentionBody(ctx, body);
   if (!anchor && kind != "elementwise" && kind != "reduce")
     ctx.fail(
-        "unknown kind '{}' (expected elementwise, matmul, gemm, conv, softmax, logsoftmax, layernorm, reduce or "
-        "attention)",
+        "unknown kind '{}' (expected elementwise, matmul, gemm, conv, blocked_conv, softmax, logsoftmax, layernorm, "
+        "reduce or attention)",
         kind);
   auto nodes = body.nodes();
   if (nodes.empty()) ctx.fail("the body of a {} kernel has no nodes", kind);
@@ -151,7 +154,7 @@ void evalFused(EvalContext& ctx) {
 
 const OpDef kFusedDef{
     .name = "Fused", .minInputs = 0, .maxInputs = kVariadic, .minOutputs = 1, .maxOutputs = kVariadic,
-    .traits = kNoTraits,
+    .traits = kInternal,
     .attrs = {{"kind", AttrKind::String, std::nullopt}, {"body", AttrKind::Graph, std::nullopt}},
     .infer = inferFused,
     .eval = evalFused,
