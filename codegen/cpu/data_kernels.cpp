@@ -1,4 +1,4 @@
-// Kernel-IR lowerings of data movement (Concat, Slice, Gather, Expand,
+// Kernel-IR lowerings of data movement (Concat, Slice, Pad, Gather, Expand,
 // OneHot) and of reductions over any axes. Each output point computes the
 // coordinates of its source element(s).
 #include <fmt/format.h>
@@ -161,6 +161,50 @@ LoweredKernel lowerSlice(const ir::Node& n) {
 
 // Gather along `axis`; an index outside [-dim, dim) stops the program with an
 // error (the kernel raises a status flag that the step checks).
+// Pad in constant mode: each output point reads its source element where
+// it has one, else the constant.
+LoweredKernel lowerPad(const ir::Node& n) {
+  if (n.attrString("mode") != "constant") return refuse("modes other than constant");
+  std::vector<int64_t> xs = extentsOf(n.input(0)), ys = extentsOf(n.output(0));
+  size_t rank = xs.size();
+  auto pads = constantInts(n, 1);
+  if (!pads) return refuse("pads are not constant");
+  std::vector<int64_t> axes;
+  if (n.hasInput(3)) {
+    auto given = constantInts(n, 3);
+    if (!given) return refuse("axes are not constant");
+    axes = ir::ops::normalizeAxes(*given, int64_t(rank), "axes");
+  } else {
+    for (size_t d = 0; d < rank; ++d) axes.push_back(int64_t(d));
+  }
+  if (pads->size() != 2 * axes.size()) return refuse("pads that do not match the axes");
+  std::vector<int64_t> begin(rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) begin[size_t(axes[i])] = (*pads)[i];
+  double value = 0;
+  if (n.hasInput(2)) {
+    if (!n.input(2)->isConstant() || n.input(2)->constant().numel() != 1) return refuse("a constant_value that is not constant");
+    value = n.input(2)->constant().getDouble(0);
+  }
+  DType t = n.output(0)->dtype();
+  if (t == DType::Bool || t == DType::F16 || t == DType::BF16) return refuse("bool and half tensors");
+  OutputWalk w(ys);
+  int x = w.buffer(n.input(0), false), y = w.buffer(n.output(0), true);
+  Expr inside = kir::constant(DType::Bool, 1);
+  std::vector<Expr> src(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    src[d] = sub(w.coord[d], i64(begin[d]));
+    if (ys[d] == xs[d] && begin[d] == 0) continue;
+    Expr in = kir::binary(BinaryOp::And, kir::binary(BinaryOp::Ge, src[d], i64(0)),
+                          kir::binary(BinaryOp::Lt, src[d], i64(xs[d])));
+    inside = kir::binary(BinaryOp::And, inside, in);
+    // Clamped so that the load stays inside X whatever the select picks.
+    src[d] = kir::binary(BinaryOp::Min, kir::binary(BinaryOp::Max, src[d], i64(0)), i64(xs[d] - 1));
+  }
+  Expr loaded = kir::load(w.k, x, OutputWalk::index(src, xs));
+  w.k.body.push_back(kir::store(w.k, y, w.linear, kir::select(inside, loaded, kir::constant(t, value))));
+  return std::move(w.out);
+}
+
 LoweredKernel lowerGather(const ir::Node& n) {
   std::vector<int64_t> xs = extentsOf(n.input(0)), is = extentsOf(n.input(1)), ys = extentsOf(n.output(0));
   int64_t axis = n.attrInt("axis");
@@ -385,6 +429,7 @@ bool hasDataLowering(const ir::Node& n) {
     case OpKind::Concat:
     case OpKind::Split:
     case OpKind::Slice:
+    case OpKind::Pad:
     case OpKind::Gather:
     case OpKind::Expand:
     case OpKind::OneHot:
@@ -408,6 +453,7 @@ LoweredKernel lowerDataOp(const ir::Node& n) {
     case OpKind::Concat: return lowerConcat(n);
     case OpKind::Split: return lowerSplit(n);
     case OpKind::Slice: return lowerSlice(n);
+    case OpKind::Pad: return lowerPad(n);
     case OpKind::Gather: return lowerGather(n);
     case OpKind::Expand: return lowerExpand(n);
     case OpKind::OneHot: return lowerOneHot(n);
