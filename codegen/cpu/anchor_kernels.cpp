@@ -266,9 +266,10 @@ LoweredKernel lowerWindow(const ir::Node& n, WindowOp op) {
   Expr outIndex = add(mul(kir::var(k.iter0), i64(g.out[2])), kir::var(k.iter1));
   k.body.push_back(kir::store(k, y, outIndex, result));
   if (indices >= 0) k.body.push_back(kir::store(k, indices, outIndex, kir::var(best)));
-  // The point is output element (plane, o0, o1, o2) in order: 2-D and 1-D
-  // windows have o0 (and o1) of extent 1, so the split matches the result's.
-  b.out.pointPerOutputElement = spatial <= 2;
+  // The point is output element (plane, o0, o1, o2) in order, v0 * out[2] +
+  // v1: the split of the result at its last axis (2-D and 1-D windows have
+  // o0, and o1, of extent 1).
+  b.out.pointPerOutputElement = true;
   return std::move(b.out);
 }
 
