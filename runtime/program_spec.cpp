@@ -1,5 +1,6 @@
 #include "runtime/program_spec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -188,6 +189,43 @@ class Validator {
     checkKernel(c.col2im, true);
   }
 
+  void check(const BlockedConvStepSpec& c) {
+    const BlockedConvShape& s = c.shape;
+    for (int64_t v : {s.batch, s.inBlocks, s.channelsPerBlock, s.inH, s.inW, s.outBlocks, s.outH, s.outW, s.lanes,
+                      s.kernelH, s.kernelW, s.strideH, s.strideW, s.dilationH, s.dilationW, s.padTop, s.padLeft})
+      if (v < 0 || v > (int64_t(1) << 30)) fail("blocked convolution dimension out of range");
+    try {
+      s.check();
+    } catch (const InternalError&) {
+      fail("invalid blocked convolution shape");
+    }
+    const int64_t B = s.lanes;
+    const int64_t inBytes = 4 * s.batch * (s.plainInput ? s.channelsPerBlock : s.inBlocks * B) * s.inH * s.inW;
+    checkRef(c.x, inBytes);
+    checkRef(c.y, 4 * s.batch * s.outBlocks * s.outH * s.outW * B);
+    int64_t wBytes = 4 * s.outBlocks * (s.depthwise ? 1 : s.inBlocks) * s.kernelH * s.kernelW * s.channelsPerBlock * B;
+    if (c.weights.space == SpecRef::Space::Constant) {
+      if (constant(c.weights.index).bytes < wBytes) fail("blocked convolution weights too small");
+    } else {
+      checkRef(c.weights, wBytes);
+    }
+    if (c.main.pixels < 1 || c.main.blocks < 1 || c.main.blocks > s.outBlocks) fail("invalid blocked convolution tile");
+    for (ConvTile t : convTilesUsed(s, c.main)) {
+      auto it = std::find_if(c.tiles.begin(), c.tiles.end(), [&](const BlockedConvTileSpec& k) { return k.tile == t; });
+      if (it == c.tiles.end()) fail("a blocked convolution without the micro-kernel of one of its tiles");
+      checkKernel(it->kernel, false);
+      ConvMicroKernelShape want = microKernelFor(s, t);
+      if (s_.kernelNames[it->kernel] != want.name())
+        fail("kernel " + s_.kernelNames[it->kernel] + " is no " + want.name() + " micro-kernel");
+    }
+    if (c.post.flags & ~int64_t(kConvPostAddBias | kConvPostAddResidual | kConvPostClip))
+      fail("unknown blocked convolution post-op flags");
+    if (c.post.flags & kConvPostAddBias) checkRef(c.postBias, 4 * s.outBlocks * B);
+    if (c.post.flags & kConvPostAddResidual) checkRef(c.postResidual, 4 * s.batch * s.outBlocks * s.outH * s.outW * B);
+    checkKernel(c.epilogue, true);
+    for (SpecRef r : c.epilogueBuffers) checkRef(r);
+  }
+
   void check(const CopyStepSpec& c) {
     checkRef(c.from, c.bytes);
     checkRef(c.to, c.bytes);
@@ -312,6 +350,17 @@ class Instantiator {
     return std::make_unique<ConvTransposeStep>(code_.microKernel, convOperands(c.shape, c.weights, c.x, c.y, true),
                                                c.hasBias ? std::optional(ref(c.bias)) : std::nullopt, ref(c.scratch),
                                                what);
+  }
+
+  std::unique_ptr<Step> make(const BlockedConvStepSpec& c, const std::string& what) {
+    BlockedConvKernels kernels;
+    kernels.main = c.main;
+    for (const BlockedConvTileSpec& t : c.tiles)
+      kernels.tiles.emplace_back(t.tile, asConvMicroKernel(kernel(int32_t(t.kernel))));
+    BlockedConvStep::Post post{c.post, c.post.flags & kConvPostAddBias ? std::optional(ref(c.postBias)) : std::nullopt,
+                               c.post.flags & kConvPostAddResidual ? std::optional(ref(c.postResidual)) : std::nullopt};
+    return std::make_unique<BlockedConvStep>(c.shape, std::move(kernels), ref(c.x), ref(c.weights), ref(c.y), post,
+                                             kernel(c.epilogue), refs(c.epilogueBuffers), what);
   }
 
   std::unique_ptr<Step> make(const CopyStepSpec& c, const std::string& what) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/conv.h"
+#include "runtime/conv_blocked.h"
 #include "runtime/gemm.h"
 #include "runtime/kernel.h"
 #include "runtime/program.h"
@@ -117,6 +118,27 @@ struct ConvTransposeStepSpec {
   int32_t col2im = kNone;
 };
 
+// y = BlockedConv(x, weights), dense, by blockedConv2d (the CPU's NCHWc
+// convolution; x, y and the weights laid out as the IR op says). `tiles`
+// gives the micro-kernel of every tile convTilesUsed(shape, main) lists: a
+// kernel table index whose name is that tile's ConvMicroKernelShape::name().
+struct BlockedConvTileSpec {
+  ConvTile tile;
+  uint32_t kernel = 0;
+};
+struct BlockedConvStepSpec {
+  BlockedConvShape shape;
+  ConvTile main;
+  std::vector<BlockedConvTileSpec> tiles;
+  SpecRef x, y, weights{SpecRef::Space::Constant, 0};
+  // An epilogue the micro-kernels apply in registers (bias, residual, clip),
+  // and/or an epilogue kernel over y viewed as [N * OCb, OH * OW * B].
+  ConvPostOps post;
+  SpecRef postBias, postResidual;  // with their flags: [OCb * B] and laid out as y
+  int32_t epilogue = kNone;
+  std::vector<SpecRef> epilogueBuffers;
+};
+
 struct CopyStepSpec {
   SpecRef from, to;
   int64_t bytes = 0;
@@ -130,7 +152,9 @@ struct LibraryStepSpec {
 };
 
 struct StepSpec {
-  std::variant<KernelStepSpec, GemmStepSpec, ConvStepSpec, ConvTransposeStepSpec, CopyStepSpec, LibraryStepSpec> op;
+  std::variant<KernelStepSpec, GemmStepSpec, ConvStepSpec, ConvTransposeStepSpec, BlockedConvStepSpec, CopyStepSpec,
+               LibraryStepSpec>
+      op;
   std::string what;  // describe() of the step
 };
 
@@ -145,7 +169,9 @@ struct GpuLaunchSpec {
 };
 
 struct ProgramSpec {
-  std::vector<std::string> kernelNames;  // the kernel table, in index order
+  // The kernel table, in index order: kernel-IR kernels (runtime::KernelFn)
+  // and convolution micro-kernels (ConvMicroKernelFn, named by their shape).
+  std::vector<std::string> kernelNames;
   // GPU programs: one per kernel of the table; empty for CPU programs.
   std::vector<GpuLaunchSpec> launches;
   std::vector<StepSpec> steps;
@@ -159,7 +185,9 @@ struct ProgramSpec {
 
 // The machine code for a spec's kernel table.
 struct CompiledKernels {
-  std::vector<KernelFn> kernels;  // in the order of ProgramSpec::kernelNames
+  // In the order of ProgramSpec::kernelNames; convolution micro-kernels are
+  // stored cast to KernelFn and cast back by their step.
+  std::vector<KernelFn> kernels;
   GemmMicroKernel microKernel;
   std::shared_ptr<const void> owner;  // keeps the code alive (the JIT)
 };

@@ -145,7 +145,26 @@ ConvShape readConv(Reader& r) {
   return s;
 }
 
-enum class StepKind : uint8_t { Kernel, Gemm, Conv, Copy, ConvTranspose };
+void writeBlockedConv(Writer& w, const BlockedConvShape& s) {
+  w.u8(s.depthwise);
+  w.u8(s.plainInput);
+  for (int64_t v : {s.batch, s.inBlocks, s.channelsPerBlock, s.inH, s.inW, s.outBlocks, s.outH, s.outW, s.lanes,
+                    s.kernelH, s.kernelW, s.strideH, s.strideW, s.dilationH, s.dilationW, s.padTop, s.padLeft})
+    w.i64(v);
+}
+
+BlockedConvShape readBlockedConv(Reader& r) {
+  BlockedConvShape s;
+  s.depthwise = r.u8() != 0;
+  s.plainInput = r.u8() != 0;
+  for (int64_t* v : {&s.batch, &s.inBlocks, &s.channelsPerBlock, &s.inH, &s.inW, &s.outBlocks, &s.outH, &s.outW,
+                     &s.lanes, &s.kernelH, &s.kernelW, &s.strideH, &s.strideW, &s.dilationH, &s.dilationW, &s.padTop,
+                     &s.padLeft})
+    *v = r.i64();
+  return s;
+}
+
+enum class StepKind : uint8_t { Kernel, Gemm, Conv, Copy, ConvTranspose, BlockedConv };
 
 std::vector<uint8_t> withHeader(const char (&magic)[8], const std::vector<uint8_t>& payload) {
   Writer h;
@@ -267,6 +286,28 @@ SerializedSpec serializeSpec(const ProgramSpec& spec) {
       w.ref(c->bias);
       w.ref(c->scratch);
       w.i64(c->col2im);
+    } else if (const auto* c = std::get_if<BlockedConvStepSpec>(&step.op)) {
+      w.u8(uint8_t(StepKind::BlockedConv));
+      writeBlockedConv(w, c->shape);
+      w.i64(c->main.pixels);
+      w.i64(c->main.blocks);
+      w.u64(c->tiles.size());
+      for (const BlockedConvTileSpec& t : c->tiles) {
+        w.i64(t.tile.pixels);
+        w.i64(t.tile.blocks);
+        w.u8(uint8_t(t.tile.column) | uint8_t(t.tile.edge) << 1);
+        w.u32(t.kernel);
+      }
+      w.ref(c->x);
+      w.ref(c->y);
+      w.ref(c->weights);
+      w.i64(c->post.flags);
+      w.f32(c->post.clipLow);
+      w.f32(c->post.clipHigh);
+      w.ref(c->postBias);
+      w.ref(c->postResidual);
+      w.i64(c->epilogue);
+      w.refs(c->epilogueBuffers);
     } else if (const auto* c = std::get_if<CopyStepSpec>(&step.op)) {
       w.u8(uint8_t(StepKind::Copy));
       w.ref(c->from);
@@ -380,6 +421,38 @@ ProgramSpec deserializeSpec(std::span<const uint8_t> specBlob, std::span<const u
         c.scratch = r.ref();
         c.col2im = toInt32(r.i64());
         step.op = c;
+        break;
+      }
+      case StepKind::BlockedConv: {
+        BlockedConvStepSpec c;
+        c.shape = readBlockedConv(r);
+        auto tileExtent = [&](int64_t v) {
+          if (v < 1 || v > 64) corrupt("a blocked convolution tile is out of range");
+          return int(v);
+        };
+        c.main.pixels = tileExtent(r.i64());
+        c.main.blocks = tileExtent(r.i64());
+        c.tiles.resize(r.count(21));
+        for (BlockedConvTileSpec& t : c.tiles) {
+          t.tile.pixels = tileExtent(r.i64());
+          t.tile.blocks = tileExtent(r.i64());
+          uint8_t kind = r.u8();
+          if (kind > 3) corrupt("a blocked convolution tile of unknown kind");
+          t.tile.column = kind & 1;
+          t.tile.edge = (kind & 2) != 0;
+          t.kernel = r.u32();
+        }
+        c.x = r.ref();
+        c.y = r.ref();
+        c.weights = r.ref();
+        c.post.flags = r.i64();
+        c.post.clipLow = r.f32();
+        c.post.clipHigh = r.f32();
+        c.postBias = r.ref();
+        c.postResidual = r.ref();
+        c.epilogue = toInt32(r.i64());
+        c.epilogueBuffers = r.refs();
+        step.op = std::move(c);
         break;
       }
       case StepKind::Copy: {

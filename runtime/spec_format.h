@@ -24,8 +24,9 @@ namespace dlc::runtime {
 // 2: convolution weights as a buffer reference (not only a constant),
 // ConvTranspose steps. 3: GPU launch shapes, the im2col kernel of a
 // convolution and the col2im kernel of a ConvTranspose, the element type of
-// a GEMM (CUDA bundles).
-inline constexpr uint32_t kSpecFormatVersion = 4;
+// a GEMM (CUDA bundles). 4: cuBLASLt epilogue flags. 5: blocked (NCHWc)
+// convolution steps and their micro-kernels in the kernel table.
+inline constexpr uint32_t kSpecFormatVersion = 5;
 inline constexpr size_t kBlobHeaderBytes = 64;
 
 struct SerializedSpec {

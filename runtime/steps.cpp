@@ -82,6 +82,16 @@ void ConvTransposeStep::run(const RunContext& ctx) const {
                   static_cast<float*>(ctx.resolve(columns_)));
 }
 
+void BlockedConvStep::run(const RunContext& ctx) const {
+  ResolvedBuffers epilogueBuffers(ctx, epilogueBuffers_);
+  ConvPostOperands post{post_.ops};
+  if (post_.bias) post.bias = static_cast<const float*>(ctx.resolve(*post_.bias));
+  if (post_.residual) post.residual = static_cast<const float*>(ctx.resolve(*post_.residual));
+  blockedConv2d(ctx.pool(), kernels_, shape_, static_cast<const float*>(ctx.resolve(x_)),
+                static_cast<const float*>(ctx.resolve(weights_)), static_cast<float*>(ctx.resolve(y_)), epilogue_,
+                epilogue_ ? epilogueBuffers.data() : nullptr, post);
+}
+
 void CopyStep::run(const RunContext& ctx) const { copyBytes(ctx.resolve(to_), ctx.resolve(from_), size_t(bytes_)); }
 
 }  // namespace dlc::runtime

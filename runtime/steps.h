@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime/conv.h"
+#include "runtime/conv_blocked.h"
 #include "runtime/gemm.h"
 #include "runtime/kernel.h"
 #include "runtime/program.h"
@@ -109,6 +110,31 @@ class ConvTransposeStep : public Step {
   ConvOperands op_;
   std::optional<BufferRef> bias_;
   BufferRef columns_;
+  std::string what_;
+};
+
+// A dense BlockedConv through blockedConv2d, with the fused epilogue over
+// each finished output row of a block.
+class BlockedConvStep : public Step {
+ public:
+  struct Post {
+    ConvPostOps ops;
+    std::optional<BufferRef> bias, residual;
+  };
+  BlockedConvStep(BlockedConvShape shape, BlockedConvKernels kernels, BufferRef x, BufferRef weights, BufferRef y,
+                  Post post, KernelFn epilogue, std::vector<BufferRef> epilogueBuffers, std::string what)
+      : shape_(shape), kernels_(std::move(kernels)), x_(x), weights_(weights), y_(y), post_(post), epilogue_(epilogue),
+        epilogueBuffers_(std::move(epilogueBuffers)), what_(std::move(what)) {}
+  void run(const RunContext& ctx) const override;
+  std::string describe() const override { return what_; }
+
+ private:
+  BlockedConvShape shape_;
+  BlockedConvKernels kernels_;
+  BufferRef x_, weights_, y_;
+  Post post_;
+  KernelFn epilogue_;
+  std::vector<BufferRef> epilogueBuffers_;
   std::string what_;
 };
 

@@ -170,7 +170,7 @@ void refuseLibraryCalls(const std::vector<LibraryCall>& calls) {
 
 AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::vector<int64_t>>& shapes,
                      const AotOptions& options) {
-  ir::Graph graph = prepareAotGraph(model, shapes, options.name, {.fuseAttention = options.fuseAttention});
+  ir::Graph graph = prepareAotGraph(model, shapes, options.name, cpuPassContext(options.cpu, options.fuseAttention, options.blockedLayout));
   PlannedProgram plan = planProgram(graph);
   refuseLibraryCalls(plan.libraryCalls);
   runtime::SerializedSpec blobs = runtime::serializeSpec(plan.spec);
@@ -183,14 +183,14 @@ AotBundle compileAot(const ir::Graph& model, const std::map<std::string, std::ve
   o.numInputs = plan.spec.inputs.size();
   o.numOutputs = plan.spec.outputs.size();
   o.emitMain = options.emitMain;
-  AotObject object = emitAotObject(plan.kernels, o);
+  AotObject object = emitAotObject(plan.kernels, plan.convKernels, plan.spec.kernelNames, o);
   AotBundle out;
   out.object = std::move(object.bytes);
   out.weights = std::move(blobs.weights);
   out.inputs = plan.spec.inputs;
   out.outputs = plan.spec.outputs;
   out.target = object.target;
-  out.numKernels = plan.kernels.size();
+  out.numKernels = plan.spec.kernelNames.size();
   out.numSteps = plan.spec.steps.size();
   out.header = aotHeader(options.name, out.inputs, out.outputs, options.embedWeights, out.target);
   return out;

@@ -23,6 +23,7 @@ struct AotOptions {
   bool embedWeights = false;
   bool emitMain = false;       // for --emit exe
   bool fuseAttention = false;  // as CpuOptions
+  bool blockedLayout = true;   // as CpuOptions
 };
 
 struct AotBundle {

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "codegen/cpu/program_builder.h"
+#include "codegen/llvm/cpu_jit.h"
 #include "ir/graph_clone.h"
 #include "ir/infer.h"
 #include "passes/pass.h"
@@ -45,6 +46,10 @@ ir::Graph specialiseGraph(const ir::Graph& model, const ShapeMap& shapes, const 
   return g;
 }
 
+passes::PassContext cpuPassContext(const std::string& cpu, bool fuseAttention, bool blockedLayout) {
+  return {.fuseAttention = fuseAttention, .channelBlock = blockedLayout ? targetVectorWidth(CpuTargetOptions{cpu}) : 0};
+}
+
 CpuModel::CpuModel(ir::Graph graph, CpuOptions options)
     : graph_(std::move(graph)), options_(std::move(options)), impl_(std::make_unique<Impl>(options_.threads)) {
   bool allStatic = true;
@@ -67,7 +72,9 @@ const CompiledVariant& CpuModel::variantFor(const ShapeMap& inputShapes) {
   }
   // Compiled outside the lock: two threads may both compile a new signature;
   // the first to finish is kept.
-  std::shared_ptr<const CompiledVariant> variant = buildProgram(specialiseGraph(graph_, inputShapes, {.fuseAttention = options_.fuseAttention}), options_);
+  std::shared_ptr<const CompiledVariant> variant = buildProgram(
+      specialiseGraph(graph_, inputShapes, cpuPassContext(options_.cpu, options_.fuseAttention, options_.blockedLayout)),
+      options_);
   std::lock_guard lock(impl_->mutex);
   auto [it, inserted] = impl_->variants.emplace(signature, variant);
   impl_->latest = it->second;

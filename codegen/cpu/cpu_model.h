@@ -33,7 +33,14 @@ struct CpuOptions {
   InPlacePairs inPlace;
   // Attention subgraphs as one kernel each (passes::PassContext::fuseAttention).
   bool fuseAttention = false;
+  // 2-D convolutions on channel-blocked (NCHWc) tensors, blocked by the
+  // target's vector width (passes::PassContext::channelBlock).
+  bool blockedLayout = true;
 };
+
+// The pass context of the cpu target: attention fusion as asked, and the
+// blocked layout (when asked) with the vector width of `cpu`.
+passes::PassContext cpuPassContext(const std::string& cpu, bool fuseAttention, bool blockedLayout);
 
 struct MemoryReport {
   int64_t arenaBytes = 0;         // peak of the planned arena

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -52,7 +54,7 @@ int64_t workOf(const kir::Block& block) {
 // How one node of the graph runs.
 struct Item {
   // Kernel: one JIT kernel (elementwise group or an anchor op's lowering).
-  enum class Kind { View, Kernel, Gemm, Conv, ConvTranspose, Library } kind = Kind::Library;
+  enum class Kind { View, Kernel, Gemm, Conv, ConvTranspose, BlockedConv, Library } kind = Kind::Library;
   bool elementwise = false;  // the kernel reads element i before writing element i (may run in place)
   const ir::Node* node = nullptr;
   // Pointwise and Gemm epilogue: the kernel and, per kernel buffer, the
@@ -73,6 +75,11 @@ struct Item {
   runtime::ConvShape conv;
   const ir::Value *convX = nullptr, *convW = nullptr;
   const ir::Value* convBias = nullptr;  // ConvTranspose
+  // BlockedConv (dense; x and w in convX and convW, y in gemmC)
+  runtime::BlockedConvShape blocked;
+  runtime::ConvTile blockedTile;
+  runtime::ConvPostOps blockedPost;  // the epilogue in the micro-kernels (else in kernel/kernelValues)
+  const ir::Value *postBias = nullptr, *postResidual = nullptr;
   std::string reason;  // Library: why there is no kernel
   std::string statusMessage;  // Kernel with a status word (nullptr in kernelValues)
   // Kernel: the buffer that is its workspace (nullptr in kernelValues; the
@@ -119,6 +126,8 @@ class Builder {
         classifyGemm(*n, {n->output(0)}, {}, {}, item);
       } else if (n->op() == OpKind::Conv && !hasAnchorLowering(*n)) {
         classifyConv(*n, {n->output(0)}, {}, {}, item);
+      } else if (n->op() == OpKind::BlockedConv) {
+        classifyBlockedConv(*n, {n->output(0)}, {}, {}, item);
       } else if (n->op() == OpKind::ConvTranspose) {
         classifyConvTranspose(*n, item);
       } else if (hasAnchorLowering(*n) || hasDataLowering(*n)) {
@@ -278,6 +287,39 @@ class Builder {
           addStep(std::move(op), std::move(what), id);
           break;
         }
+        case Item::Kind::BlockedConv: {
+          runtime::BlockedConvStepSpec op;
+          const runtime::BlockedConvShape& g = item.blocked;
+          op.shape = g;
+          op.main = item.blockedTile;
+          std::vector<std::string> tiles;
+          for (runtime::ConvTile t : runtime::convTilesUsed(g, op.main)) {
+            op.tiles.push_back({t, addConvKernel(runtime::microKernelFor(g, t))});
+            tiles.push_back(fmt::format("{}x{}{}", t.pixels, t.blocks, t.column ? " (column)" : t.edge ? " (edge)" : ""));
+          }
+          op.x = ref(item.convX);
+          op.weights = ref(item.convW);
+          op.y = ref(item.gemmC);
+          op.post = item.blockedPost;
+          if (item.postBias) op.postBias = ref(item.postBias);
+          if (item.postResidual) op.postResidual = ref(item.postResidual);
+          std::string epilogue = "no epilogue";
+          if (op.post.flags) epilogue = fmt::format("epilogue [{}] in the micro-kernels", fmt::join(item.opNames, " "));
+          if (!item.kernelValues.empty()) {
+            op.epilogue = int32_t(addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id)).first);
+            for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));
+            epilogue = fmt::format("fused epilogue [{}]", fmt::join(item.opNames, " "));
+          }
+          std::string what = fmt::format(
+              "{} -> blocked {}conv{} {}x{} stride {}x{} ({} -> {} channel blocks of {}), tiles of pixels x blocks {} "
+              "with {} [{}]",
+              n.describe(), g.depthwise ? "depthwise " : "", g.plainInput ? " from plain NCHW" : "", g.kernelH,
+              g.kernelW, g.strideH, g.strideW,
+              g.plainInput ? fmt::format("{} channels", g.channelsPerBlock) : fmt::format("{}", g.inBlocks),
+              g.outBlocks, g.lanes, fmt::join(tiles, ", "), epilogue, originsOf(n));
+          addStep(std::move(op), std::move(what), id);
+          break;
+        }
         case Item::Kind::ConvTranspose: {
           runtime::ConvTransposeStepSpec op;
           const runtime::ConvShape& g = item.conv;
@@ -351,13 +393,24 @@ class Builder {
     kir::Kernel canonical = k;
     canonical.name = "k";
     for (size_t i = 0; i < canonical.buffers.size(); ++i) canonical.buffers[i].name = fmt::format("b{}", i);
-    auto [it, inserted] = kernelByCode_.emplace(kir::print(canonical), uint32_t(out_.kernels.size()));
+    auto [it, inserted] = kernelByCode_.emplace(kir::print(canonical), uint32_t(out_.spec.kernelNames.size()));
     if (inserted) {
       k.name = name;
       out_.kernels.push_back(std::move(k));
       out_.spec.kernelNames.push_back(name);
     }
-    return {it->second, out_.kernels[it->second].name};
+    return {it->second, out_.spec.kernelNames[it->second]};
+  }
+
+  // The table index of a convolution micro-kernel (added at its first use).
+  uint32_t addConvKernel(const runtime::ConvMicroKernelShape& shape) {
+    std::string name = shape.name();
+    auto& names = out_.spec.kernelNames;
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it != names.end()) return uint32_t(it - names.begin());
+    out_.convKernels.push_back(shape);
+    names.push_back(name);
+    return uint32_t(names.size() - 1);
   }
 
   // The constant's index in the spec (added at its first use).
@@ -470,6 +523,10 @@ class Builder {
       classifyConv(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
       return;
     }
+    if (kind == "blocked_conv" && !nodes.empty()) {
+      classifyBlockedConv(*nodes[0], outputs, {nodes.begin() + 1, nodes.end()}, toGraph, item);
+      return;
+    }
     item.reason = fmt::format("no lowering for fused '{}' kernels yet (runs its body in the interpreter)", kind);
   }
 
@@ -557,6 +614,127 @@ class Builder {
       for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
     }
     item.kind = Item::Kind::Conv;
+  }
+
+  // A BlockedConv as micro-kernel tiles (BlockedConvStep), with an epilogue
+  // over the output viewed as [N * OCb, OH * OW * B].
+  void classifyBlockedConv(const ir::Node& anchor, const std::vector<const ir::Value*>& outputs,
+                           const std::vector<const ir::Node*>& epilogue, const ValueMap& toGraph, Item& item) {
+    auto refuse = [&](std::string why) { item.reason = std::move(why); };
+    const ir::Value* x = anchor.input(0);
+    const ir::Value* w = anchor.input(1);
+    const ir::Value* result = anchor.output(0);
+    std::vector<int64_t> xs = extentsOf(x), ws = extentsOf(w), ys = extentsOf(result);
+    runtime::BlockedConvShape& s = item.blocked;
+    s.depthwise = anchor.attrInt("depthwise") != 0;
+    s.plainInput = xs.size() == 4;
+    s.batch = xs[0];
+    s.inBlocks = s.depthwise ? ws[0] : ws[1];  // depthwise weights: [Cb, KH, KW, B]
+    s.channelsPerBlock = s.depthwise ? 1 : ws[4];
+    s.inH = xs[2];
+    s.inW = xs[3];
+    s.outBlocks = ys[1];
+    s.outH = ys[2];
+    s.outW = ys[3];
+    s.lanes = ys[4];
+    s.kernelH = s.depthwise ? ws[1] : ws[2];
+    s.kernelW = s.depthwise ? ws[2] : ws[3];
+    const std::vector<int64_t>& strides = anchor.attrInts("strides");
+    const std::vector<int64_t>& dilations = anchor.attrInts("dilations");
+    const std::vector<int64_t>& pads = anchor.attrInts("pads");
+    s.strideH = strides[0], s.strideW = strides[1];
+    s.dilationH = dilations[0], s.dilationW = dilations[1];
+    s.padTop = pads[0], s.padLeft = pads[1];
+    // Accumulators, weights and a broadcast share the vector registers: 32
+    // with AVX-512 (16 lanes), 16 with AVX2 and narrower.
+    item.blockedTile = runtime::chooseConvTile(s, s.lanes >= 16 ? 32 : 16);
+
+    PointwiseGroup group;
+    group.nodes = epilogue;
+    group.outputs = outputs;
+    group.shape = ys;
+    group.splitAxis = 2;
+    group.anchorResult = result;
+    const ir::Value* cValue = nullptr;
+    for (const ir::Value* o : outputs)
+      if (o == result) cValue = o;
+    for (const ir::Value* o : outputs)
+      if (!cValue && o->dtype() == ir::DType::F32) cValue = o;
+    if (!cValue) return refuse("no f32 epilogue result to hold the convolution");
+    for (const ir::Value* o : outputs)
+      if (extentsOf(o) != ys) return refuse("epilogue results of another shape");
+    item.convX = mapValue(toGraph, x);
+    item.convW = mapValue(toGraph, w);
+    item.gemmC = mapValue(toGraph, cValue);
+    if (matchConvPostOps(result, epilogue, outputs, toGraph, ys, item)) {
+      item.gemmC = mapValue(toGraph, outputs[0]);
+      for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
+    } else if (!epilogue.empty() || outputs.size() > 1 || outputs[0] != result) {
+      item.kernel = buildPointwiseKernel("", group);
+      if (item.kernel.unsupported)
+        return refuse(fmt::format("no kernel lowering of epilogue op {}", item.kernel.unsupported->opName()));
+      ValueMap withC = toGraph;
+      withC[result] = item.gemmC;
+      for (const ir::Value* v : item.kernel.bufferValues) item.kernelValues.push_back(mapValue(withC, v));
+      for (const ir::Node* e : epilogue) item.opNames.emplace_back(e->opName());
+    }
+    item.kind = Item::Kind::BlockedConv;
+  }
+
+  // An epilogue that is a bias (a constant per output channel), a residual
+  // (a tensor of the output's shape) and a ReLU or Clip with constant
+  // bounds, each optional, in that order, with the last one the only result:
+  // the micro-kernels apply it in registers (runtime::ConvPostOps).
+  bool matchConvPostOps(const ir::Value* result, const std::vector<const ir::Node*>& epilogue,
+                        const std::vector<const ir::Value*>& outputs, const ValueMap& toGraph,
+                        const std::vector<int64_t>& ys, Item& item) {
+    if (epilogue.empty() || outputs.size() != 1) return false;
+    const ir::Value* current = result;
+    runtime::ConvPostOps post;
+    const ir::Value *bias = nullptr, *residual = nullptr;
+    enum { kBias, kResidual, kClip, kDone } next = kBias;
+    auto boundOf = [](const ir::Node& n, size_t i, double absent) -> std::optional<double> {
+      if (!n.hasInput(i)) return absent;
+      const ir::Value* v = n.input(i);
+      if (!v->isConstant() || v->constant().numel() != 1) return std::nullopt;
+      return v->constant().getDouble(0);
+    };
+    for (const ir::Node* n : epilogue) {
+      if (n->outputs().size() != 1 || n->output(0)->dtype() != ir::DType::F32) return false;
+      if (n->op() == OpKind::Add && n->inputs().size() == 2 && (n->input(0) == current) != (n->input(1) == current)) {
+        const ir::Value* other = n->input(n->input(0) == current ? 1 : 0);
+        const ir::Value* graphOther = mapValue(toGraph, other);
+        std::vector<int64_t> biasShape = {1, ys[1], 1, 1, ys[4]};
+        if (next == kBias && graphOther->isConstant() && extentsOf(other) == biasShape) {
+          bias = graphOther;
+          post.flags |= runtime::kConvPostAddBias;
+          next = kResidual;
+        } else if (next <= kResidual && extentsOf(other) == ys && other->dtype() == ir::DType::F32 &&
+                   !graphOther->isConstant()) {
+          residual = graphOther;
+          post.flags |= runtime::kConvPostAddResidual;
+          next = kClip;
+        } else {
+          return false;
+        }
+      } else if ((n->op() == OpKind::Relu || n->op() == OpKind::Clip) && next <= kClip && n->input(0) == current) {
+        auto lo = n->op() == OpKind::Relu ? std::optional(0.0) : boundOf(*n, 1, -INFINITY);
+        auto hi = n->op() == OpKind::Relu ? std::optional(double(INFINITY)) : boundOf(*n, 2, INFINITY);
+        if (!lo || !hi) return false;
+        post.flags |= runtime::kConvPostClip;
+        post.clipLow = float(*lo);
+        post.clipHigh = float(*hi);
+        next = kDone;
+      } else {
+        return false;
+      }
+      current = n->output(0);
+    }
+    if (outputs[0] != current) return false;
+    item.blockedPost = post;
+    item.postBias = bias;
+    item.postResidual = residual;
+    return true;
   }
 
   // ConvTranspose as the adjoint of a forward convolution (ConvTransposeStep):
@@ -922,10 +1100,10 @@ std::unique_ptr<CompiledVariant> buildProgram(ir::Graph graph, const CpuOptions&
   out->memory = plan.memory;
   out->stepLines = std::move(plan.spec.describeLines);
 
-  std::shared_ptr<const JitProgram> jit = jitCompile(plan.kernels, CpuTargetOptions{options.cpu});
+  std::shared_ptr<const JitProgram> jit = jitCompile(plan.kernels, CpuTargetOptions{options.cpu}, plan.convKernels);
   out->target = jit->targetDescription();
   runtime::CompiledKernels code;
-  for (const kir::Kernel& k : plan.kernels) code.kernels.push_back(jit->kernel(k.name));
+  for (const std::string& name : plan.spec.kernelNames) code.kernels.push_back(jit->kernel(name));
   code.microKernel = jit->gemmMicroKernel();
   code.owner = jit;
   const std::vector<LibraryCall>& calls = plan.libraryCalls;

@@ -32,8 +32,13 @@ struct LibraryCall {
 };
 
 struct PlannedProgram {
-  runtime::ProgramSpec spec;        // constants point into the graph
-  std::vector<kir::Kernel> kernels;  // kernels[i].name == spec.kernelNames[i]
+  runtime::ProgramSpec spec;  // constants point into the graph
+  // What the kernel table spec.kernelNames holds: kernel-IR kernels and the
+  // convolution micro-kernels of blocked convolution steps (named by
+  // ConvMicroKernelShape::name(); none in GPU programs, where the kernels
+  // are 1:1 with the table).
+  std::vector<kir::Kernel> kernels;
+  std::vector<runtime::ConvMicroKernelShape> convKernels;
   std::vector<LibraryCall> libraryCalls;
   MemoryReport memory;
 };

@@ -66,7 +66,7 @@ CudaAotBundle compileCudaAot(const ir::Graph& model, const std::map<std::string,
   o.numInputs = spec.inputs.size();
   o.numOutputs = spec.outputs.size();
   o.emitMain = options.emitMain;
-  cpu::AotObject object = cpu::emitAotObject({}, o);
+  cpu::AotObject object = cpu::emitAotObject({}, {}, {}, o);
 
   CudaAotBundle out;
   cpu::AotBundle& b = out.bundle;

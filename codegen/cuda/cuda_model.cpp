@@ -62,6 +62,8 @@ std::string howItRuns(const CudaPlan& plan, size_t i) {
         else if constexpr (std::is_same_v<T, runtime::ConvTransposeStepSpec>)
           return fmt::format("cuBLAS GEMM x{} groups into columns + CUDA kernel {} (col2im{})", op.shape.group,
                              plan.kernels.at(size_t(op.col2im)).name, op.hasBias ? ", bias" : "");
+        else if constexpr (std::is_same_v<T, runtime::BlockedConvStepSpec>)
+          return "a CPU step (the CUDA runner refuses it)";
         else if constexpr (std::is_same_v<T, runtime::CopyStepSpec>)
           return "device copy";
         else if constexpr (std::is_same_v<T, runtime::LibraryStepSpec>)

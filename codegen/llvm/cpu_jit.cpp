@@ -50,18 +50,22 @@ class LlvmJitProgram final : public JitProgram {
 
 }  // namespace
 
-std::string optimizedLlvmIR(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& options) {
+std::string optimizedLlvmIR(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& options,
+                            const std::vector<runtime::ConvMicroKernelShape>& convKernels) {
   ResolvedTarget target = resolveTarget(options);
-  BuiltModule built = buildModule(kernels, target);
+  BuiltModule built = buildModule(kernels, convKernels, target);
   std::string text;
   llvm::raw_string_ostream os(text);
   built.module->print(os, nullptr);
   return text;
 }
 
-std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& options) {
+int targetVectorWidth(const CpuTargetOptions& options) { return resolveTarget(options).vectorWidth; }
+
+std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& options,
+                                       const std::vector<runtime::ConvMicroKernelShape>& convKernels) {
   ResolvedTarget target = resolveTarget(options);
-  BuiltModule built = buildModule(kernels, target);
+  BuiltModule built = buildModule(kernels, convKernels, target);
   const llvm::DataLayout layout = built.module->getDataLayout();
 
   auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(target.builder).create();
@@ -81,6 +85,9 @@ std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, 
     return *addr;
   };
   for (const kir::Kernel& k : kernels) fns[k.name] = lookup(k.name).toPtr<runtime::KernelFn>();
+  // Another signature behind the same table (see ConvMicroKernelFn).
+  for (const runtime::ConvMicroKernelShape& c : convKernels)
+    fns[c.name()] = runtime::asKernelFn(lookup(c.name()).toPtr<runtime::ConvMicroKernelFn>());
   runtime::GemmMicroKernel uk{target.mr, target.nr, lookup(kMicroKernelName).toPtr<runtime::GemmMicroKernelFn>(),
                               lookup(kRowKernelName).toPtr<runtime::GemmRowKernelFn>()};
   std::string description = target.description();

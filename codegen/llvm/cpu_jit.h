@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "codegen/kernel/kernel_ir.h"
+#include "runtime/conv_blocked.h"
 #include "runtime/gemm.h"
 #include "runtime/kernel.h"
 
@@ -34,14 +35,21 @@ class JitProgram {
   virtual std::string targetDescription() const = 0;  // e.g. "znver4, 512-bit vectors, micro-kernel 12x32"
 };
 
-// Emits every kernel plus the GEMM micro-kernel for the target into one LLVM
-// module, optimises it at O3 for the target CPU, and JIT-compiles it with ORC
-// LLJIT. An unknown CPU name is a UserError; a kernel that fails
-// kir::verify an InternalError.
-std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& target);
+// Emits every kernel plus the GEMM micro-kernel for the target and the
+// requested convolution micro-kernels (kernel(shape.name()) finds them; cast
+// to runtime::ConvMicroKernelFn) into one LLVM module, optimises it at O3 for
+// the target CPU, and JIT-compiles it with ORC LLJIT. An unknown CPU name is
+// a UserError; a kernel that fails kir::verify an InternalError.
+std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& target,
+                                       const std::vector<runtime::ConvMicroKernelShape>& convKernels = {});
 
 // The optimised LLVM IR of the same module as text (for `dlc inspect` and for
 // tests that check what vectorised).
-std::string optimizedLlvmIR(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& target);
+std::string optimizedLlvmIR(const std::vector<kir::Kernel>& kernels, const CpuTargetOptions& target,
+                            const std::vector<runtime::ConvMicroKernelShape>& convKernels = {});
+
+// The target's vector width in floats (16 with AVX-512, 8 with AVX2): the
+// channel block of the blocked layout and of convolution micro-kernels.
+int targetVectorWidth(const CpuTargetOptions& target);
 
 }  // namespace dlc::codegen::cpu

@@ -85,7 +85,8 @@ ResolvedTarget resolveTarget(const CpuTargetOptions& options, bool pic) {
   return r;
 }
 
-BuiltModule buildModule(const std::vector<kir::Kernel>& kernels, ResolvedTarget& target) {
+BuiltModule buildModule(const std::vector<kir::Kernel>& kernels,
+                        const std::vector<runtime::ConvMicroKernelShape>& convKernels, ResolvedTarget& target) {
   BuiltModule out;
   out.context = std::make_unique<llvm::LLVMContext>();
   out.module = std::make_unique<llvm::Module>("dlc_kernels", *out.context);
@@ -100,6 +101,13 @@ BuiltModule buildModule(const std::vector<kir::Kernel>& kernels, ResolvedTarget&
   llvm_backend::emitGemmMicroKernel(*out.module, kMicroKernelName, target.mr, target.nr, target.vectorWidth,
                                     target.function);
   llvm_backend::emitGemmRowKernel(*out.module, kRowKernelName, target.nr, target.vectorWidth, target.function);
+  for (const runtime::ConvMicroKernelShape& shape : convKernels) {
+    if (shape.lanes != target.vectorWidth)
+      throw InternalError(fmt::format("a convolution micro-kernel for {} lanes on a target with {}-float vectors",
+                                      shape.lanes, target.vectorWidth));
+    if (!names.insert(shape.name()).second) throw InternalError("two kernels named " + shape.name());
+    llvm_backend::emitConvMicroKernel(*out.module, shape, target.function);
+  }
   std::string message;
   llvm::raw_string_ostream os(message);
   if (llvm::verifyModule(*out.module, &os)) throw InternalError("emitted LLVM IR is invalid: " + message);

@@ -41,9 +41,11 @@ struct BuiltModule {
   std::unique_ptr<llvm::Module> module;
 };
 
-// Every kernel plus the micro-kernels (kMicroKernelName, kRowKernelName),
-// verified and optimised at O3 for the target.
-BuiltModule buildModule(const std::vector<kir::Kernel>& kernels, ResolvedTarget& target);
+// Every kernel plus the GEMM micro-kernels (kMicroKernelName,
+// kRowKernelName) and the requested convolution micro-kernels, verified and
+// optimised at O3 for the target.
+BuiltModule buildModule(const std::vector<kir::Kernel>& kernels,
+                        const std::vector<runtime::ConvMicroKernelShape>& convKernels, ResolvedTarget& target);
 
 std::string errorText(llvm::Error e);
 

@@ -37,9 +37,9 @@ class BundleWriter {
       if (!g.isDeclaration() && !g.hasLocalLinkage()) g.setLinkage(llvm::GlobalValue::InternalLinkage);
   }
 
-  llvm::GlobalVariable* bundle(const std::vector<kir::Kernel>& kernels) {
+  llvm::GlobalVariable* bundle(const std::vector<std::string>& tableNames) {
     std::vector<llvm::Constant*> table;
-    for (const kir::Kernel& k : kernels) table.push_back(function(k.name));
+    for (const std::string& name : tableNames) table.push_back(function(name));
     auto* tableType = llvm::ArrayType::get(ptr_, table.size());
     auto* kernelTable = new llvm::GlobalVariable(m_, tableType, true, llvm::GlobalValue::InternalLinkage,
                                                  llvm::ConstantArray::get(tableType, table), o_.name + "_kernels");
@@ -50,7 +50,7 @@ class BundleWriter {
                                               ptr_, ptr_, i32_, i32_, ptr_});
     llvm::Constant* fields[] = {
         llvm::ConstantInt::get(i32_, kAbiVersion),
-        llvm::ConstantInt::get(i32_, kernels.size()),
+        llvm::ConstantInt::get(i32_, tableNames.size()),
         spec,
         llvm::ConstantInt::get(i64_, o_.spec.size()),
         weights,
@@ -180,13 +180,15 @@ class BundleWriter {
 
 }  // namespace
 
-AotObject emitAotObject(const std::vector<kir::Kernel>& kernels, const AotObjectOptions& options) {
+AotObject emitAotObject(const std::vector<kir::Kernel>& kernels,
+                        const std::vector<runtime::ConvMicroKernelShape>& convKernels,
+                        const std::vector<std::string>& tableNames, const AotObjectOptions& options) {
   ResolvedTarget target = resolveTarget(options.target, /*pic=*/true);
-  BuiltModule built = buildModule(kernels, target);
+  BuiltModule built = buildModule(kernels, convKernels, target);
   llvm::Module& m = *built.module;
   BundleWriter writer(m, options, target);
   writer.internalize();
-  writer.entryPoints(writer.bundle(kernels));
+  writer.entryPoints(writer.bundle(tableNames));
   std::string message;
   llvm::raw_string_ostream os(message);
   if (llvm::verifyModule(m, &os)) throw InternalError("AOT module is invalid: " + message);

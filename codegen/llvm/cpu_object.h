@@ -46,6 +46,10 @@ struct AotObject {
   std::string target;       // e.g. "znver4, 512-bit vectors, micro-kernel 12x32"
 };
 
-AotObject emitAotObject(const std::vector<kir::Kernel>& kernels, const AotObjectOptions& options);
+// The kernel table holds `tableNames` in order (the spec's kernelNames:
+// the kernels and convolution micro-kernels emitted into the module).
+AotObject emitAotObject(const std::vector<kir::Kernel>& kernels,
+                        const std::vector<runtime::ConvMicroKernelShape>& convKernels,
+                        const std::vector<std::string>& tableNames, const AotObjectOptions& options);
 
 }  // namespace dlc::codegen::cpu

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "codegen/kernel/kernel_ir.h"
+#include "runtime/conv_blocked.h"
 
 namespace llvm {
 class Module;
@@ -45,5 +46,10 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& module, const std::string& nam
 // i64 accumulate)` (runtime::GemmRowKernelFn) for panels of nr columns.
 llvm::Function* emitGemmRowKernel(llvm::Module& module, const std::string& name, int nr, int vectorWidth,
                                   const FunctionTarget& target);
+
+// The direct blocked convolution's micro-kernel `void name(ptr in, ptr w,
+// ptr out, ptr args)` (runtime::ConvMicroKernelFn) named shape.name().
+llvm::Function* emitConvMicroKernel(llvm::Module& module, const runtime::ConvMicroKernelShape& shape,
+                                    const FunctionTarget& target);
 
 }  // namespace dlc::codegen::llvm_backend

@@ -102,6 +102,8 @@ struct ProgramRunner::Impl {
           throw UserError("invalid program: ConvTranspose step without its col2im kernel (" + s.what + ")");
         convTransposes[i] = planConvTranspose(t->shape);
         needsBlas = true;
+      } else if (std::holds_alternative<BlockedConvStepSpec>(s.op)) {
+        throw UserError("invalid program: a blocked (NCHWc) convolution is a CPU step (" + s.what + ")");
       } else if (std::holds_alternative<LibraryStepSpec>(s.op)) {
         if (!library) throw UserError("node " + std::get<LibraryStepSpec>(s.op).node + " needs the host's library");
         hasLibrary = true;

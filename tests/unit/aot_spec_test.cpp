@@ -44,10 +44,11 @@ struct Compiled {
   runtime::SerializedSpec blobs;
   std::vector<ir::Tensor> inputs;
 
-  Compiled(const std::string& name, std::map<std::string, std::vector<int64_t>> shapes)
+  Compiled(const std::string& name, std::map<std::string, std::vector<int64_t>> shapes, bool blockedLayout = true)
       : model(frontend::onnx::importOnnxFile(kModels + "/" + name + "/model.onnx").graph),
-        graph(codegen::cpu::specialiseGraph(model, shapes)), plan(codegen::cpu::planProgram(graph)),
-        jit(codegen::cpu::jitCompile(plan.kernels, {"host"})), blobs(runtime::serializeSpec(plan.spec)) {
+        graph(codegen::cpu::specialiseGraph(model, shapes, codegen::cpu::cpuPassContext("host", false, blockedLayout))),
+        plan(codegen::cpu::planProgram(graph)), jit(codegen::cpu::jitCompile(plan.kernels, {"host"}, plan.convKernels)),
+        blobs(runtime::serializeSpec(plan.spec)) {
     for (size_t i = 0; i < plan.spec.inputs.size(); ++i) {
       const runtime::TensorSpec& t = plan.spec.inputs[i];
       inputs.emplace_back(ir::DType(t.dtype), t.shape);
@@ -70,7 +71,7 @@ struct Compiled {
 
   runtime::CompiledKernels code() const {
     runtime::CompiledKernels c;
-    for (const codegen::kir::Kernel& k : plan.kernels) c.kernels.push_back(jit->kernel(k.name));
+    for (const std::string& name : plan.spec.kernelNames) c.kernels.push_back(jit->kernel(name));
     c.microKernel = jit->gemmMicroKernel();
     return c;
   }
@@ -110,9 +111,16 @@ void runProgram(const runtime::Program& p, const Compiled& c, std::vector<ir::Te
 
 TEST(AotSpec, RoundTripRunsLikeTheJit) {
   for (auto [name, shapes] : std::vector<std::pair<std::string, std::map<std::string, std::vector<int64_t>>>>{
-           {"resnet_tiny", {{"input", {2, 3, 64, 64}}}}, {"bert_tiny", {}}}) {
+           {"resnet_tiny", {{"input", {2, 3, 64, 64}}}},
+           {"mobilenet_tiny", {{"input", {2, 3, 32, 32}}}},
+           {"bert_tiny", {}}}) {
     SCOPED_TRACE(name);
     Compiled c(name, shapes);
+    // The CNNs run blocked convolutions (dense and depthwise) with their
+    // micro-kernels in the kernel table.
+    if (name != "bert_tiny") {
+      EXPECT_FALSE(c.plan.convKernels.empty());
+    }
     AlignedBytes weights(c.blobs.weights);
     runtime::ProgramSpec loaded = runtime::deserializeSpec(c.blobs.spec, weights.span(), weights.data);
     // Serialising what was loaded gives the same bytes.
@@ -156,13 +164,41 @@ TEST(AotSpec, TruncatedOrCorruptBlobsAreErrors) {
 }
 
 TEST(AotSpec, InconsistentSpecsAreRefused) {
-  Compiled c("resnet_tiny", {{"input", {2, 3, 64, 64}}});
+  // The im2col GEMM convolutions (without the blocked layout) and, below,
+  // the blocked ones.
+  Compiled c("resnet_tiny", {{"input", {2, 3, 64, 64}}}, /*blockedLayout=*/false);
   runtime::CompiledKernels code = c.code();
   auto refused = [&](const char* what, auto mutate) {
     runtime::ProgramSpec s = c.plan.spec;
     mutate(s);
     EXPECT_THROW(runtime::instantiate(s, code), UserError) << what;
   };
+  Compiled blocked("resnet_tiny", {{"input", {2, 3, 64, 64}}});
+  runtime::CompiledKernels blockedCode = blocked.code();
+  auto refusedBlocked = [&](const char* what, auto mutate) {
+    runtime::ProgramSpec s = blocked.plan.spec;
+    bool mutated = false;
+    for (auto& step : s.steps)
+      if (auto* b = std::get_if<runtime::BlockedConvStepSpec>(&step.op)) mutated |= mutate(*b);
+    EXPECT_TRUE(mutated) << what;
+    EXPECT_THROW(runtime::instantiate(s, blockedCode), UserError) << what;
+  };
+  refusedBlocked("blocked conv output too small", [](runtime::BlockedConvStepSpec& b) { return b.shape.batch = 50; });
+  refusedBlocked("blocked conv weights index", [](runtime::BlockedConvStepSpec& b) { return b.weights.index = 9999; });
+  refusedBlocked("a tile without its micro-kernel", [](runtime::BlockedConvStepSpec& b) {
+    b.tiles.pop_back();
+    return true;
+  });
+  refusedBlocked("a tile's kernel of another kind", [](runtime::BlockedConvStepSpec& b) {
+    b.tiles[0].kernel = 0;  // the table's first kernel: a kernel-IR kernel
+    return true;
+  });
+  refusedBlocked("unknown post-op flags", [](runtime::BlockedConvStepSpec& b) { return b.post.flags |= 64; });
+  refusedBlocked("a residual past its buffer", [](runtime::BlockedConvStepSpec& b) {
+    if (!(b.post.flags & runtime::kConvPostAddResidual)) return false;
+    b.postResidual = {runtime::SpecRef::Space::Arena, int64_t(1) << 40};
+    return true;
+  });
   refused("kernel index", [](runtime::ProgramSpec& s) {
     for (auto& step : s.steps)
       if (auto* k = std::get_if<runtime::KernelStepSpec>(&step.op)) k->kernel = 1000;

@@ -50,7 +50,7 @@ struct ConvCase {
 // One Conv / ConvTranspose with its weights (and bias) as graph inputs, or
 // as constants; compiled for the CPU and compared with the interpreter.
 // Returns the compiled model's describe().
-std::string expectMatches(const ConvCase& c, unsigned seed = 1) {
+std::string expectMatches(const ConvCase& c, unsigned seed = 1, bool blockedLayout = true) {
   std::mt19937 rng(seed);
   ir::GraphBuilder b("g");
   Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape::fromExtents(c.x)));
@@ -69,7 +69,7 @@ std::string expectMatches(const ConvCase& c, unsigned seed = 1) {
   ir::NamedTensors inputs;
   for (const Value* in : g.inputs()) inputs[in->name()] = randomTensor(in->type().shape->extents(), rng);
   std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-  CpuModel model(ir::cloneGraph(g), CpuOptions{"host", 2});
+  CpuModel model(ir::cloneGraph(g), CpuOptions{.cpu = "host", .threads = 2, .blockedLayout = blockedLayout});
   std::vector<ir::Tensor> actual = model.run(inputs);
   EXPECT_EQ(actual.size(), 1u);
   if (actual.size() == 1) {
@@ -99,10 +99,14 @@ TEST(ConvTrainCpu, ConvWithInputWeights) {
   expectMatches({OpKind::Conv, {2, 4, 13}, {6, 2, 3}, attrs({{"pads", {1, 1}}, {"strides", {2}}}, 2), true});  // 1-D
 }
 
+// Constant weights are re-laid out or packed at compile time: a blocked
+// convolution (the default layout), or the GEMM path's packed panels.
 TEST(ConvTrainCpu, ConvWithConstantWeightsIsStillPackedAtCompileTime) {
-  std::string d = expectMatches({OpKind::Conv, {2, 4, 9, 8}, {6, 4, 3, 3}, attrs({{"pads", {1, 1, 1, 1}}}), false,
-                                 true});
-  EXPECT_EQ(countLines(d, "weights packed at compile time"), 1) << d;
+  const ConvCase c{OpKind::Conv, {2, 4, 9, 8}, {6, 4, 3, 3}, attrs({{"pads", {1, 1, 1, 1}}}), false, true};
+  std::string blocked = expectMatches(c);
+  EXPECT_EQ(countLines(blocked, "-> blocked conv"), 1) << blocked;
+  std::string gemm = expectMatches(c, 1, /*blockedLayout=*/false);
+  EXPECT_EQ(countLines(gemm, "weights packed at compile time"), 1) << gemm;
 }
 
 TEST(ConvTrainCpu, ConvTranspose2D) {

@@ -37,12 +37,13 @@ ir::NamedTensors randomInputs(const ir::Graph& g, std::mt19937& rng) {
 
 // Compiles `text` for the CPU and checks its outputs against the interpreter.
 std::string expectMatchesInterpreter(const std::string& text, double rtol = 1e-5, double atol = 1e-6, int threads = 2,
-                                     unsigned seed = 1, bool fuseAttention = false) {
+                                     unsigned seed = 1, bool fuseAttention = false, bool blockedLayout = true) {
   ir::Graph g = ir::parseGraph(text);
   std::mt19937 rng(seed);
   ir::NamedTensors inputs = randomInputs(g, rng);
   std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-  CpuModel model(ir::cloneGraph(g), CpuOptions{.threads = threads, .fuseAttention = fuseAttention});
+  CpuModel model(ir::cloneGraph(g),
+                 CpuOptions{.threads = threads, .fuseAttention = fuseAttention, .blockedLayout = blockedLayout});
   std::vector<ir::Tensor> actual = model.run(inputs);
   EXPECT_EQ(actual.size(), expected.size());
   for (size_t i = 0; i < expected.size() && i < actual.size(); ++i) {
@@ -324,8 +325,12 @@ TEST(CpuBackend, ConcurrentRunsMatchASingleThreadedRun) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-TEST(CpuBackend, ConvolutionsThroughGemm) {
-  std::string d = expectMatchesInterpreter(R"(graph @g(%x: f32[2,5,11,9], %r: f32[2,6,6,3], %s: f32[2,4,13], %r4: f32[2,4,13,12]) {
+// Strided and dilated 2-D convolutions with padding, a pointwise one, a 1-D
+// one and a grouped one: with the blocked layout (the default) the 2-D ones
+// with group 1 are blocked convolutions, the others GEMMs; without it, all
+// four are GEMMs.
+TEST(CpuBackend, ConvolutionsThroughGemmOrBlocked) {
+  const std::string graph = R"(graph @g(%x: f32[2,5,11,9], %r: f32[2,6,6,3], %s: f32[2,4,13], %r4: f32[2,4,13,12]) {
   %w: f32[6,5,3,3] = const [)" + [] {
     std::string v;
     for (int i = 0; i < 6 * 5 * 3 * 3; ++i) v += fmt::format("{}{}", i ? ", " : "", ((i * 37) % 19 - 9) / 10.0);
@@ -343,10 +348,14 @@ TEST(CpuBackend, ConvolutionsThroughGemm) {
   %u: f32[2,4,13,11] = Conv(%r4, %w3) {group = 2, pads = [0, 1, 0, 0]}
   return %y, %p, %q, %u
 }
-)",
-                                           1e-5, 1e-5);
-  EXPECT_EQ(countLines(d, "GEMM"), 4) << d;
-  EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
+)";
+  std::string blocked = expectMatchesInterpreter(graph, 1e-5, 1e-5);
+  EXPECT_EQ(countLines(blocked, "GEMM"), 2) << blocked;
+  EXPECT_EQ(countLines(blocked, "-> blocked conv"), 2) << blocked;
+  EXPECT_EQ(countLines(blocked, "reference kernel"), 0) << blocked;
+  std::string gemms = expectMatchesInterpreter(graph, 1e-5, 1e-5, 2, 1, false, /*blockedLayout=*/false);
+  EXPECT_EQ(countLines(gemms, "GEMM"), 4) << gemms;
+  EXPECT_EQ(countLines(gemms, "reference kernel"), 0) << gemms;
 }
 
 // Attention subgraphs (MatMul, scale and mask, Softmax, MatMul) become one

@@ -93,16 +93,20 @@ CompileOptions compileOptions(const CliArgs& args) {
   options.cudaSource = args.flag("cuda-source");
   if (auto p = args.value("precision")) options.precision = parsePrecision(*p);
   options.fuseAttention = attentionFusion(args);
+  options.blockedLayout = blockedLayout(args);
   return options;
 }
 
-std::optional<bool> attentionFusion(const CliArgs& args) {
-  auto v = args.value("attention-fusion");
+std::optional<bool> onOff(const CliArgs& args, const std::string& name) {
+  auto v = args.value(name);
   if (!v) return std::nullopt;
   if (*v == "on") return true;
   if (*v == "off") return false;
-  throwUserError("--attention-fusion {}: expected on or off", *v);
+  throwUserError("--{} {}: expected on or off", name, *v);
 }
+
+std::optional<bool> attentionFusion(const CliArgs& args) { return onOff(args, "attention-fusion"); }
+bool blockedLayout(const CliArgs& args) { return onOff(args, "blocked-layout").value_or(true); }
 
 ir::DType parsePrecision(const std::string& name) {
   if (name == "fp32") return ir::DType::F32;

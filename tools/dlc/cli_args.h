@@ -39,7 +39,11 @@ CompileOptions compileOptions(const CliArgs& args);
 int64_t maxTensorBytes(const CliArgs& args);
 // --precision fp32|fp16|bf16 (cuda: the type matrix products compute in).
 ir::DType parsePrecision(const std::string& name);
+// --NAME on|off; nullopt when not given.
+std::optional<bool> onOff(const CliArgs& args, const std::string& name);
 // --attention-fusion on|off; nullopt when not given (the target's choice).
 std::optional<bool> attentionFusion(const CliArgs& args);
+// --blocked-layout on|off (cpu: NCHWc convolutions); on when not given.
+bool blockedLayout(const CliArgs& args);
 
 }  // namespace dlc::tools

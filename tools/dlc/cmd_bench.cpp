@@ -49,6 +49,9 @@ options:
                       in f32 (like torch.autocast)
   --attention-fusion on|off  one kernel per attention (MatMul, scale/mask,
                       Softmax, MatMul); default on for cuda, off for cpu
+  --blocked-layout on|off  cpu: 2-D convolutions and what follows them on
+                      channel-blocked (NCHWc) tensors with direct-convolution
+                      micro-kernels (default on)
   --host-transfers    cuda: time runs on host tensors, copies to and from the
                       GPU included (by default the inputs are uploaded once
                       and the outputs stay on the device, as PyTorch is timed)
@@ -119,7 +122,7 @@ std::string defaultTarget() {
 
 int cmdBench(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir",
-                      "precision", "attention-fusion"},
+                      "precision", "attention-fusion", "blocked-layout"},
                {"help", "json", "no-optimize", "profile", "allow-tf32", "host-transfers"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -155,6 +158,7 @@ int cmdBench(const std::vector<std::string>& argv) {
   options.allowTf32 = args.flag("allow-tf32");
   if (auto p = args.value("precision")) options.precision = parsePrecision(*p);
   options.fuseAttention = attentionFusion(args);
+  options.blockedLayout = blockedLayout(args);
   int resolvedThreads = threads > 0 ? int(threads) : int(std::max(1u, std::thread::hardware_concurrency()));
 
   start = Clock::now();

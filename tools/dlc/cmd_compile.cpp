@@ -58,6 +58,9 @@ options:
                         sm_80,sm_90; comma-separated or repeated)
   --attention-fusion on|off  one kernel per attention (MatMul, scale/mask,
                         Softmax, MatMul); default on for cuda, off for cpu
+  --blocked-layout on|off  cpu: 2-D convolutions and what follows them on
+                      channel-blocked (NCHWc) tensors with direct-convolution
+                      micro-kernels (default on)
   --precision P         cuda: fp32 (default), fp16 or bf16 matrix products
                         (MatMul, Gemm) on tensor cores, the rest in f32
   --shape NAME=DIMS     pin input NAME's shape (e.g. input=1x3x224x224), or a
@@ -192,7 +195,7 @@ int cmdCompile(const std::vector<std::string>& argv) {
   for (std::string& a : normalized)
     if (a == "-o") a = "--output";
   CliArgs args(normalized, {"output", "target", "emit", "name", "cpu", "arch", "shape", "max-tensor-bytes", "precision",
-                            "attention-fusion"},
+                            "attention-fusion", "blocked-layout"},
                {"help", "embed-weights"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -219,6 +222,7 @@ int cmdCompile(const std::vector<std::string>& argv) {
   options.emitMain = emit == "exe";
   std::optional<bool> fuseAttention = attentionFusion(args);
   options.fuseAttention = fuseAttention.value_or(target == "cuda");
+  options.blockedLayout = blockedLayout(args);
 
   auto start = std::chrono::steady_clock::now();
   frontend::onnx::ImportOptions importOptions;

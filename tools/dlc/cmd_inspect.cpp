@@ -28,7 +28,8 @@ options:
                   peak against the sum of all intermediate tensors
   --cuda-source   with --target cuda: also print the CUDA C++ program (no GPU needed)
   --precision P   with --target cuda: fp32 (default), fp16 or bf16 matrix products
-  --threads N, --cpu NAME, --attention-fusion on|off   as for dlc run
+  --threads N, --cpu NAME, --attention-fusion on|off, --blocked-layout on|off
+                      as for dlc run
   --max-tensor-bytes B  refuse any weight or input over B bytes (default 16 GiB)
 )";
 
@@ -47,7 +48,7 @@ std::map<std::string, int64_t> parseDimBindings(const std::vector<std::string>& 
 }
 
 int cmdInspect(const std::vector<std::string>& argv) {
-  CliArgs args(argv, {"shape", "target", "threads", "cpu", "max-tensor-bytes", "precision", "attention-fusion"},
+  CliArgs args(argv, {"shape", "target", "threads", "cpu", "max-tensor-bytes", "precision", "attention-fusion", "blocked-layout"},
                {"ir", "ir-full", "help", "memory", "cuda-source"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);

@@ -30,6 +30,9 @@ options:
                       products (MatMul, Gemm), the rest in f32 (torch.autocast)
   --attention-fusion on|off  one kernel per attention (MatMul, scale/mask,
                       Softmax, MatMul); default on for cuda, off for cpu
+  --blocked-layout on|off  cpu: 2-D convolutions and what follows them on
+                      channel-blocked (NCHWc) tensors with direct-convolution
+                      micro-kernels (default on)
   --threads N         cpu: worker threads (default 0: every core)
   --cpu NAME          cpu: compile for this LLVM CPU (default host; e.g.
                       x86-64-v3 for AVX2, x86-64-v4 for AVX-512)
@@ -41,7 +44,7 @@ options:
 
 int cmdRun(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"input", "shape", "seed", "output-dir", "target", "print-after", "threads", "cpu", "max-tensor-bytes",
-                      "precision", "attention-fusion"},
+                      "precision", "attention-fusion", "blocked-layout"},
                {"help", "optimize", "allow-tf32"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);

@@ -37,7 +37,8 @@ class CpuExecutable : public Executable {
   CpuExecutable(ir::Graph g, const CompileOptions& options)
       : model_(std::move(g), codegen::cpu::CpuOptions{.cpu = options.cpu,
                                                       .threads = options.threads,
-                                                      .fuseAttention = fusesAttention("cpu", options)}) {}
+                                                      .fuseAttention = fusesAttention("cpu", options),
+                                                      .blockedLayout = options.blockedLayout}) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
   std::string describe() const override { return model_.describe(); }
   std::string profile(const ir::NamedTensors& inputs, int iterations) override {
@@ -105,9 +106,12 @@ std::unique_ptr<Executable> compileForTarget(ir::Graph graph, const std::string&
   if (std::find(availableTargets().begin(), availableTargets().end(), target) == availableTargets().end())
     throwUserError("unknown target '{}'; available targets: {}", target, fmt::join(availableTargets(), ", "));
   if (options.optimize || !options.printAfter.empty()) {
-    passes::PassManager pm = options.optimize
-                                 ? passes::defaultPipeline({.fuseAttention = fusesAttention(target, options)})
-                                 : passes::PassManager();
+    // The cpu target's context (its blocked layout), so that the passes it
+    // runs again when compiling find the graph as they leave it.
+    passes::PassContext ctx = target == "cpu" ? codegen::cpu::cpuPassContext(options.cpu, fusesAttention(target, options),
+                                                                              options.blockedLayout)
+                                              : passes::PassContext{.fuseAttention = fusesAttention(target, options)};
+    passes::PassManager pm = options.optimize ? passes::defaultPipeline(ctx) : passes::PassManager();
     pm.printAfter(options.printAfter, [](const std::string& ir) { fmt::print("{}\n", ir); });
     pm.run(graph);
   }

@@ -50,6 +50,8 @@ struct CompileOptions {
   // Attention subgraphs as one kernel (--attention-fusion on|off); unset:
   // the target's choice (on for cuda, off for cpu).
   std::optional<bool> fuseAttention;
+  // cpu: 2-D convolutions on channel-blocked (NCHWc) tensors (--blocked-layout on|off).
+  bool blockedLayout = true;
 };
 
 // Whether `target` fuses attention under `options`.
