@@ -119,6 +119,10 @@ def main():
     save("dtype_string_input", model([helper.make_node("Identity", ["x"], ["y"], name="id")],
                                      [vi("x", TensorProto.STRING)], [vi("y", TensorProto.STRING)]))
     save("dtype_unknown_code", model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [vi("x", 99)], [vi("y")]))
+    save("dtype_float8_input", model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
+                                     [vi("x", TensorProto.FLOAT8E4M3FN)], [vi("y", shape=None)], opset=24))
+    save("dtype_cast_to_int4", model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.INT4)],
+                                     [vi("x")], [vi("y", TensorProto.INT4)], opset=24))
     save("dtype_relu_bool", model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
                                   [vi("x", TensorProto.BOOL)], [vi("y", TensorProto.BOOL)]))
     save("dtype_matmul_int_float", model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
