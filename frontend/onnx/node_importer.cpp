@@ -72,6 +72,7 @@ ImporterTable::ImporterTable() {
   addControlImporters(*this);
   addSignalImporters(*this);
   addTrainingImporters(*this);
+  addAttentionImporters(*this);
 }
 
 void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {

@@ -129,6 +129,7 @@ void addIndexImporters(ImporterTable& table);
 void addControlImporters(ImporterTable& table);
 void addSignalImporters(ImporterTable& table);
 void addTrainingImporters(ImporterTable& table);
+void addAttentionImporters(ImporterTable& table);
 
 // The newest default-domain opset the importer reads (opsets 25-28 change
 // ops in ways not audited yet).

@@ -128,6 +128,11 @@ def main():
     save("dtype_matmul_int_float", model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
                                          [vi("x"), vi("w", I32, (3, 2))], [vi("y", shape=None)]))
 
+    # --- attributes of ops lowered at import ----------------------------
+    save("attention_3d_no_heads", model([helper.make_node("Attention", ["q", "k", "v"], ["y"], name="attn")],
+                                        [vi("q", shape=(1, 2, 8)), vi("k", shape=(1, 2, 8)), vi("v", shape=(1, 2, 8))],
+                                        [vi("y", shape=None)], opset=23))
+
     # --- initializers -----------------------------------------------------
     save("init_missing", model([helper.make_node("Add", ["x", "bias"], ["y"], name="add_bias")], [vi("x")], [vi("y")]))
     save("init_raw_size_mismatch", add_with_init(raw_tensor("w", F, [2, 3], b"\0" * 20)))
