@@ -1,6 +1,6 @@
 // Import handlers for the elementwise op family: Cast's TensorProto dtype
-// codes, CastLike (lowered to Cast), and older opsets of Clip and Dropout
-// whose attributes later became inputs.
+// codes, CastLike (lowered to Cast), Swish (lowered to Sigmoid and Mul), and
+// older opsets of Clip and Dropout whose attributes later became inputs.
 #include <onnx/onnx_pb.h>
 
 #include <cfloat>
@@ -120,6 +120,19 @@ void importDropoutWithAttributes(NodeImporter& ni) {
   ni.setOutputs(outputs);
 }
 
+// Swish-24: x * sigmoid(alpha * x), as its function body computes it (the
+// product with alpha left out when alpha is 1, where it changes nothing).
+void importSwish(NodeImporter& ni) {
+  Value* x = ni.input(0);
+  if (!isFloat(x->dtype())) ni.fail("Swish needs a float input, found {}", dtypeName(x->dtype()));
+  ni.checkAttributes({"alpha"});
+  const double* alphaAttr = ni.attrAs<double>("alpha");
+  Value* scaled = x;
+  if (alphaAttr && *alphaAttr != 1.0) scaled = ni.emit1(OpKind::Mul, {scalarConstant(ni, x->dtype(), *alphaAttr, "alpha"), x});
+  Node* n = ni.emit(OpKind::Mul, {x, ni.emit1(OpKind::Sigmoid, {scaled})}, {}, 1, onnxOutputNames(ni));
+  ni.setOutputs(n->outputs());
+}
+
 }  // namespace
 
 // The inverse of importCast: the IR's dtype name becomes a TensorProto code
@@ -136,6 +149,7 @@ void addElementwiseImporters(ImporterTable& table) {
   table.add("Clip", 11, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::Clip); });
   table.add("Dropout", 1, 11, importDropoutWithAttributes);
   table.add("Dropout", 12, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::Dropout); });
+  table.add("Swish", 24, kMaxOpset, importSwish);
 }
 
 }  // namespace dlc::frontend::onnx

@@ -1,8 +1,9 @@
-// ONNX opsets 22-24: Attention and RotaryEmbedding, the changed ops (Cast's
+// ONNX opsets 22-24: the ops new in them (Attention, RotaryEmbedding,
+// RMSNormalization, Swish, TensorScatter), the changed ones (Cast's
 // round_mode, QuantizeLinear's precision, DequantizeLinear's output_dtype),
-// and the errors for what dlc refuses. Each lowering is checked against a
-// direct loop implementation of the spec written here, on the cases the onnx
-// wheel's node tests do not cover.
+// LpNormalization, and the errors for what dlc refuses. Each lowering is
+// checked against a direct loop implementation of the spec written here, on
+// the cases the onnx wheel's node tests do not cover.
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -556,4 +557,74 @@ TEST(OnnxImportRotaryEmbedding, RefusesMismatchedCachesAndMissingHeads) {
   NodeModel noHeads("RotaryEmbedding", 23);
   noHeads.input("X", kFloat, {1, 3, 8}).input("cos", kFloat, {1, 3, 4}).input("sin", kFloat, {1, 3, 4}).output("Y");
   EXPECT_NE(errorOf([&] { noHeads.import(); }).find("3-D X needs a positive attribute num_heads"), std::string::npos);
+}
+
+// ---- RMSNormalization, Swish, TensorScatter, LpNormalization
+
+TEST(OnnxImportNormalization, RmsNormalizationOverTrailingAxesInStashPrecision) {
+  NodeModel m("RMSNormalization", 23);
+  m.input("X", kFloat16, {2, 3, 2}).input("scale", kFloat16, {3, 2}).output("Y").attr("axis", int64_t(1)).attr("epsilon", 0.25);
+  ir::Graph g = m.import();
+  EXPECT_EQ(g.outputs()[0]->type().str(), "f16[2,3,2]");
+  ir::Tensor x = values({2, 3, 2}, 1, ir::DType::F16), scale = values({3, 2}, 2, ir::DType::F16);
+  auto outs = ir::interpret(g, {{"X", x}, {"scale", scale}});
+  for (int64_t b = 0; b < 2; ++b) {
+    double sq = 0;
+    for (int64_t i = 0; i < 6; ++i) sq += x.getDouble(b * 6 + i) * x.getDouble(b * 6 + i);
+    double rms = std::sqrt(sq / 6 + 0.25);
+    for (int64_t i = 0; i < 6; ++i)
+      EXPECT_NEAR(outs[0].getDouble(b * 6 + i), x.getDouble(b * 6 + i) / rms * scale.getDouble(i), 2e-3);
+  }
+  NodeModel badStash("RMSNormalization", 23);
+  badStash.input("X", kFloat, {2, 3}).input("scale", kFloat, {3}).output("Y").attr("stash_type", int64_t(7));
+  EXPECT_NE(errorOf([&] { badStash.import(); }).find("stash_type 7 is not a floating-point"), std::string::npos);
+}
+
+TEST(OnnxImportNormalization, LpNormalizationTakesAbsoluteValuesAndZeroNorms) {
+  NodeModel m("LpNormalization", 22);
+  m.input("x", kFloat, {3, 2}).output("y").attr("p", int64_t(1)).attr("axis", int64_t(1));
+  auto outs = ir::interpret(m.import(), {{"x", ir::Tensor::fromVector<float>({3, 2}, {3, -1, 0, 0, -2, -2})}});
+  expectClose(outs[0], ir::Tensor::fromVector<float>({3, 2}, {0.75f, -0.25f, 0, 0, -0.5f, -0.5f}));
+  NodeModel p3("LpNormalization", 22);
+  p3.input("x", kFloat, {3, 2}).output("y").attr("p", int64_t(3));
+  EXPECT_NE(errorOf([&] { p3.import(); }).find("p must be 1 or 2, found 3"), std::string::npos);
+}
+
+TEST(OnnxImportElementwise, SwishWithAlpha) {
+  NodeModel m("Swish", 24);
+  m.input("x", kFloat, {4}).output("y").attr("alpha", 0.5);
+  ir::Tensor x = ir::Tensor::fromVector<float>({4}, {-2, -0.5f, 0, 3});
+  auto outs = ir::interpret(m.import(), {{"x", x}});
+  for (int64_t i = 0; i < 4; ++i) {
+    double v = x.getDouble(i);
+    EXPECT_NEAR(outs[0].getDouble(i), v / (1 + std::exp(-0.5 * v)), 1e-6);
+  }
+  NodeModel beta("Swish", 24);
+  beta.input("x", kFloat, {4}).output("y").attr("beta", 0.5);
+  EXPECT_NE(errorOf([&] { beta.import(); }).find("Swish-24 has no attribute 'beta'"), std::string::npos);
+}
+
+TEST(OnnxImportIndex, TensorScatterLinearAndCircular) {
+  // Cache (2 batches, 4 positions, 2) with 3 new positions at 1 (linear)
+  // and at 2 (circular: 2, 3, 0) per batch.
+  ir::Tensor cache(ir::DType::F32, {2, 4, 2});
+  ir::Tensor update = values({2, 3, 2}, 1);
+  ir::Tensor where = ir::Tensor::fromVector<int64_t>({2}, {1, 2});
+  for (std::string mode : {"linear", "circular"}) {
+    NodeModel m("TensorScatter", 24);
+    m.input("cache", kFloat, {2, 4, 2}).input("update", kFloat, {2, 3, 2}).input("at", kInt64, {2}).output("y");
+    m.attr("mode", mode);
+    ir::Tensor w = mode == "linear" ? ir::Tensor::fromVector<int64_t>({2}, {1, 0}) : where;
+    auto outs = ir::interpret(m.import(), {{"cache", cache}, {"update", update}, {"at", w}});
+    ir::Tensor want = cache.clone();
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t s = 0; s < 3; ++s)
+        for (int64_t x = 0; x < 2; ++x)
+          want.setDouble(at({2, 4, 2}, {b, (int64_t(w.getDouble(b)) + s) % 4, x}), update.getDouble(at({2, 3, 2}, {b, s, x})));
+    SCOPED_TRACE(mode);
+    expectClose(outs[0], want, 0, 0);
+  }
+  NodeModel batchAxis("TensorScatter", 24);
+  batchAxis.input("cache", kFloat, {2, 4, 2}).input("update", kFloat, {2, 3, 2}).output("y").attr("axis", int64_t(0));
+  EXPECT_NE(errorOf([&] { batchAxis.import(); }).find("axis must not be the batch dim 0"), std::string::npos);
 }
