@@ -1,7 +1,8 @@
 // ONNX opsets 22-24: the ops new in them (Attention, RotaryEmbedding,
 // RMSNormalization, Swish, TensorScatter), the changed ones (Cast's
 // round_mode, QuantizeLinear's precision, DequantizeLinear's output_dtype),
-// LpNormalization, and the errors for what dlc refuses. Each lowering is
+// LpNormalization and CenterCropPad (older ops dlc lacked, lowered at import
+// too), and the errors for what dlc refuses. Each lowering is
 // checked against a direct loop implementation of the spec written here, on
 // the cases the onnx wheel's node tests do not cover.
 #include <gtest/gtest.h>
@@ -627,4 +628,19 @@ TEST(OnnxImportIndex, TensorScatterLinearAndCircular) {
   NodeModel batchAxis("TensorScatter", 24);
   batchAxis.input("cache", kFloat, {2, 4, 2}).input("update", kFloat, {2, 3, 2}).output("y").attr("axis", int64_t(0));
   EXPECT_NE(errorOf([&] { batchAxis.import(); }).find("axis must not be the batch dim 0"), std::string::npos);
+}
+
+TEST(OnnxImportTensor, CenterCropPadPadsThenCropsAroundTheCentre) {
+  // Axis 0: 5 -> 2 (crop from 1); axis 1: 2 -> 5 (pad 1 before, 2 after).
+  NodeModel m("CenterCropPad", 18);
+  m.input("x", kFloat, {5, 2}).input("shape", kInt64, {2}).output("y");
+  ir::Tensor x = values({5, 2}, 1);
+  auto outs = ir::interpret(m.import(), {{"x", x}, {"shape", ir::Tensor::fromVector<int64_t>({2}, {2, 5})}});
+  ir::Tensor want(ir::DType::F32, {2, 5});
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) want.setDouble(i * 5 + j + 1, x.getDouble((i + 1) * 2 + j));
+  expectClose(outs[0], want, 0, 0);
+  NodeModel floatShape("CenterCropPad", 18);
+  floatShape.input("x", kFloat, {5, 2}).input("shape", kFloat, {2}).output("y");
+  EXPECT_NE(errorOf([&] { floatShape.import(); }).find("shape must be i32 or i64, found f32"), std::string::npos);
 }
