@@ -1,7 +1,7 @@
 // Import handlers for the transformer ops of opsets 23-24, lowered to IR
 // compositions at import:
-//  - Attention (23, 24): MatMul(Q*s, (K*s)^T) -> softcap -> + bias -> Softmax
-//    -> MatMul(., V), the pattern passes/fusion.cpp fuses into one attention
+//  - Attention (23, 24): MatMul(Q*s, (K*s)^T) with s = sqrt(scale) -> softcap
+//    -> + bias -> Softmax -> MatMul(., V), the pattern passes/fusion.cpp fuses into one attention
 //    kernel, with the head reshapes, the KV-cache Concat and the GQA head
 //    repeat around it;
 //  - RotaryEmbedding (23): Gather/Slice/Mul/Sub/Add/Concat, as the op's ONNX
@@ -116,6 +116,7 @@ Value* attentionBias(NodeImporter& ni, Composer& c, const AttentionInputs& in, V
   DType t = in.q->dtype();
   Value* mask = ni.input(3);
   Value* nonpad = ni.numInputs() > 6 ? ni.input(6) : nullptr;
+  if (!mask && !causal && !nonpad) return nullptr;
   Value* zero = c.scalar(t, 0.0, "zero");
   Value* negInf = c.scalar(t, kNegInf, "neg_inf");
   Value* kvLen = c.dimScalar(presentK, 2);
@@ -247,7 +248,6 @@ void importAttention(NodeImporter& ni) {
     negativeOnly.set("detect_positive", int64_t(0));
     rowMasked = c.op(OpKind::IsInf, {rowMax}, std::move(negativeOnly));
   }
-  Value* zero = c.scalar(t, 0.0, "zero");
   Value* qkOutput = nullptr;
   switch (mode) {
     case 0: qkOutput = qk; break;  // the function body's raw product (the reference returns it softcapped)
@@ -259,7 +259,7 @@ void importAttention(NodeImporter& ni) {
       break;
   }
   Value* y = c.op(OpKind::MatMul, {c.cast(probs, t), values});
-  if (rowMasked && mode != 3) y = c.op(OpKind::Where, {rowMasked, zero, y});
+  if (rowMasked && mode != 3) y = c.op(OpKind::Where, {rowMasked, c.scalar(t, 0.0, "zero"), y});
   if (in.threeD) y = c.reshape(c.transpose(y, {0, 2, 1, 3}), c.ints({0, 0, -1}));
   ni.setOutputs({y, presentK, presentV, qkOutput});
 }
