@@ -13,7 +13,7 @@ out=${1:-$root/build/onnx-tests}
 venv=$root/.venv
 python=$venv/bin/python
 onnx_version=1.23.2
-numpy_version=2.4.6  # the tests' random inputs come from numpy's legacy generator, stable across versions
+numpy_version=2.4.6  # installed only where numpy is missing: the cases draw from numpy's legacy generator, whose stream every version keeps
 
 fail() {
   echo "make-onnx-tests: $*" >&2
