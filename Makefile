@@ -1,7 +1,8 @@
 # The two quick-start commands (see README.md):
 #   make demo   installs what is missing, builds dlc, runs the bundled model
-#   make test   installs what is missing, builds dlc (-Werror), runs all tests,
-#               then `make test-sanitize`
+#   make test   installs what is missing, builds dlc (-Werror), makes the
+#               onnx wheel's tests (scripts/make-onnx-tests.sh: .venv, PyPI),
+#               runs all tests, then `make test-sanitize`
 #   make test-sanitize   builds in build-sanitize with clang-19, ASan + UBSan
 #               and libFuzzer coverage, runs all tests there and each fuzz
 #               target for FUZZ_SECONDS
@@ -11,8 +12,11 @@ BUILD ?= build
 SANITIZE_BUILD ?= build-sanitize
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
+# The onnx wheel's node tests and light models (scripts/make-onnx-tests.sh),
+# shared by both builds.
+ONNX_TESTS ?= $(BUILD)/onnx-tests
 
-.PHONY: deps configure build demo test test-sanitize gpu-pack clean
+.PHONY: deps configure build demo onnx-tests test test-sanitize gpu-pack clean
 
 deps:
 	./scripts/install-deps.sh
@@ -26,7 +30,10 @@ build: configure
 demo: build
 	./scripts/demo.sh $(BUILD)
 
-test: build
+onnx-tests:
+	./scripts/make-onnx-tests.sh $(ONNX_TESTS)
+
+test: build onnx-tests
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) test-sanitize
 
@@ -36,10 +43,10 @@ test: build
 # One clang-19 build at -O0 without debug info: with ASan + UBSan + coverage,
 # -O1 took 9x longer to compile (44 s vs 4.8 s of CPU for one op file), more
 # than the tests gain from running faster. Reports still name functions.
-test-sanitize: deps
+test-sanitize: deps onnx-tests
 	cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 \
 	  -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE=-O0 -DCMAKE_CXX_FLAGS_RELEASE=-O0 \
-	  -DDLC_SANITIZE=ON -DDLC_FUZZ=ON -DDLC_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	  -DDLC_SANITIZE=ON -DDLC_FUZZ=ON -DDLC_FUZZ_SECONDS=$(FUZZ_SECONDS) -DDLC_ONNX_TESTS_DIR=$(abspath $(ONNX_TESTS))
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	# cmake_consumer builds an outside project with the system compiler against
 	# the installed libraries, which here carry ASan: the normal build runs it.

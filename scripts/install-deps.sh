@@ -12,6 +12,7 @@ packages=(
   libonnx-testdata
   clang-19 libclang-rt-19-dev
   python3-sklearn
+  python3-venv
 )
 
 missing=()

@@ -59,6 +59,7 @@ class ModelWriter {
       ExportHandler handler = exportHandler(n->op());
       DLC_CHECK(handler != nullptr);  // scan() refused the graph otherwise
       handler(ne);
+      uniqueNodeName(ne.proto());
       if (!ne.proto().domain().empty()) domainsUsed_.insert(ne.proto().domain());
     }
     for (const ir::Value* out : graph.outputs()) setType(*g.add_output(), *out);
@@ -88,7 +89,18 @@ class ModelWriter {
     return name;
   }
 
+  // An ONNX op lowered to several IR ops gives them all its name; ONNX
+  // runtimes (onnxruntime) refuse a graph with two nodes of one name.
+  void uniqueNodeName(::onnx::NodeProto& node) {
+    if (node.name().empty()) return;
+    std::string name = node.name();
+    for (int i = 1; nodeNames_.count(name); ++i) name = fmt::format("{}_{}", node.name(), i);
+    nodeNames_.insert(name);
+    node.set_name(name);
+  }
+
   std::set<const ir::Value*> read_;  // values some node or graph output reads
+  std::set<std::string> nodeNames_;  // node names written so far
   std::set<std::string> names_;      // every value name in the model
   std::vector<std::string> noForm_;  // nodes of IR-only ops
   std::set<std::string> domainsUsed_;

@@ -1,6 +1,6 @@
 // Import handlers for the elementwise op family: Cast's TensorProto dtype
-// codes, CastLike (lowered to Cast), and older opsets of Clip and Dropout
-// whose attributes later became inputs.
+// codes, CastLike (lowered to Cast), Swish (lowered to Sigmoid and Mul), and
+// older opsets of Clip and Dropout whose attributes later became inputs.
 #include <onnx/onnx_pb.h>
 
 #include <cfloat>
@@ -31,6 +31,16 @@ DType castTarget(NodeImporter& ni) {
   ni.fail("attribute to must be an int (a TensorProto data type), found {}", attrKindName(attrKindOf(*to)));
 }
 
+// Cast-24's round_mode names how values are rounded to float8e8m0; it means
+// nothing for the types dlc has, but a value outside the spec is an error.
+void checkRoundMode(const NodeImporter& ni) {
+  const std::string* mode = ni.attrAs<std::string>("round_mode");
+  if (!mode) return;
+  if (ni.opset() < 24) ni.fail("round_mode is an attribute of {} from opset 24 on", ni.opType());
+  if (*mode != "up" && *mode != "down" && *mode != "nearest")
+    ni.fail("round_mode must be 'up', 'down' or 'nearest', found '{}'", *mode);
+}
+
 // The ONNX node's output names, for the IR values that stand for them.
 std::vector<std::string> onnxOutputNames(const NodeImporter& ni) {
   return {ni.proto().output().begin(), ni.proto().output().end()};
@@ -38,13 +48,16 @@ std::vector<std::string> onnxOutputNames(const NodeImporter& ni) {
 
 void importCast(NodeImporter& ni) {
   DType to = castTarget(ni);
-  // `saturate` (opset 19+) only affects float8 targets, which dlc lacks.
+  // `saturate` (opset 19+) only affects float8 targets and `round_mode`
+  // (opset 24+) only float8e8m0 targets, which dlc lacks.
+  checkRoundMode(ni);
   Node* n = ni.emit(OpKind::Cast, {ni.input(0)}, ops::castAttrs(to), 1, onnxOutputNames(ni));
   ni.setOutputs(n->outputs());
 }
 
 void importCastLike(NodeImporter& ni) {
   if (!ni.input(0) || !ni.input(1)) ni.fail("CastLike needs two inputs, input and target_type");
+  checkRoundMode(ni);
   Node* n = ni.emit(OpKind::Cast, {ni.input(0)}, ops::castAttrs(ni.input(1)->dtype()), 1, onnxOutputNames(ni));
   ni.setOutputs(n->outputs());
 }
@@ -107,6 +120,19 @@ void importDropoutWithAttributes(NodeImporter& ni) {
   ni.setOutputs(outputs);
 }
 
+// Swish-24: x * sigmoid(alpha * x), as its function body computes it (the
+// product with alpha left out when alpha is 1, where it changes nothing).
+void importSwish(NodeImporter& ni) {
+  Value* x = ni.input(0);
+  if (!isFloat(x->dtype())) ni.fail("Swish needs a float input, found {}", dtypeName(x->dtype()));
+  ni.checkAttributes({"alpha"});
+  const double* alphaAttr = ni.attrAs<double>("alpha");
+  Value* scaled = x;
+  if (alphaAttr && *alphaAttr != 1.0) scaled = ni.emit1(OpKind::Mul, {scalarConstant(ni, x->dtype(), *alphaAttr, "alpha"), x});
+  Node* n = ni.emit(OpKind::Mul, {x, ni.emit1(OpKind::Sigmoid, {scaled})}, {}, 1, onnxOutputNames(ni));
+  ni.setOutputs(n->outputs());
+}
+
 }  // namespace
 
 // The inverse of importCast: the IR's dtype name becomes a TensorProto code
@@ -123,6 +149,7 @@ void addElementwiseImporters(ImporterTable& table) {
   table.add("Clip", 11, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::Clip); });
   table.add("Dropout", 1, 11, importDropoutWithAttributes);
   table.add("Dropout", 12, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::Dropout); });
+  table.add("Swish", 24, kMaxOpset, importSwish);
 }
 
 }  // namespace dlc::frontend::onnx

@@ -1,5 +1,7 @@
 // Import handlers for the index op family (older opsets, multi-op lowerings).
+#include "frontend/onnx/composer.h"
 #include "frontend/onnx/node_importer.h"
+#include "ir/ops/op_util.h"
 
 namespace dlc::frontend::onnx {
 
@@ -25,6 +27,59 @@ void emitLegacyResize(NodeImporter& ni, ir::Value* scales) {
   attrs.set("coordinate_transformation_mode", std::string("asymmetric"));
   attrs.set("nearest_mode", std::string("floor"));
   ni.setOutputs({ni.emit1(OpKind::Resize, {ni.input(0), nullptr, scales}, attrs)});
+}
+
+// TensorScatter-24 writes `update` into a KV cache along `axis` at per-batch
+// offsets: out[b, ..., (write_indices[b] + s) (mod max_seq if circular), ...]
+// = update[b, ..., s, ...]. That is a ScatterElements along `axis` whose
+// indices are write_indices[b] + s broadcast to update's shape.
+void importTensorScatter(NodeImporter& ni) {
+  ni.checkAttributes({"axis", "mode"});
+  ir::Value* cache = ni.input(0);
+  ir::Value* update = ni.input(1);
+  ir::Value* writeIndices = ni.input(2);
+  if (!update) ni.fail("TensorScatter needs inputs past_cache and update");
+  if (update->dtype() != cache->dtype())
+    ni.fail("update has dtype {} but past_cache has {}", ir::dtypeName(update->dtype()), ir::dtypeName(cache->dtype()));
+  const auto& cacheShape = cache->type().shape;
+  const auto& updateShape = update->type().shape;
+  if (!cacheShape || !updateShape) ni.unsupported("TensorScatter needs the ranks of past_cache and update");
+  int64_t rank = int64_t(cacheShape->rank());
+  if (int64_t(updateShape->rank()) != rank)
+    ni.fail("past_cache {} and update {} must have the same rank", cacheShape->str(), updateShape->str());
+  if (rank < 2) ni.fail("past_cache must have a batch and a sequence dim, found {}", cacheShape->str());
+  const int64_t* axisAttr = ni.attrAs<int64_t>("axis");
+  int64_t axis = ir::ops::normalizeAxis(axisAttr ? *axisAttr : -2, rank);
+  if (axis == 0) ni.fail("axis must not be the batch dim 0");
+  std::string mode = "linear";
+  if (const auto* m = ni.attrAs<std::string>("mode")) mode = *m;
+  if (mode != "linear" && mode != "circular") ni.fail("mode must be 'linear' or 'circular', found '{}'", mode);
+  for (int64_t d = 0; d < rank; ++d) {
+    const ir::Dim &c = (*cacheShape)[size_t(d)], &u = (*updateShape)[size_t(d)];
+    if (!c.isStatic() || !u.isStatic()) continue;
+    if (d == axis ? u.value() > c.value() : u.value() != c.value())
+      ni.fail("update {} does not fit past_cache {} along axis {}", updateShape->str(), cacheShape->str(), axis);
+  }
+  Composer c(ni);
+  // s along `axis`, 1 elsewhere.
+  std::vector<int64_t> along(size_t(rank), 1);
+  along[size_t(axis)] = -1;
+  Value* steps = c.op(OpKind::Range, {c.scalarI64(0), c.dimScalar(update, size_t(axis)), c.scalarI64(1)});
+  Value* positions = c.reshape(steps, c.ints(along));
+  if (writeIndices) {
+    if (writeIndices->dtype() != ir::DType::I64)
+      ni.fail("write_indices must be i64, found {}", ir::dtypeName(writeIndices->dtype()));
+    std::vector<int64_t> perBatch(size_t(rank), 1);
+    perBatch[0] = -1;
+    positions = c.op(OpKind::Add, {positions, c.reshape(writeIndices, c.ints(perBatch))});
+  }
+  if (mode == "circular") positions = c.op(OpKind::Mod, {positions, c.dimScalar(cache, size_t(axis))});
+  Value* shape = updateShape->isStatic() ? c.ints(updateShape->extents()) : c.op(OpKind::Shape, {update});
+  Value* indices = c.op(OpKind::Expand, {positions, shape});
+  ir::Attributes scatterAttrs;
+  scatterAttrs.set("axis", axis);
+  ir::Node* n = ni.emit(OpKind::ScatterElements, {cache, indices, update}, scatterAttrs, 1, ni.outputNames());
+  ni.setOutputs(n->outputs());
 }
 
 }  // namespace
@@ -84,6 +139,8 @@ void addIndexImporters(ImporterTable& table) {
     ni.emitSameAsOnnx(OpKind::RoiAlign);
   });
   table.add("RoiAlign", 16, kMaxOpset, [](NodeImporter& ni) { ni.emitSameAsOnnx(OpKind::RoiAlign); });
+
+  table.add("TensorScatter", 24, kMaxOpset, importTensorScatter);
 }
 
 }  // namespace dlc::frontend::onnx

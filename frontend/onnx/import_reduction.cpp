@@ -1,12 +1,16 @@
 // Import handlers for the reduction op family (older opsets, multi-op lowerings).
 // The IR ops take the newest ONNX form; these handlers convert older forms:
 // axes/k attributes become constant inputs, the pre-13 softmax family's 2-D
-// coercion becomes Reshape around the op, and older BatchNormalization and
-// GroupNormalization attributes and parameter layouts are rewritten.
+// coercion becomes Reshape around the op, older BatchNormalization and
+// GroupNormalization attributes and parameter layouts are rewritten, and
+// RMSNormalization and LpNormalization are lowered to elementwise ops around
+// a reduction.
 #include <onnx/onnx_pb.h>
 
 #include "frontend/onnx/node_importer.h"
+#include "ir/ops/elementwise.h"
 #include "ir/ops/op_util.h"
+#include "ir/ops/reduction_util.h"
 
 namespace dlc::frontend::onnx {
 
@@ -168,6 +172,51 @@ void importGroupNormPerGroup(NodeImporter& ni) {
   emitBound(ni, OpKind::GroupNormalization, std::move(inputs), std::move(attrs), 1);
 }
 
+// RMSNormalization-23: X / sqrt(mean(X^2 over axes [axis, rank)) + epsilon)
+// * scale, in stash_type's precision, as the op's function body computes it
+// (Cast, Mul, ReduceMean, Add, Sqrt, Div, Cast back, Mul).
+void importRmsNormalization(NodeImporter& ni) {
+  ni.checkAttributes({"axis", "epsilon", "stash_type"});
+  Value* x = ni.input(0);
+  Value* scale = ni.input(1);
+  if (!scale) ni.fail("RMSNormalization needs inputs X and scale");
+  if (!isFloat(x->dtype()) || !isFloat(scale->dtype()))
+    ni.fail("X and scale must be float tensors, found {} and {}", dtypeName(x->dtype()), dtypeName(scale->dtype()));
+  if (!x->type().shape) ni.unsupported("RMSNormalization needs X's rank to be known");
+  int64_t rank = int64_t(x->type().shape->rank());
+  int64_t axis = ops::normalizeAxis(intAttr(ni, "axis", -1), rank);
+  DType stash = ops::dtypeFromOnnxCode(intAttr(ni, "stash_type", 1));
+  const double* epsilonAttr = ni.attrAs<double>("epsilon");
+  std::vector<int64_t> axes;
+  for (int64_t a = axis; a < rank; ++a) axes.push_back(a);
+  Value* xs = x->dtype() == stash ? x : ni.emit1(OpKind::Cast, {x}, ops::castAttrs(stash));
+  Value* meanSquare = ni.emit1(OpKind::ReduceMean, {ni.emit1(OpKind::Mul, {xs, xs}), ni.constantInts(axes)});
+  // epsilon is a float attribute, cast to stash_type (the function body's Cast).
+  Tensor epsilon(stash, {});
+  epsilon.setDouble(0, double(float(epsilonAttr ? *epsilonAttr : 1e-5)));
+  Value* rms = ni.emit1(OpKind::Sqrt, {ni.emit1(OpKind::Add, {meanSquare, ni.constant(std::move(epsilon), "epsilon")})});
+  Value* normalized = ni.emit1(OpKind::Div, {xs, rms});
+  if (normalized->dtype() != scale->dtype()) normalized = ni.emit1(OpKind::Cast, {normalized}, ops::castAttrs(scale->dtype()));
+  emitBound(ni, OpKind::Mul, {normalized, scale}, {}, 1);
+}
+
+// LpNormalization: x / norm_p(x along axis) for p 1 or 2 (the only values
+// the spec allows), 0 where the norm is 0 (the spec's rule against 0/0).
+void importLpNormalization(NodeImporter& ni) {
+  ni.checkAttributes({"axis", "p"});
+  Value* x = ni.input(0);
+  if (!isFloat(x->dtype())) ni.fail("LpNormalization needs a float input, found {}", dtypeName(x->dtype()));
+  int64_t p = intAttr(ni, "p", 2);
+  if (p != 1 && p != 2) ni.fail("p must be 1 or 2, found {}", p);
+  Attributes keep;
+  keep.set("keepdims", int64_t(1));
+  Value* norm = ni.emit1(p == 1 ? OpKind::ReduceL1 : OpKind::ReduceL2, {x, ni.constantInts({intAttr(ni, "axis", -1)})}, keep);
+  Tensor zero(x->dtype(), {});
+  Value* zeroValue = ni.constant(std::move(zero), "zero");
+  Value* isZero = ni.emit1(OpKind::Equal, {norm, zeroValue});
+  emitBound(ni, OpKind::Where, {isZero, zeroValue, ni.emit1(OpKind::Div, {x, norm})}, {}, 1);
+}
+
 ImportHandler sameAsOnnx(OpKind op) {
   return [op](NodeImporter& ni) { ni.emitSameAsOnnx(op); };
 }
@@ -201,6 +250,8 @@ void addReductionImporters(ImporterTable& table) {
   table.add("InstanceNormalization", 6, kMaxOpset, sameAsOnnx(OpKind::InstanceNormalization));
   table.add("GroupNormalization", 18, 20, importGroupNormPerGroup);
   table.add("GroupNormalization", 21, kMaxOpset, sameAsOnnx(OpKind::GroupNormalization));
+  table.add("RMSNormalization", 23, kMaxOpset, importRmsNormalization);
+  table.add("LpNormalization", 1, kMaxOpset, importLpNormalization);
 }
 
 }  // namespace dlc::frontend::onnx

@@ -1,13 +1,16 @@
 // Import handlers for the tensor op family (older opsets, multi-op lowerings).
 // The IR ops take the newest ONNX form; older opsets carried some operands
 // (shape, split, starts/ends/axes, pads, axes) as attributes, which these
-// handlers turn into constant operands.
+// handlers turn into constant operands. CenterCropPad is lowered to Pad and
+// Slice.
+#include "frontend/onnx/composer.h"
 #include "frontend/onnx/node_importer.h"
 #include "frontend/onnx/node_exporter.h"
 
 #include <onnx/onnx_pb.h>
 
 #include "frontend/onnx/tensor_proto.h"
+#include "ir/ops/op_util.h"
 
 namespace dlc::frontend::onnx {
 
@@ -35,6 +38,41 @@ void emitWith(NodeImporter& ni, OpKind op, std::vector<ir::Value*> inputs) {
 
 void sameAsOnnx(ImporterTable& table, const std::string& opType, int since, OpKind op) {
   table.add(opType, since, kMaxOpset, [op](NodeImporter& ni) { ni.emitSameAsOnnx(op); });
+}
+
+// CenterCropPad-18 as its function body: pad each axis up to `shape`
+// (centred, the odd element at the end), then crop it down (centred, the
+// odd element dropped at the end).
+void importCenterCropPad(NodeImporter& ni) {
+  ni.checkAttributes({"axes"});
+  ir::Value* x = ni.input(0);
+  ir::Value* target = ni.input(1);
+  if (!target) ni.fail("CenterCropPad needs inputs input_data and shape");
+  if (target->dtype() != ir::DType::I64 && target->dtype() != ir::DType::I32)
+    ni.fail("shape must be i32 or i64, found {}", ir::dtypeName(target->dtype()));
+  if (!x->type().shape) ni.unsupported("CenterCropPad needs the input's rank to be known");
+  int64_t rank = int64_t(x->type().shape->rank());
+  std::vector<int64_t> axes;
+  if (const auto* a = ni.attrAs<std::vector<int64_t>>("axes")) {
+    for (int64_t axis : *a) axes.push_back(ir::ops::normalizeAxis(axis, rank));
+  } else {
+    for (int64_t axis = 0; axis < rank; ++axis) axes.push_back(axis);
+  }
+  Composer c(ni);
+  Value* axesValue = c.ints(axes);
+  Value* two = c.ints({2});
+  Value* shape = c.cast(target, ir::DType::I64);
+  auto dimsAlongAxes = [&](Value* v) { return c.op(OpKind::Gather, {c.op(OpKind::Shape, {v}), axesValue}); };
+  Value* dims = dimsAlongAxes(x);
+  Value* padAmount = c.op(OpKind::Sub, {c.op(OpKind::Max, {dims, shape}), dims});
+  Value* padBegin = c.op(OpKind::Div, {padAmount, two});
+  Value* pads = c.concat({padBegin, c.op(OpKind::Sub, {padAmount, padBegin})}, 0);
+  ir::Attributes constantMode;
+  constantMode.set("mode", std::string("constant"));
+  Value* padded = c.op(OpKind::Pad, {x, pads, nullptr, axesValue}, std::move(constantMode));
+  Value* start = c.op(OpKind::Div, {c.op(OpKind::Sub, {dimsAlongAxes(padded), shape}), two});
+  Value* end = c.op(OpKind::Add, {start, shape});
+  ni.setOutputs({c.op(OpKind::Slice, {padded, start, end, axesValue})});
 }
 
 }  // namespace
@@ -123,6 +161,8 @@ void addTensorImporters(ImporterTable& table) {
     ni.unsupported("Tile before opset 6 (tiles/axis operands) is not supported");
   });
   sameAsOnnx(table, "Tile", 6, OpKind::Tile);
+
+  table.add("CenterCropPad", 18, kMaxOpset, importCenterCropPad);
 
   // EyeLike: the ONNX dtype enum becomes the IR dtype name.
   table.add("EyeLike", 1, kMaxOpset, [](NodeImporter& ni) {

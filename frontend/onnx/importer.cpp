@@ -156,6 +156,9 @@ class GraphImporter {
       } catch (const UnsupportedError& e) {
         if (std::string(e.what()).rfind("graph input", 0) == 0) throw;
         throw UnsupportedError(fmt::format("graph input '{}': {}", in.name(), e.what()));
+      } catch (const UserError& e) {
+        if (std::string(e.what()).rfind("graph input", 0) == 0) throw;
+        throwUserError("graph input '{}': {}", in.name(), e.what());
       }
     }
     checkAllSupported();

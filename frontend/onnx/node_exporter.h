@@ -22,11 +22,15 @@ class GraphProto;
 
 namespace dlc::frontend::onnx {
 
-// The default domain's version written into every exported model: the
-// newest the importer reads. Every IR op's operands, results and attributes
-// match its ONNX definition at this version (scripts/check_onnx_export.py
-// checks that against onnx's schemas and onnxruntime).
-inline constexpr int kExportOpset = kMaxOpset;
+// The default domain's version written into every exported model. Every IR
+// op's operands, results and attributes match its ONNX definition at this
+// version (scripts/check_onnx_export.py checks that against onnx's schemas
+// and onnxruntime). It stays at 21 while the importer reads up to 24: what
+// opsets 22-24 added either imports into opset-21 IR ops (Attention,
+// RMSNormalization, ... as compositions; DequantizeLinear's output_dtype and
+// QuantizeLinear's precision as Casts around the op) or adds types dlc lacks,
+// and opset 21 is what more runtimes read.
+inline constexpr int kExportOpset = 21;
 // Ops of the training domain (Adagrad, Adam, Momentum) are written in it,
 // at its only version.
 inline constexpr const char* kTrainingDomain = "ai.onnx.preview.training";

@@ -20,6 +20,13 @@ NodeImporter::NodeImporter(Graph& graph, const ::onnx::NodeProto& node, int opse
 
 const std::string& NodeImporter::opType() const { return node_.op_type(); }
 size_t NodeImporter::numOutputs() const { return size_t(node_.output_size()); }
+std::vector<std::string> NodeImporter::outputNames() const { return {node_.output().begin(), node_.output().end()}; }
+
+void NodeImporter::checkAttributes(std::initializer_list<std::string_view> known) const {
+  for (const auto& a : node_.attribute())
+    if (std::find(known.begin(), known.end(), a.name()) == known.end())
+      fail("{}-{} has no attribute '{}'", opType(), opset_, a.name());
+}
 
 Value* NodeImporter::constant(Tensor t, const std::string& hint) {
   return graph_.addConstant(graph_.uniqueName(name_ + "/" + (hint.empty() ? "const" : hint)), std::move(t));
@@ -52,8 +59,7 @@ Value* NodeImporter::emit1(OpKind op, std::vector<Value*> inputs, Attributes att
 void NodeImporter::setOutputs(std::vector<Value*> outputs) { outputs_ = std::move(outputs); }
 
 void NodeImporter::emitSameAsOnnx(OpKind op) {
-  std::vector<std::string> names(node_.output().begin(), node_.output().end());
-  Node* n = emit(op, inputs_, attrs_, numOutputs(), names);
+  Node* n = emit(op, inputs_, attrs_, numOutputs(), outputNames());
   setOutputs(n->outputs());
 }
 
@@ -67,6 +73,7 @@ ImporterTable::ImporterTable() {
   addControlImporters(*this);
   addSignalImporters(*this);
   addTrainingImporters(*this);
+  addAttentionImporters(*this);
 }
 
 void ImporterTable::add(std::string opType, int sinceOpset, int untilOpset, ImportHandler h) {

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/graph.h"
@@ -34,6 +36,8 @@ class NodeImporter {
   ir::Value* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
   const std::vector<ir::Value*>& inputs() const { return inputs_; }
   size_t numOutputs() const;
+  // The ONNX node's output names ("" for an omitted optional output).
+  std::vector<std::string> outputNames() const;
   // The ONNX attributes, converted; handlers may edit them before emitting.
   ir::Attributes& attrs() { return attrs_; }
   // The attribute `name` as a T, or nullptr if absent; fails (UserError) if
@@ -49,6 +53,10 @@ class NodeImporter {
            ir::attrKindName(ir::attrKindOf(*v)));
     return typed;
   }
+
+  // Fails (UserError) on an ONNX attribute not in `known`: for handlers
+  // that lower the op to other IR ops, reading only the attributes they know.
+  void checkAttributes(std::initializer_list<std::string_view> known) const;
 
   // Adds a constant to the graph.
   ir::Value* constant(ir::Tensor t, const std::string& hint = "");
@@ -121,7 +129,10 @@ void addIndexImporters(ImporterTable& table);
 void addControlImporters(ImporterTable& table);
 void addSignalImporters(ImporterTable& table);
 void addTrainingImporters(ImporterTable& table);
+void addAttentionImporters(ImporterTable& table);
 
-inline constexpr int kMaxOpset = 21;
+// The newest default-domain opset the importer reads (opsets 25-28 change
+// ops in ways not audited yet).
+inline constexpr int kMaxOpset = 24;
 
 }  // namespace dlc::frontend::onnx

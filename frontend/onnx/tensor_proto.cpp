@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "support/error.h"
 
@@ -11,6 +12,18 @@ namespace dlc::frontend::onnx {
 using ir::DType;
 using ir::Tensor;
 namespace fs = std::filesystem;
+
+const char* onnxDTypeName(int t) {
+  // TensorProto.DataType as of onnx 1.23 (written out: the libonnx-dev
+  // protobuf predates the newest codes).
+  static constexpr const char* kNames[] = {
+      "UNDEFINED", "FLOAT",        "UINT8",          "INT8",       "UINT16",         "INT16",
+      "INT32",     "INT64",        "STRING",         "BOOL",       "FLOAT16",        "DOUBLE",
+      "UINT32",    "UINT64",       "COMPLEX64",      "COMPLEX128", "BFLOAT16",       "FLOAT8E4M3FN",
+      "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",   "INT4",           "FLOAT4E2M1",
+      "FLOAT8E8M0", "UINT2",       "INT2",           "FLOAT6E2M3", "FLOAT6E3M2"};
+  return t >= 0 && size_t(t) < std::size(kNames) ? kNames[t] : nullptr;
+}
 
 DType dtypeFromOnnx(int t) {
   switch (t) {
@@ -32,7 +45,12 @@ DType dtypeFromOnnx(int t) {
     case ::onnx::TensorProto::COMPLEX128: throw UnsupportedError("complex tensors are not supported");
     default: break;
   }
-  throw UnsupportedError(fmt::format("tensor element type {} is not supported", t));
+  if (t == 0) throwUserError("tensor element type UNDEFINED (0) is not a type");
+  if (const char* name = onnxDTypeName(t))
+    throw UnsupportedError(fmt::format("tensor element type {} ({}) is not supported: dlc has no 8-, 6-, 4- or 2-bit "
+                                       "float types and no 4- or 2-bit integer types",
+                                       name, t));
+  throwUserError("tensor element type {} is not an ONNX data type", t);
 }
 
 int dtypeToOnnx(DType t) {

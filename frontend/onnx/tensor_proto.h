@@ -12,9 +12,13 @@ class TensorProto;
 
 namespace dlc::frontend::onnx {
 
-// ONNX TensorProto.DataType -> DType; throws UnsupportedError for strings,
-// complex and 8-bit float types.
+// ONNX TensorProto.DataType -> DType; throws UnsupportedError naming the type
+// for strings, complex, float8/float6/float4 and 4-/2-bit integer types, and
+// UserError for codes that are no ONNX type.
 ir::DType dtypeFromOnnx(int onnxType);
+// The ONNX name of a TensorProto.DataType code ("FLOAT8E4M3FN"), or nullptr
+// for a code that is no ONNX type.
+const char* onnxDTypeName(int onnxType);
 int dtypeToOnnx(ir::DType t);
 
 // Converts a tensor. External data is read relative to `modelDir`; a

@@ -123,11 +123,18 @@ void evalQuantize(EvalContext& ctx) {
   std::optional<QuantParamIndex> zpAt;
   if (zp) zpAt.emplace(x.shape(), zp->shape(), axis, block, "y_zero_point");
   Tensor y(out, x.shape());
-  bool singlePrecision = x.dtype() != DType::F64;  // divide in x's precision, as numpy does
+  // Divide in x's precision, as numpy does: a half quotient is rounded to
+  // half before it is rounded to an integer.
+  bool singlePrecision = x.dtype() != DType::F64;
+  auto inXPrecision = [&](float q) -> double {
+    if (x.dtype() == DType::F16) return halfToFloat(floatToHalf(q));
+    if (x.dtype() == DType::BF16) return bf16ToFloat(floatToBf16(q));
+    return q;
+  };
   for (int64_t i = 0; i < x.numel(); ++i) {
     double s = scale.getDouble(scaleAt(i));
     if (s == 0) ctx.fail("y_scale must be non-zero");
-    double q = singlePrecision ? double(float(x.getDouble(i)) / float(s)) : x.getDouble(i) / s;
+    double q = singlePrecision ? inXPrecision(float(x.getDouble(i)) / float(s)) : x.getDouble(i) / s;
     q = std::nearbyint(q) + (zp ? zp->getDouble((*zpAt)(i)) : 0.0);
     y.setDouble(i, std::clamp(q, lo, hi));
   }

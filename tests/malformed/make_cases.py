@@ -119,10 +119,19 @@ def main():
     save("dtype_string_input", model([helper.make_node("Identity", ["x"], ["y"], name="id")],
                                      [vi("x", TensorProto.STRING)], [vi("y", TensorProto.STRING)]))
     save("dtype_unknown_code", model([helper.make_node("Relu", ["x"], ["y"], name="relu")], [vi("x", 99)], [vi("y")]))
+    save("dtype_float8_input", model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
+                                     [vi("x", TensorProto.FLOAT8E4M3FN)], [vi("y", shape=None)], opset=24))
+    save("dtype_cast_to_int4", model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.INT4)],
+                                     [vi("x")], [vi("y", TensorProto.INT4)], opset=24))
     save("dtype_relu_bool", model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
                                   [vi("x", TensorProto.BOOL)], [vi("y", TensorProto.BOOL)]))
     save("dtype_matmul_int_float", model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")],
                                          [vi("x"), vi("w", I32, (3, 2))], [vi("y", shape=None)]))
+
+    # --- attributes of ops lowered at import ----------------------------
+    save("attention_3d_no_heads", model([helper.make_node("Attention", ["q", "k", "v"], ["y"], name="attn")],
+                                        [vi("q", shape=(1, 2, 8)), vi("k", shape=(1, 2, 8)), vi("v", shape=(1, 2, 8))],
+                                        [vi("y", shape=None)], opset=23))
 
     # --- initializers -----------------------------------------------------
     save("init_missing", model([helper.make_node("Add", ["x", "bias"], ["y"], name="add_bias")], [vi("x")], [vi("y")]))

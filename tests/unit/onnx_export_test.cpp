@@ -208,3 +208,21 @@ TEST(OnnxExport, FusedGraphsAreRefusedNamingTheNodes) {
   EXPECT_NE(e.find("mm_relu"), std::string::npos) << e;
   EXPECT_NE(e.find("neg"), std::string::npos) << e;
 }
+
+// An ONNX op lowered to several IR ops (RMSNormalization, Attention, ...)
+// names them all after itself; ONNX runtimes refuse two nodes of one name.
+TEST(OnnxExport, NodeNamesAreUnique) {
+  Graph g = parseGraph(R"(graph @g(%x: f32[2]) {
+  %a: f32[2] = Relu(%x) loc("norm", "norm")
+  %b: f32[2] = Neg(%a) loc("norm", "norm")
+  %y: f32[2] = Abs(%b) loc("norm", "norm")
+  return %y
+}
+)");
+  ::onnx::ModelProto m = exportToProto(g);
+  ASSERT_EQ(m.graph().node_size(), 3);
+  EXPECT_EQ(m.graph().node(0).name(), "norm");
+  EXPECT_EQ(m.graph().node(1).name(), "norm_1");
+  EXPECT_EQ(m.graph().node(2).name(), "norm_2");
+  expectSameOutputs(g, {{"x", Tensor::fromVector<float>({2}, {-1, 2})}});
+}
