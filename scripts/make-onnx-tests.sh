@@ -37,6 +37,12 @@ if ! have_wheel; then
   have_wheel || fail "onnx $onnx_version is still not importable from $python"
 fi
 
+# OUT is replaced below: refuse a folder this script did not make (a typo
+# such as `build` must not delete a build tree).
+if [ -e "$out" ] && [ ! -f "$out/STAMP" ]; then
+  fail "$out exists and was not made by this script (no $out/STAMP); give a new folder or remove it yourself"
+fi
+
 generator=$root/scripts/make_onnx_tests.py
 stamp="onnx $onnx_version, generator $(sha256sum "$generator" | cut -c1-16)"
 if [ -f "$out/STAMP" ] && [ "$(cat "$out/STAMP")" = "$stamp" ]; then
