@@ -1,12 +1,11 @@
-// BLIS-style GEMM driver. A task is (batch b, columns [n0, n1), a group of
-// MC row blocks). For each KC block it packs (or reuses the pre-packed) B
-// block once, then per MC block packs A and runs the micro-kernel over
-// nr-wide column panels (outer) and mr-high row panels (inner), so that one
-// B panel stays in L1 while the A block streams from L2. After the last KC
-// block of an MC block, the epilogue runs on it while it is in cache. Tiles
-// past the edge of C go through a small temporary. Tasks are sized so that
-// there are at least as many as threads whenever C has enough tiles (GEMV
-// included: it splits over N).
+// BLIS-style GEMM driver. A task is (batch b, columns [n0, n1), rows
+// [m0, m1)). For each KC block it packs (or reuses the pre-packed) B block
+// and A block, then runs the micro-kernel over nr-wide column panels
+// (outer) and mr-high row panels (inner), so that one B panel stays in L1
+// while the A block streams from L2. After the last KC block the epilogue
+// runs on the block while it is in cache. Tiles past the edge of C go
+// through a small temporary. Blocks are sized so that the threads share
+// them evenly whenever C has enough tiles (GEMV included: it splits over N).
 #include "runtime/gemm.h"
 
 #include <algorithm>
@@ -78,34 +77,37 @@ void packBlock(float* dst, const float* x, int64_t wStride, int64_t kStride, int
   }
 }
 
-// A task is (batch, N block, group of M blocks); within a task the packed B
-// block is reused across the group's M blocks.
+// A task is (batch, N block, M block). Blocks are at most 96 rows (an A
+// block in L2) by 1024 columns, of equal size along each dim (rounded to
+// whole panels), and there are enough of them for every thread, in a count
+// that the threads share evenly where the blocks allow it: a GEMM of 256
+// rows on 2 threads is 4 blocks of 64, not 96 + 96 + 64 (one thread doing
+// two thirds).
 struct Blocking {
   int64_t mc, nc;
   int64_t mBlocks, nBlocks;
-  int64_t mGroups;       // tasks per (batch, N block)
-  int64_t blocksPerGroup;
 };
 
 Blocking chooseBlocking(const GemmMicroKernel& uk, const GemmArgs& g, int threads) {
+  const int64_t mPanels = ceilDiv(g.M, uk.mr), nPanels = ceilDiv(g.N, uk.nr);
+  const int64_t mcPanels = std::max<int64_t>(1, 96 / uk.mr), ncPanels = std::max<int64_t>(1, 1024 / uk.nr);
+  int64_t mBlocks = ceilDiv(mPanels, mcPanels), nBlocks = ceilDiv(nPanels, ncPanels);
+  auto tasks = [&] { return g.batch * mBlocks * nBlocks; };
+  // Split the dim with more panels per block (N first: a GEMV's only one)
+  // until every thread has a block, then until the threads share them evenly.
+  auto split = [&] {
+    bool canN = nBlocks < nPanels, canM = mBlocks < mPanels;
+    if (canN && (!canM || ceilDiv(nPanels, nBlocks) >= ceilDiv(mPanels, mBlocks))) return ++nBlocks, true;
+    if (canM) return ++mBlocks, true;
+    return false;
+  };
+  while (tasks() < threads && split()) {}
+  while (tasks() % threads != 0 && tasks() < 4 * threads && split()) {}
   Blocking bl;
-  bl.mc = std::min(roundUp(std::max<int64_t>(96, uk.mr), uk.mr), roundUp(g.M, uk.mr));
-  bl.nc = std::min(roundUp(std::max<int64_t>(1024, uk.nr), uk.nr), roundUp(g.N, uk.nr));
-  auto blocks = [&] { return g.batch * ceilDiv(g.M, bl.mc) * ceilDiv(g.N, bl.nc); };
-  if (blocks() < threads) {  // split N further (GEMV: M = 1), then M
-    int64_t wantN = ceilDiv(threads, g.batch * ceilDiv(g.M, bl.mc));
-    bl.nc = std::max<int64_t>(uk.nr, roundUp(ceilDiv(g.N, wantN), uk.nr));
-  }
-  if (blocks() < threads) {
-    int64_t wantM = ceilDiv(threads, g.batch * ceilDiv(g.N, bl.nc));
-    bl.mc = std::max<int64_t>(uk.mr, roundUp(ceilDiv(g.M, wantM), uk.mr));
-  }
+  bl.mc = ceilDiv(mPanels, mBlocks) * uk.mr;
+  bl.nc = ceilDiv(nPanels, nBlocks) * uk.nr;
   bl.mBlocks = ceilDiv(g.M, bl.mc);
   bl.nBlocks = ceilDiv(g.N, bl.nc);
-  // As few M groups as keep every thread busy.
-  bl.mGroups = std::clamp<int64_t>(ceilDiv(threads, g.batch * bl.nBlocks), 1, bl.mBlocks);
-  bl.blocksPerGroup = ceilDiv(bl.mBlocks, bl.mGroups);
-  bl.mGroups = ceilDiv(bl.mBlocks, bl.blocksPerGroup);
   return bl;
 }
 
@@ -192,7 +194,7 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
   if (g.batch == 0 || g.M == 0 || g.N == 0) return;
   const int mr = uk.mr, nr = uk.nr;
   const Blocking bl = chooseBlocking(uk, g, pool.numThreads());
-  const int64_t tasks = g.batch * bl.nBlocks * bl.mGroups;
+  const int64_t tasks = g.batch * bl.nBlocks * bl.mBlocks;
   const int64_t lastK0 = g.K == 0 ? 0 : (g.K - 1) / kGemmKC * kGemmKC;
 
   pool.parallelFor(tasks, [&](int64_t t0, int64_t t1) {
@@ -201,11 +203,11 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
     auto bBuf = std::make_unique_for_overwrite<float[]>(g.packedB ? 0 : size_t(bl.nc * std::min(kGemmKC, g.K)));
     std::vector<float> tmp(size_t(mr * nr));
     for (int64_t t = t0; t < t1; ++t) {
-      int64_t group = t % bl.mGroups;
-      int64_t nb = (t / bl.mGroups) % bl.nBlocks;
-      int64_t batch = t / (bl.mGroups * bl.nBlocks);
-      int64_t mStart = group * bl.blocksPerGroup * bl.mc;
-      int64_t mEnd = std::min(g.M, mStart + bl.blocksPerGroup * bl.mc);
+      int64_t mb = t % bl.mBlocks;
+      int64_t nb = (t / bl.mBlocks) % bl.nBlocks;
+      int64_t batch = t / (bl.mBlocks * bl.nBlocks);
+      int64_t mStart = mb * bl.mc;
+      int64_t mEnd = std::min(g.M, mStart + bl.mc);
       int64_t n0 = nb * bl.nc, n1 = std::min(g.N, n0 + bl.nc);
       float* c = g.c + batch * g.cBatchStride;
       const float* a = g.a ? g.a + batch * g.aBatchStride : nullptr;
@@ -235,10 +237,14 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
         }
         for (int64_t m0 = mStart; m0 < mEnd; m0 += bl.mc) {
           int64_t m1 = std::min(mEnd, m0 + bl.mc);
-          const float* aBlk;
+          // A with contiguous k is read where it is by the direct
+          // micro-kernel and the row kernel (a partial panel of more rows
+          // than the row kernel takes is packed on its own); else packed.
+          const bool direct = !g.packedA && g.aColStride == 1 && uk.directFn;
+          const float* aBlk = nullptr;
           if (g.packedA) {
             aBlk = g.packedA->panel(k0, m0);
-          } else {
+          } else if (!direct) {
             packBlock(aBuf.get(), a, g.aRowStride, g.aColStride, m0, roundUp(m1 - m0, mr), g.M, k0, kc, mr);
             aBlk = aBuf.get();
           }
@@ -246,26 +252,38 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
             const float* bPanel = bBlk + (n - n0) * kc;
             int64_t cols = std::min<int64_t>(nr, n1 - n);
             for (int64_t m = m0; m < m1; m += mr) {
-              const float* aPanel = aBlk + (m - m0) * kc;
+              const float* aRows = direct ? a + m * g.aRowStride + k0 : nullptr;
+              const float* aPanel = direct ? nullptr : aBlk + (m - m0) * kc;
               int64_t rows = std::min<int64_t>(mr, m1 - m);
               float* cTile = c + m * g.ldc + n;
               if (rows == mr && cols == nr) {
-                uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
+                if (direct) uk.directFn(kc, aRows, g.aRowStride, bPanel, cTile, g.ldc, accumulate);
+                else uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
                 continue;
               }
               if (uk.rowFn && 2 * rows <= mr) {  // few rows (GEMV): one row at a time
                 for (int64_t i = 0; i < rows; ++i) {
                   float* cRow = cTile + i * g.ldc;
+                  const float* aRow = direct ? aRows + i * g.aRowStride : aPanel + i;
+                  const int64_t aStride = direct ? 1 : mr;
                   if (cols == nr) {
-                    uk.rowFn(kc, aPanel + i, mr, bPanel, cRow, accumulate);
+                    uk.rowFn(kc, aRow, aStride, bPanel, cRow, accumulate);
                     continue;
                   }
-                  uk.rowFn(kc, aPanel + i, mr, bPanel, tmp.data(), 0);
+                  uk.rowFn(kc, aRow, aStride, bPanel, tmp.data(), 0);
                   for (int64_t j = 0; j < cols; ++j) cRow[j] = (accumulate ? cRow[j] : 0.0f) + tmp[size_t(j)];
                 }
                 continue;
               }
-              uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);
+              if (direct && rows == mr) {
+                uk.directFn(kc, aRows, g.aRowStride, bPanel, tmp.data(), nr, 0);
+              } else {
+                if (direct) {  // the panel alone, zero-padded past M
+                  packBlock(aBuf.get(), a, g.aRowStride, g.aColStride, m, mr, g.M, k0, kc, mr);
+                  aPanel = aBuf.get();
+                }
+                uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);
+              }
               for (int64_t i = 0; i < rows; ++i)
                 for (int64_t j = 0; j < cols; ++j)
                   cTile[i * g.ldc + j] = (accumulate ? cTile[i * g.ldc + j] : 0.0f) + tmp[size_t(i * nr + j)];
