@@ -3,10 +3,17 @@
 // caller also drains its own job. The caller waits on its job's counter of
 // unfinished chunks, then unlinks the job: a worker that still holds a
 // pointer to it (shared_ptr) only finds no chunk left.
+//
+// A program runs one parallelFor per step, back to back, so a worker that
+// has just finished a chunk spins briefly for the next job before it goes
+// to sleep, and a caller spins briefly for its job's last chunks before it
+// blocks: waking a sleeping thread costs tens of microseconds, as much as a
+// small step. Both spins are bounded in time, so an idle pool sleeps.
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <exception>
 
 namespace dlc::runtime {
@@ -21,6 +28,25 @@ struct ChunkScope {
   ChunkScope() { tInsideChunk = true; }
   ~ChunkScope() { tInsideChunk = previous; }
 };
+
+constexpr std::chrono::microseconds kSpin{50};
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or kSpin has passed; returns done().
+template <typename Done>
+bool spinUntil(Done&& done) {
+  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpuRelax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
 }  // namespace
 
 struct ThreadPool::Job {
@@ -45,6 +71,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
+    queued_.store(1);  // spinning workers look at the queue
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
@@ -67,19 +94,26 @@ void ThreadPool::runChunk(Job& job, int64_t chunk) {
 }
 
 void ThreadPool::workerLoop() {
-  std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    spinUntil([&] { return queued_.load(std::memory_order_acquire) > 0; });
+    std::unique_lock lock(mutex_);
+    if (queue_.empty() && !stop_) {
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      sleepers_.fetch_sub(1);
+    }
     if (stop_) return;
     std::shared_ptr<Job> job = queue_.front();
     int64_t chunk = job->next.fetch_add(1);
     if (chunk >= job->chunks) {
-      if (!queue_.empty() && queue_.front() == job) queue_.pop_front();
+      if (!queue_.empty() && queue_.front() == job) {
+        queue_.pop_front();
+        queued_.store(int(queue_.size()), std::memory_order_release);
+      }
       continue;
     }
     lock.unlock();
     runChunk(*job, chunk);
-    lock.lock();
   }
 }
 
@@ -99,10 +133,13 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(job);
+    queued_.store(int(queue_.size()), std::memory_order_release);
   }
-  wake_.notify_all();
+  // Sleepers count under the mutex (see workerLoop), so one that went to
+  // sleep before the push is counted here; spinning ones need no wake-up.
+  if (sleepers_.load() > 0) wake_.notify_all();
   for (int64_t chunk; (chunk = job->next.fetch_add(1)) < chunks;) runChunk(*job, chunk);
-  {
+  if (!spinUntil([&] { return job->unfinished.load(std::memory_order_acquire) == 0; })) {
     std::unique_lock lock(job->mutex);
     job->done.wait(lock, [&] { return job->unfinished.load() == 0; });
   }
@@ -110,6 +147,7 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int64_
     std::lock_guard lock(mutex_);
     auto it = std::find(queue_.begin(), queue_.end(), job);
     if (it != queue_.end()) queue_.erase(it);
+    queued_.store(int(queue_.size()), std::memory_order_release);
   }
   if (job->error) std::rethrow_exception(job->error);
 }

@@ -3,6 +3,7 @@
 // owns it (a compiled model, a benchmark, a test).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,8 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> queue_;  // jobs with chunks still unclaimed
+  std::atomic<int> queued_{0};              // queue_.size(), for workers spinning without the mutex
+  std::atomic<int> sleepers_{0};            // workers waiting on wake_ (changed under mutex_)
   bool stop_ = false;
 };
 
