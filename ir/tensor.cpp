@@ -43,7 +43,18 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   DLC_CHECK(dtype != DType::Undefined, "tensor of undefined dtype");
   checkTensorBytes(dtype, shape_, kDefaultMaxTensorBytes, "tensor");
   numel_ = checkedNumElements(shape_);
-  storage_ = std::make_shared<std::vector<std::byte>>(size_t(numel_) * dtypeSize(dtype));
+  storage_ = std::make_shared<Storage>(size_t(numel_) * dtypeSize(dtype), std::byte{0});
+}
+
+Tensor Tensor::uninitialized(DType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  DLC_CHECK(dtype != DType::Undefined, "tensor of undefined dtype");
+  checkTensorBytes(dtype, shape, kDefaultMaxTensorBytes, "tensor");
+  t.dtype_ = dtype;
+  t.numel_ = checkedNumElements(shape);
+  t.shape_ = std::move(shape);
+  t.storage_ = std::make_shared<Storage>(size_t(t.numel_) * dtypeSize(dtype));
+  return t;
 }
 
 void Tensor::checkType(DType requested) const {
@@ -137,7 +148,7 @@ Tensor Tensor::clone() const {
   t.dtype_ = dtype_;
   t.shape_ = shape_;
   t.numel_ = numel_;
-  if (storage_) t.storage_ = std::make_shared<std::vector<std::byte>>(*storage_);
+  if (storage_) t.storage_ = std::make_shared<Storage>(*storage_);
   return t;
 }
 

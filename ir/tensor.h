@@ -25,6 +25,9 @@ class Tensor {
   // Zero-initialised tensor. Throws UserError for negative extents or a size
   // over kDefaultMaxTensorBytes.
   Tensor(DType dtype, std::vector<int64_t> shape);
+  // The same with its bytes left as they are: for results every element of
+  // which is about to be written (a compiled program's outputs).
+  static Tensor uninitialized(DType dtype, std::vector<int64_t> shape);
 
   template <typename T>
   static Tensor fromVector(std::vector<int64_t> shape, const std::vector<T>& values) {
@@ -87,7 +90,21 @@ class Tensor {
   DType dtype_ = DType::Undefined;
   std::vector<int64_t> shape_;
   int64_t numel_ = 0;
-  std::shared_ptr<std::vector<std::byte>> storage_;
+  // Bytes that resizing leaves uninitialised (uninitialized(); the
+  // constructor zeroes them).
+  struct DefaultInit : std::allocator<std::byte> {
+    template <typename U>
+    struct rebind {
+      using other = DefaultInit;
+    };
+    void construct(std::byte* p) { ::new (static_cast<void*>(p)) std::byte; }
+    template <typename... Args>
+    void construct(std::byte* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) std::byte(std::forward<Args>(args)...);
+    }
+  };
+  using Storage = std::vector<std::byte, DefaultInit>;
+  std::shared_ptr<Storage> storage_;
 };
 
 // Row-major strides (in elements) of a shape.

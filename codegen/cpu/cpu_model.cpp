@@ -117,7 +117,8 @@ struct RunBuffers {
         }
         copyAfterRun.emplace_back(i, target);
       }
-      outputs.emplace_back(v.graph.outputs()[i]->dtype(), v.outputShapes[i]);
+      // Every element is written by the program.
+      outputs.push_back(ir::Tensor::uninitialized(v.graph.outputs()[i]->dtype(), v.outputShapes[i]));
       outputPointers.push_back(outputs.back().rawData());
     }
   }
