@@ -76,7 +76,6 @@ class CpuExecutable : public dlc::runtime::capi::Executable {
     code.microKernel.nr = bundle.gemm_nr;
     code.microKernel.fn = reinterpret_cast<dlc::runtime::GemmMicroKernelFn>(bundle.gemm_micro_kernel);
     code.microKernel.rowFn = reinterpret_cast<dlc::runtime::GemmRowKernelFn>(bundle.gemm_row_kernel);
-    code.microKernel.directFn = reinterpret_cast<dlc::runtime::GemmDirectKernelFn>(bundle.gemm_direct_micro_kernel);
     program_ = dlc::runtime::instantiate(spec, code);
     pool_ = std::make_unique<dlc::runtime::ThreadPool>(numThreads);
     description_ = std::string("cpu: ") + (bundle.target ? bundle.target : "?") + ", " +

@@ -77,7 +77,7 @@ void packBlock(float* dst, const float* x, int64_t wStride, int64_t kStride, int
   }
 }
 
-// A task is (batch, N block, M block). Blocks are at most 96 rows (an A
+// A task is (batch, N block, M block). Blocks are at most 192 rows (an A
 // block in L2) by 1024 columns, of equal size along each dim (rounded to
 // whole panels), and there are enough of them for every thread, in a count
 // that the threads share evenly where the blocks allow it: a GEMM of 256
@@ -90,7 +90,7 @@ struct Blocking {
 
 Blocking chooseBlocking(const GemmMicroKernel& uk, const GemmArgs& g, int threads) {
   const int64_t mPanels = ceilDiv(g.M, uk.mr), nPanels = ceilDiv(g.N, uk.nr);
-  const int64_t mcPanels = std::max<int64_t>(1, 96 / uk.mr), ncPanels = std::max<int64_t>(1, 1024 / uk.nr);
+  const int64_t mcPanels = std::max<int64_t>(1, 192 / uk.mr), ncPanels = std::max<int64_t>(1, 1024 / uk.nr);
   int64_t mBlocks = ceilDiv(mPanels, mcPanels), nBlocks = ceilDiv(nPanels, ncPanels);
   auto tasks = [&] { return g.batch * mBlocks * nBlocks; };
   // Split the dim with more panels per block (N first: a GEMV's only one)
@@ -237,14 +237,10 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
         }
         for (int64_t m0 = mStart; m0 < mEnd; m0 += bl.mc) {
           int64_t m1 = std::min(mEnd, m0 + bl.mc);
-          // A with contiguous k is read where it is by the direct
-          // micro-kernel and the row kernel (a partial panel of more rows
-          // than the row kernel takes is packed on its own); else packed.
-          const bool direct = !g.packedA && g.aColStride == 1 && uk.directFn;
-          const float* aBlk = nullptr;
+          const float* aBlk;
           if (g.packedA) {
             aBlk = g.packedA->panel(k0, m0);
-          } else if (!direct) {
+          } else {
             packBlock(aBuf.get(), a, g.aRowStride, g.aColStride, m0, roundUp(m1 - m0, mr), g.M, k0, kc, mr);
             aBlk = aBuf.get();
           }
@@ -252,38 +248,26 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
             const float* bPanel = bBlk + (n - n0) * kc;
             int64_t cols = std::min<int64_t>(nr, n1 - n);
             for (int64_t m = m0; m < m1; m += mr) {
-              const float* aRows = direct ? a + m * g.aRowStride + k0 : nullptr;
-              const float* aPanel = direct ? nullptr : aBlk + (m - m0) * kc;
+              const float* aPanel = aBlk + (m - m0) * kc;
               int64_t rows = std::min<int64_t>(mr, m1 - m);
               float* cTile = c + m * g.ldc + n;
               if (rows == mr && cols == nr) {
-                if (direct) uk.directFn(kc, aRows, g.aRowStride, bPanel, cTile, g.ldc, accumulate);
-                else uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
+                uk.fn(kc, aPanel, bPanel, cTile, g.ldc, accumulate);
                 continue;
               }
               if (uk.rowFn && 2 * rows <= mr) {  // few rows (GEMV): one row at a time
                 for (int64_t i = 0; i < rows; ++i) {
                   float* cRow = cTile + i * g.ldc;
-                  const float* aRow = direct ? aRows + i * g.aRowStride : aPanel + i;
-                  const int64_t aStride = direct ? 1 : mr;
                   if (cols == nr) {
-                    uk.rowFn(kc, aRow, aStride, bPanel, cRow, accumulate);
+                    uk.rowFn(kc, aPanel + i, mr, bPanel, cRow, accumulate);
                     continue;
                   }
-                  uk.rowFn(kc, aRow, aStride, bPanel, tmp.data(), 0);
+                  uk.rowFn(kc, aPanel + i, mr, bPanel, tmp.data(), 0);
                   for (int64_t j = 0; j < cols; ++j) cRow[j] = (accumulate ? cRow[j] : 0.0f) + tmp[size_t(j)];
                 }
                 continue;
               }
-              if (direct && rows == mr) {
-                uk.directFn(kc, aRows, g.aRowStride, bPanel, tmp.data(), nr, 0);
-              } else {
-                if (direct) {  // the panel alone, zero-padded past M
-                  packBlock(aBuf.get(), a, g.aRowStride, g.aColStride, m, mr, g.M, k0, kc, mr);
-                  aPanel = aBuf.get();
-                }
-                uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);
-              }
+              uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);
               for (int64_t i = 0; i < rows; ++i)
                 for (int64_t j = 0; j < cols; ++j)
                   cTile[i * g.ldc + j] = (accumulate ? cTile[i * g.ldc + j] : 0.0f) + tmp[size_t(i * nr + j)];

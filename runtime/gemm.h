@@ -27,10 +27,6 @@ using GemmMicroKernelFn = void (*)(int64_t kc, const float* aPanel, const float*
 // c[0:nr] = (accumulate ? c : 0) + sum_k a[k*aStride] * bPanel[k*nr + 0:nr].
 using GemmRowKernelFn = void (*)(int64_t kc, const float* a, int64_t aStride, const float* bPanel, float* c,
                                  int64_t accumulate);
-// The micro-kernel reading A where it is: row i of the mr x kc panel at
-// a + i * lda (k contiguous), instead of a packed panel (no A packing).
-using GemmDirectKernelFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* bPanel, float* c,
-                                    int64_t ldc, int64_t accumulate);
 struct GemmMicroKernel {
   int mr = 0;
   int nr = 0;
@@ -38,9 +34,6 @@ struct GemmMicroKernel {
   // Optional: used instead of fn for row panels at most half full, which
   // would otherwise waste most of the micro-kernel's FMAs.
   GemmRowKernelFn rowFn = nullptr;
-  // Optional: used instead of fn for full row panels of an A whose k is
-  // contiguous (no packing of A).
-  GemmDirectKernelFn directFn = nullptr;
 };
 
 // A portable C++ micro-kernel (6 x 16), correct on every host.

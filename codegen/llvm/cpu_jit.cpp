@@ -89,8 +89,7 @@ std::unique_ptr<JitProgram> jitCompile(const std::vector<kir::Kernel>& kernels, 
   for (const runtime::ConvMicroKernelShape& c : convKernels)
     fns[c.name()] = runtime::asKernelFn(lookup(c.name()).toPtr<runtime::ConvMicroKernelFn>());
   runtime::GemmMicroKernel uk{target.mr, target.nr, lookup(kMicroKernelName).toPtr<runtime::GemmMicroKernelFn>(),
-                              lookup(kRowKernelName).toPtr<runtime::GemmRowKernelFn>(),
-                              lookup(kDirectMicroKernelName).toPtr<runtime::GemmDirectKernelFn>()};
+                              lookup(kRowKernelName).toPtr<runtime::GemmRowKernelFn>()};
   std::string description = target.description();
   return std::make_unique<LlvmJitProgram>(std::move(*jit), std::move(fns), uk, description);
 }

@@ -92,7 +92,7 @@ BuiltModule buildModule(const std::vector<kir::Kernel>& kernels,
   out.module = std::make_unique<llvm::Module>("dlc_kernels", *out.context);
   out.module->setDataLayout(target.machine->createDataLayout());
   out.module->setTargetTriple(target.machine->getTargetTriple().str());
-  std::unordered_set<std::string> names = {kMicroKernelName, kRowKernelName, kDirectMicroKernelName};
+  std::unordered_set<std::string> names = {kMicroKernelName, kRowKernelName};
   for (const kir::Kernel& k : kernels) {
     kir::verify(k);
     if (!names.insert(k.name).second) throw InternalError("two kernels named " + k.name);
@@ -101,8 +101,6 @@ BuiltModule buildModule(const std::vector<kir::Kernel>& kernels,
   llvm_backend::emitGemmMicroKernel(*out.module, kMicroKernelName, target.mr, target.nr, target.vectorWidth,
                                     target.function);
   llvm_backend::emitGemmRowKernel(*out.module, kRowKernelName, target.nr, target.vectorWidth, target.function);
-  llvm_backend::emitGemmMicroKernel(*out.module, kDirectMicroKernelName, target.mr, target.nr, target.vectorWidth,
-                                    target.function, /*directA=*/true);
   for (const runtime::ConvMicroKernelShape& shape : convKernels) {
     if (shape.lanes != target.vectorWidth)
       throw InternalError(fmt::format("a convolution micro-kernel for {} lanes on a target with {}-float vectors",

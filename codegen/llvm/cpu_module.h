@@ -21,7 +21,6 @@ namespace dlc::codegen::cpu {
 
 inline constexpr const char* kMicroKernelName = "dlc_gemm_micro_kernel";
 inline constexpr const char* kRowKernelName = "dlc_gemm_row_kernel";
-inline constexpr const char* kDirectMicroKernelName = "dlc_gemm_direct_micro_kernel";
 
 struct ResolvedTarget {
   llvm::orc::JITTargetMachineBuilder builder{llvm::Triple()};

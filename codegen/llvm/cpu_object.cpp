@@ -16,7 +16,7 @@ namespace dlc::codegen::cpu {
 
 namespace {
 
-constexpr uint32_t kAbiVersion = 3;  // DLCRT_ABI_VERSION
+constexpr uint32_t kAbiVersion = 2;  // DLCRT_ABI_VERSION
 constexpr uint32_t kDeviceCpu = 0, kDeviceCuda = 1;  // dlcrt_device
 
 class BundleWriter {
@@ -46,7 +46,7 @@ class BundleWriter {
     llvm::Constant* spec = bytes(o_.spec, o_.name + "_spec", 16);
     llvm::Constant* weights = o_.embedWeights ? bytes(o_.weights, o_.name + "_weights", 64)
                                               : llvm::ConstantPointerNull::get(ptr_);
-    auto* type = llvm::StructType::get(ctx_, {i32_, i32_, ptr_, i64_, ptr_, i64_, ptr_, i32_, i32_, ptr_, ptr_, ptr_,
+    auto* type = llvm::StructType::get(ctx_, {i32_, i32_, ptr_, i64_, ptr_, i64_, ptr_, i32_, i32_, ptr_, ptr_,
                                               ptr_, ptr_, i32_, i32_, ptr_});
     llvm::Constant* fields[] = {
         llvm::ConstantInt::get(i32_, kAbiVersion),
@@ -60,7 +60,6 @@ class BundleWriter {
         llvm::ConstantInt::get(i32_, t_.nr),
         function(kMicroKernelName),
         function(kRowKernelName),
-        function(kDirectMicroKernelName),
         string(o_.name, o_.name + "_name"),
         string(o_.cuda ? o_.gpuTarget : t_.description(), o_.name + "_target"),
         llvm::ConstantInt::get(i32_, o_.cuda ? kDeviceCuda : kDeviceCpu),

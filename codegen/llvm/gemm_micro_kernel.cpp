@@ -14,7 +14,7 @@
 namespace dlc::codegen::llvm_backend {
 
 llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, int mr, int nr, int vectorWidth,
-                                    const FunctionTarget& target, bool directA) {
+                                    const FunctionTarget& target) {
   llvm::LLVMContext& ctx = m.getContext();
   llvm::IRBuilder<> b(ctx);
   llvm::Type* i64 = b.getInt64Ty();
@@ -23,11 +23,7 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   auto* vec = llvm::FixedVectorType::get(f32, unsigned(vectorWidth));
   const int nv = nr / vectorWidth;
 
-  // Packed A: (kc, a, b, c, ldc, accumulate); direct A: (kc, a, lda, b, c,
-  // ldc, accumulate) with row i of the panel at a + i * lda.
-  std::vector<llvm::Type*> params = {i64, ptr, ptr, ptr, i64, i64};
-  if (directA) params.insert(params.begin() + 2, i64);
-  auto* type = llvm::FunctionType::get(b.getVoidTy(), params, false);
+  auto* type = llvm::FunctionType::get(b.getVoidTy(), {i64, ptr, ptr, ptr, i64, i64}, false);
   auto* fn = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m);
   setFunctionTarget(*fn, target);
   // Keep full-width vectors even where the CPU's tuning prefers 256 bits for
@@ -35,24 +31,19 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   std::string bits = std::to_string(vectorWidth * 32);
   fn->addFnAttr("min-legal-vector-width", bits);
   fn->addFnAttr("prefer-vector-width", bits);
-  const unsigned shift = directA ? 1 : 0;
-  for (unsigned i : {1u, 2u + shift, 3u + shift}) fn->addParamAttr(i, llvm::Attribute::NoAlias);
+  for (unsigned i : {1u, 2u, 3u}) fn->addParamAttr(i, llvm::Attribute::NoAlias);
   llvm::Value* kc = fn->getArg(0);
   llvm::Value* a = fn->getArg(1);
-  llvm::Value* lda = directA ? fn->getArg(2) : nullptr;
-  llvm::Value* bp = fn->getArg(2 + shift);
-  llvm::Value* c = fn->getArg(3 + shift);
-  llvm::Value* ldc = fn->getArg(4 + shift);
-  llvm::Value* accumulate = fn->getArg(5 + shift);
+  llvm::Value* bp = fn->getArg(2);
+  llvm::Value* c = fn->getArg(3);
+  llvm::Value* ldc = fn->getArg(4);
+  llvm::Value* accumulate = fn->getArg(5);
 
   auto* entry = llvm::BasicBlock::Create(ctx, "entry", fn);
   auto* body = llvm::BasicBlock::Create(ctx, "k.loop", fn);
   auto* done = llvm::BasicBlock::Create(ctx, "k.done", fn);
   b.SetInsertPoint(entry);
   llvm::Value* zero = llvm::Constant::getNullValue(vec);
-  std::vector<llvm::Value*> aRows;
-  if (directA)
-    for (int i = 0; i < mr; ++i) aRows.push_back(b.CreateInBoundsGEP(f32, a, b.CreateMul(lda, b.getInt64(i))));
   b.CreateCondBr(b.CreateICmpSGT(kc, b.getInt64(0)), body, done);
 
   b.SetInsertPoint(body);
@@ -64,16 +55,14 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
     p->addIncoming(zero, entry);
   }
   llvm::Value* bRow = b.CreateInBoundsGEP(f32, bp, b.CreateMul(k, b.getInt64(nr)));
-  llvm::Value* aCol = directA ? nullptr : b.CreateInBoundsGEP(f32, a, b.CreateMul(k, b.getInt64(mr)));
+  llvm::Value* aCol = b.CreateInBoundsGEP(f32, a, b.CreateMul(k, b.getInt64(mr)));
   std::vector<llvm::Value*> bv(static_cast<size_t>(nv));
   for (int j = 0; j < nv; ++j)
     bv[size_t(j)] = b.CreateAlignedLoad(vec, b.CreateConstInBoundsGEP1_64(f32, bRow, uint64_t(j * vectorWidth)),
                                         llvm::Align(4));
   std::vector<llvm::Value*> next(acc.size());
   for (int i = 0; i < mr; ++i) {
-    llvm::Value* aAt = directA ? b.CreateInBoundsGEP(f32, aRows[size_t(i)], k)
-                               : b.CreateConstInBoundsGEP1_64(f32, aCol, uint64_t(i));
-    llvm::Value* ai = b.CreateAlignedLoad(f32, aAt, llvm::Align(4));
+    llvm::Value* ai = b.CreateAlignedLoad(f32, b.CreateConstInBoundsGEP1_64(f32, aCol, uint64_t(i)), llvm::Align(4));
     llvm::Value* splat = b.CreateVectorSplat(unsigned(vectorWidth), ai);
     for (int j = 0; j < nv; ++j) {
       size_t idx = size_t(i * nv + j);
@@ -87,7 +76,7 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   // Unrolled by 4: fewer loop-control uops between the FMAs.
   llvm::MDNode* loopID = llvm::MDNode::getDistinct(
       ctx, {nullptr, llvm::MDNode::get(ctx, {llvm::MDString::get(ctx, "llvm.loop.unroll.count"),
-                                             llvm::ConstantAsMetadata::get(b.getInt32(directA ? 1 : 4))})});
+                                             llvm::ConstantAsMetadata::get(b.getInt32(4))})});
   loopID->replaceOperandWith(0, loopID);
   backEdge->setMetadata(llvm::LLVMContext::MD_loop, loopID);
 

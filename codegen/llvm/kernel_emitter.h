@@ -39,11 +39,8 @@ llvm::Function* emitKernel(llvm::Module& module, const kir::Kernel& kernel, cons
 // The GEMM micro-kernel `void name(i64 kc, ptr a, ptr b, ptr c, i64 ldc,
 // i64 accumulate)` (runtime::GemmMicroKernelFn) for an mr x nr tile held in
 // registers as vectors of vectorWidth floats; nr is a multiple of vectorWidth.
-// With directA, `void name(i64 kc, ptr a, i64 lda, ptr b, ptr c, i64 ldc,
-// i64 accumulate)` (runtime::GemmDirectKernelFn): A's rows read where they
-// are, lda floats apart, instead of from a packed panel.
 llvm::Function* emitGemmMicroKernel(llvm::Module& module, const std::string& name, int mr, int nr, int vectorWidth,
-                                    const FunctionTarget& target, bool directA = false);
+                                    const FunctionTarget& target);
 
 // The row kernel `void name(i64 kc, ptr a, i64 aStride, ptr b, ptr c,
 // i64 accumulate)` (runtime::GemmRowKernelFn) for panels of nr columns.

@@ -27,7 +27,7 @@ extern "C" {
 
 /* The ABI of dlcrt_bundle and the functions below; a bundle records the
  * version it was compiled for, and libdlcrt refuses another one. */
-#define DLCRT_ABI_VERSION 3
+#define DLCRT_ABI_VERSION 2
 
 typedef enum dlcrt_status {
   DLCRT_OK = 0,
@@ -87,7 +87,6 @@ typedef struct dlcrt_bundle {
   int32_t gemm_mr, gemm_nr;   /* the GEMM micro-kernel's tile */
   void* gemm_micro_kernel;
   void* gemm_row_kernel;
-  void* gemm_direct_micro_kernel; /* reads A unpacked (ABI 3) */
   const char* name;           /* --name */
   const char* target;         /* what the kernels were compiled for */
   uint32_t device;            /* dlcrt_device */

@@ -246,7 +246,6 @@ TEST(AotSpec, CApiRunsABundle) {
   bundle.gemm_nr = code.microKernel.nr;
   bundle.gemm_micro_kernel = reinterpret_cast<void*>(code.microKernel.fn);
   bundle.gemm_row_kernel = reinterpret_cast<void*>(code.microKernel.rowFn);
-  bundle.gemm_direct_micro_kernel = reinterpret_cast<void*>(code.microKernel.directFn);
   bundle.name = "bert";
 
   dlcrt_model* model = nullptr;
