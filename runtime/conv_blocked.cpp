@@ -321,15 +321,31 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
   const int64_t wTap = IB * B, wRow = KW * wTap, wBlock = KH * wRow, wOut = s.inBlocks * wBlock;
   const int64_t outPlane = s.outH * s.outW * B;
   const int64_t chunk = std::clamp<int64_t>(kChunkWeightBytes / (wBlock * main.blocks * 4), 1, s.inBlocks);
-  const int64_t tasksPerGroup = layout.tasksPerGroup();
   // Weights that fit in L2 are read again for each task's rows, and the
   // groups loop inside a task, which reads its input rows once for all of
   // them (a pointwise conv to many channels); larger weights are read once
-  // per group, which is then a task of its own.
+  // per group, which is then a task of its own. Tasks are split further
+  // (a flat conv's spans, then the groups) until each thread has about two:
+  // neither changes which tiles run, nor any output's arithmetic.
   const bool groupsInside = wOut * s.outBlocks * 4 <= kGroupsInsideWeightBytes;
-  const int64_t groupsPerTask = groupsInside ? groups : 1;
+  Layout lay = layout;
+  int64_t groupChunks = groupsInside ? 1 : groups;
+  const int64_t threads = pool.numThreads();
+  while (s.batch * groupChunks * lay.tasksPerGroup() < 2 * threads) {
+    if (lay.flat && lay.spanLength > main.pixels) {
+      lay.spanLength = std::max<int64_t>(main.pixels, lay.spanLength / 2 / main.pixels * main.pixels);
+      lay.spans = ceilDiv(s.outW, lay.spanLength);
+    } else if (groupChunks < groups) {
+      ++groupChunks;
+    } else {
+      break;
+    }
+  }
+  const int64_t groupsPerChunk = ceilDiv(groups, groupChunks);
+  groupChunks = ceilDiv(groups, groupsPerChunk);
+  const int64_t tasksPerGroup = lay.tasksPerGroup();
 
-  pool.parallelFor(s.batch * (groups / groupsPerTask) * tasksPerGroup, [&](int64_t t0, int64_t t1) {
+  pool.parallelFor(s.batch * groupChunks * tasksPerGroup, [&](int64_t t0, int64_t t1) {
     int64_t args[kConvNumArgs] = {};
     args[kConvInBlockStride] = inBlockStride;
     args[kConvInRowStride] = s.dilationH * s.inW * pixel;
@@ -343,11 +359,12 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
     args[kConvOutBlockStride] = outPlane;
     setPostOps(args, post);
     for (int64_t task = t0; task < t1; ++task)
-      for (int64_t g = 0; g < groupsPerTask; ++g) {
-      const int64_t t = groupsInside ? (task / tasksPerGroup * groups + g) * tasksPerGroup + task % tasksPerGroup : task;
-      const int64_t n = t / (groups * tasksPerGroup), group = t / tasksPerGroup % groups;
-      const int64_t span0 = t % tasksPerGroup * layout.spansPerTask;
-      const int64_t span1 = std::min(layout.spans, span0 + layout.spansPerTask);
+      for (int64_t group = task / tasksPerGroup % groupChunks * groupsPerChunk,
+                   groupEnd = std::min(groups, group + groupsPerChunk);
+           group < groupEnd; ++group) {
+      const int64_t n = task / (groupChunks * tasksPerGroup);
+      const int64_t span0 = task % tasksPerGroup * lay.spansPerTask;
+      const int64_t span1 = std::min(lay.spans, span0 + lay.spansPerTask);
       const int64_t ob0 = group * main.blocks;
       const int blocks = int(std::min<int64_t>(main.blocks, s.outBlocks - ob0));
       const float* image = x + n * inImage;
@@ -360,7 +377,7 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
         args[kConvPostFlags] = post.ops.flags | (cb0 + chunk >= s.inBlocks ? int64_t(kConvPostFinal) : int64_t(0));
         const float* in = image + (s.plainInput ? 0 : cb0 * inBlockStride);
         const float* wChunk = wGroup + cb0 * wBlock;
-        layout.forEachTile(span0, span1, blocks, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc) {
+        lay.forEachTile(span0, span1, blocks, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc) {
           args[kConvKernelRows] = kr.hi - kr.lo;
           args[kConvKernelCols] = kc.hi - kc.lo;
           args[kConvInPixelStride] = tile.column ? s.strideH * s.inW * pixel : s.strideW * pixel;
@@ -377,8 +394,8 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
         });
       }
       if (!epilogue) continue;
-      const int64_t col0 = layout.flat ? span0 * layout.spanLength * B : span0 * s.outW * B;
-      const int64_t col1 = layout.flat ? std::min(s.outW, span1 * layout.spanLength) * B : span1 * s.outW * B;
+      const int64_t col0 = lay.flat ? span0 * lay.spanLength * B : span0 * s.outW * B;
+      const int64_t col1 = lay.flat ? std::min(s.outW, span1 * lay.spanLength) * B : span1 * s.outW * B;
       for (int64_t j = 0; j < blocks; ++j) {
         const int64_t row = n * s.outBlocks + ob0 + j;
         const int64_t range[4] = {row, row + 1, col0, col1};

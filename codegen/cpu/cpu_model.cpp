@@ -195,6 +195,25 @@ std::string CpuModel::profile(const ir::NamedTensors& inputs, int iterations, si
     out += fmt::format("  {:8.3f} ms {:5.1f}%  {}\n", 1e3 * seconds[s] / iterations,
                        total > 0 ? 100 * seconds[s] / total : 0.0, v.program.steps()[s]->describe());
   }
+  // Every step by how it runs: the words after "->" up to the first
+  // detail ("blocked conv 3x3", "GEMM", "JIT kernel", ...).
+  std::map<std::string, std::pair<double, int>> byKind;
+  for (size_t s = 0; s < seconds.size(); ++s) {
+    std::string d = v.program.steps()[s]->describe();
+    size_t arrow = d.find("-> ");
+    std::string kind = arrow == std::string::npos ? d : d.substr(arrow + 3);
+    size_t cut = std::min({kind.find(" dlc_"), kind.find(" with"), kind.find(" ("), kind.find(" stride"), kind.find(" [")});
+    kind = kind.substr(0, cut);
+    if (kind.starts_with("GEMM ")) kind = "GEMM";
+    byKind[kind].first += seconds[s];
+    byKind[kind].second += 1;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> kinds(byKind.begin(), byKind.end());
+  std::sort(kinds.begin(), kinds.end(), [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  out += "by kind of step:\n";
+  for (const auto& [kind, t] : kinds)
+    out += fmt::format("  {:8.3f} ms {:5.1f}%  {} ({} steps)\n", 1e3 * t.first / iterations,
+                       total > 0 ? 100 * t.first / total : 0.0, kind, t.second);
   return out;
 }
 
