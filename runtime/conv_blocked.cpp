@@ -135,7 +135,7 @@ struct Layout {
 // Half-cycles per input channel for one tile: FMAs (2 per cycle), loads of
 // weights and broadcasts (2 per cycle), and 4 cycles of FMA latency per
 // accumulator.
-int64_t tileCost(int64_t pixels, int64_t blocks) { return std::max({pixels * blocks, pixels + blocks, int64_t(8)}); }
+int64_t tileCost(int64_t pixels, int64_t blocks) { return std::max<int64_t>(pixels * blocks, 8) + 2 * blocks + 2; }
 
 // The post-op arguments common to every tile (the driver sets the final
 // flag and the tile's bias and residual).
@@ -276,6 +276,13 @@ ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters) {
           });
         }
       }
+      // Where each group reads the whole input (weights over L2, see
+      // blockedConv2d), the input's bytes once per group, from L2 at about
+      // 16 bytes per half-cycle.
+      const int64_t inBytes = 4 * shape.inBlocks * shape.channelsPerBlock * shape.inH * shape.inW;
+      const int64_t weightBytes = 4 * shape.outBlocks * shape.inBlocks * shape.channelsPerBlock * shape.lanes *
+                                  shape.kernelH * shape.kernelW;
+      if (weightBytes > kGroupsInsideWeightBytes) cost += ceilDiv(shape.outBlocks, blocks) * inBytes / 16;
       if (cost < bestCost) {
         bestCost = cost;
         best = {pixels, blocks};
