@@ -42,7 +42,9 @@ options:
   --no-optimize       skip the optimisation passes (by default bench runs
                       them, as a deployment would; compile_ms includes them)
   --output-dir DIR    write the first run's outputs to DIR/<output name>.npy
-  --profile           also print the steps that take the most time (cpu)
+  --profile           also print the steps that take the most time (cpu) and
+                      the time by kind of step
+  --profile-steps N   how many of the slowest steps --profile lists (default 15)
   --allow-tf32        cuda: cuBLAS may use TF32 tensor cores
   --precision P       cuda: fp32 (default), or fp16 / bf16: matrix products
                       (MatMul, Gemm) in that type on tensor cores, the rest
@@ -122,7 +124,7 @@ std::string defaultTarget() {
 
 int cmdBench(const std::vector<std::string>& argv) {
   CliArgs args(argv, {"target", "threads", "cpu", "iterations", "min-time", "warmup", "input", "shape", "seed", "output-dir",
-                      "precision", "attention-fusion", "blocked-layout"},
+                      "precision", "attention-fusion", "blocked-layout", "profile-steps"},
                {"help", "json", "no-optimize", "profile", "allow-tf32", "host-transfers"});
   if (args.flag("help")) {
     fmt::print("{}", kHelp);
@@ -200,7 +202,11 @@ int cmdBench(const std::vector<std::string>& argv) {
   fmt::print("latency over {} runs after {} warm-up: min {:.3f} ms, median {:.3f} ms, p90 {:.3f} ms, mean {:.3f} ms, "
              "max {:.3f} ms\ntimed: {}\n",
              samples.size(), warmup, s.min, s.median, s.p90, s.mean, s.max, timed.what);
-  if (args.flag("profile")) fmt::print("{}", exe->profile(inputs, int(iterations)));
+  if (args.flag("profile")) {
+    int64_t steps = args.integer("profile-steps", 15);
+    if (steps < 1) throwUserError("--profile-steps expects a count >= 1, got {}", steps);
+    fmt::print("{}", exe->profile(inputs, int(iterations), size_t(steps)));
+  }
   return 0;
 }
 

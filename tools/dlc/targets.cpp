@@ -41,8 +41,8 @@ class CpuExecutable : public Executable {
                                                       .blockedLayout = options.blockedLayout}) {}
   std::vector<ir::Tensor> run(const ir::NamedTensors& inputs) override { return model_.run(inputs); }
   std::string describe() const override { return model_.describe(); }
-  std::string profile(const ir::NamedTensors& inputs, int iterations) override {
-    return model_.profile(inputs, iterations);
+  std::string profile(const ir::NamedTensors& inputs, int iterations, size_t top) override {
+    return model_.profile(inputs, iterations, top);
   }
   std::string memoryReport() const override {
     if (model_.numCompiledVariants() == 0) return model_.describe();

@@ -30,10 +30,12 @@ class Executable {
   virtual TimedRun timedRun(const ir::NamedTensors& inputs) {
     return {[this, &inputs] { run(inputs); }, "host tensors in and out"};
   }
-  // Where the time goes, per step (targets without steps say so).
-  virtual std::string profile(const ir::NamedTensors& inputs, int iterations) {
+  // Where the time goes: the `top` slowest steps and the time by kind of
+  // step (targets without steps say so).
+  virtual std::string profile(const ir::NamedTensors& inputs, int iterations, size_t top) {
     (void)inputs;
     (void)iterations;
+    (void)top;
     return "no per-step profile on this target\n";
   }
 };
