@@ -90,7 +90,10 @@ class Blocker {
     const Blocked& f = computed_.at(original);
     std::vector<int64_t> s = extents(f.value);  // [N, Cb, H, W, B]
     from(original->producer());
-    Value* r = made(b_.reshape(made(b_.transpose(f.value, {0, 1, 4, 2, 3})), b_.ints({s[0], s[1] * s[4], s[2], s[3]})));
+    // In sequence: names (and so the printed IR) must not depend on the
+    // compiler's order of evaluating arguments.
+    Value* transposed = made(b_.transpose(f.value, {0, 1, 4, 2, 3}));
+    Value* r = made(b_.reshape(transposed, b_.ints({s[0], s[1] * s[4], s[2], s[3]})));
     if (s[1] * s[4] != f.channels)
       r = made(b_.op(OpKind::Slice, {r, b_.ints({0}), b_.ints({f.channels}), b_.ints({1})}));
     plain_[original] = r;

@@ -136,7 +136,7 @@ TEST(BlockedLayout, DepthwiseConvertsItsInputAndPaddingStopsAtOpsThatMakeItNonZe
   %c: i64[8] = const [0, 0, 0, 0, 0, 1, 0, 0]
   %c.0: i64[5] = const [1, 2, 2, 1, 1]
   %w.blocked: f32[2,1,1,2] = const [1.0, 2.0, 3.0, 0.0]
-  %c.4: i64[4] = const [1, 4, 1, 1]
+  %c.5: i64[4] = const [1, 4, 1, 1]
   %c.7: i64[1] = const [0]
   %c.8: i64[1] = const [3]
   %c.9: i64[1] = const [1]
@@ -145,8 +145,8 @@ TEST(BlockedLayout, DepthwiseConvertsItsInputAndPaddingStopsAtOpsThatMakeItNonZe
   %"dw/blocked.2": f32[1,2,1,1,2] = Transpose(%"dw/blocked.1") {perm = [0, 1, 3, 4, 2]} loc("dw/blocked.2", "dw")
   %"dw/blocked.3": f32[1,2,1,1,2] = BlockedConv(%"dw/blocked.2", %w.blocked) {depthwise = 1, dilations = [1, 1], pads = [0, 0, 0, 0], strides = [1, 1]} loc("dw/blocked.3", "dw")
   %"relu/blocked": f32[1,2,1,1,2] = Relu(%"dw/blocked.3") loc("relu/blocked", "relu")
-  %"relu/blocked.5": f32[1,2,2,1,1] = Transpose(%"relu/blocked") {perm = [0, 1, 4, 2, 3]} loc("relu/blocked.5", "relu")
-  %"relu/blocked.6": f32[1,4,1,1] = Reshape(%"relu/blocked.5", %c.4) loc("relu/blocked.6", "relu")
+  %"relu/blocked.4": f32[1,2,2,1,1] = Transpose(%"relu/blocked") {perm = [0, 1, 4, 2, 3]} loc("relu/blocked.4", "relu")
+  %"relu/blocked.6": f32[1,4,1,1] = Reshape(%"relu/blocked.4", %c.5) loc("relu/blocked.6", "relu")
   %"relu/blocked.10": f32[1,3,1,1] = Slice(%"relu/blocked.6", %c.7, %c.8, %c.9) loc("relu/blocked.10", "relu")
   %s: f32[1,3,1,1] = Sigmoid(%"relu/blocked.10") loc("sigmoid", "sigmoid")
   return %s
