@@ -54,6 +54,42 @@ void BM_GemmPortable(benchmark::State& state) {
 BENCHMARK(BM_GemmJit)->Arg(256)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GemmPortable)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
 
+// The bench models' GEMM shapes (M, N, K, threads) with B packed at compile
+// time, as the cpu target runs them: GPT's lm_head (128 x 8000 x 256), a
+// transformer FFN (128 x 1024 x 256 and back), the MLP at batch 256.
+void BM_GemmModelShape(benchmark::State& state) {
+  const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
+  const runtime::GemmMicroKernel& uk = jitKernel();
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-1, 1);
+  std::vector<float> a(size_t(M * K)), b(size_t(K * N)), c(size_t(M * N));
+  for (float& x : a) x = d(rng);
+  for (float& x : b) x = d(rng);
+  runtime::PackedMatrix packed = runtime::packB(uk, b.data(), K, N, N, 1);
+  runtime::ThreadPool pool(int(state.range(3)));
+  runtime::GemmArgs g;
+  g.M = M, g.N = N, g.K = K;
+  g.a = a.data(), g.aRowStride = K, g.aColStride = 1;
+  g.packedB = &packed;
+  g.c = c.data(), g.ldc = N;
+  for (auto _ : state) {
+    runtime::gemm(pool, uk, g);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(M) * double(N) * double(K),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_GemmModelShape)
+    ->ArgNames({"M", "N", "K", "threads"})
+    ->Args({128, 8000, 256, 1})
+    ->Args({128, 8000, 256, 2})
+    ->Args({128, 1024, 256, 2})
+    ->Args({128, 256, 1024, 2})
+    ->Args({256, 1024, 784, 2})
+    ->Args({256, 1024, 1024, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
 // GEMV (M = 1, an MLP layer at batch 1) on pre-packed weights, with the row
 // kernel and, for comparison, with the full micro-kernel on a padded panel.
 void runGemv(benchmark::State& state, bool rowKernel) {

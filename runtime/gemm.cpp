@@ -22,18 +22,45 @@ namespace {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
-// panel[k][i] = rows[i * stride + k] for i < PW, k < kc, in chunks of 4 k.
+// Four floats in a vector register (SSE on x86-64, NEON on arm64): the
+// compiler's generic vectors, so that this file needs no target flags.
+using Float4 = float __attribute__((vector_size(16)));
+inline Float4 load4(const float* p) {
+  Float4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store4(float* p, Float4 v) { std::memcpy(p, &v, sizeof v); }
+
+// panel[k][i] = rows[i * stride + k] for i < PW, k < kc: 4 x 4 blocks
+// transposed in registers (A's rows are read 4 floats at a time, the
+// panel written 4 at a time: a quarter of the scalar loop's memory
+// accesses, which took 6% of a GPT-style model's run).
 template <int PW>
 void transposeRows(float* panel, const float* rows, int64_t stride, int64_t kc) {
   int64_t k = 0;
-  for (; k + 4 <= kc; k += 4)
-    for (int i = 0; i < PW; ++i) {
-      const float* r = rows + i * stride + k;
-      panel[(k + 0) * PW + i] = r[0];
-      panel[(k + 1) * PW + i] = r[1];
-      panel[(k + 2) * PW + i] = r[2];
-      panel[(k + 3) * PW + i] = r[3];
-    }
+  if constexpr (PW % 4 == 0) {
+    for (; k + 4 <= kc; k += 4)
+      for (int i = 0; i < PW; i += 4) {
+        const float* r = rows + i * stride + k;
+        Float4 r0 = load4(r), r1 = load4(r + stride), r2 = load4(r + 2 * stride), r3 = load4(r + 3 * stride);
+        Float4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+        Float4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+        store4(panel + (k + 0) * PW + i, __builtin_shufflevector(t0, t2, 0, 1, 4, 5));
+        store4(panel + (k + 1) * PW + i, __builtin_shufflevector(t0, t2, 2, 3, 6, 7));
+        store4(panel + (k + 2) * PW + i, __builtin_shufflevector(t1, t3, 0, 1, 4, 5));
+        store4(panel + (k + 3) * PW + i, __builtin_shufflevector(t1, t3, 2, 3, 6, 7));
+      }
+  } else {
+    for (; k + 4 <= kc; k += 4)
+      for (int i = 0; i < PW; ++i) {
+        const float* r = rows + i * stride + k;
+        panel[(k + 0) * PW + i] = r[0];
+        panel[(k + 1) * PW + i] = r[1];
+        panel[(k + 2) * PW + i] = r[2];
+        panel[(k + 3) * PW + i] = r[3];
+      }
+  }
   for (; k < kc; ++k)
     for (int i = 0; i < PW; ++i) panel[k * PW + i] = rows[i * stride + k];
 }
