@@ -12,6 +12,15 @@ const ir::Value* MemoryPlan::root(const ir::Value* v) const {
   return v;
 }
 
+int64_t MemoryPlan::byteOffsetInRoot(const ir::Value* v) const {
+  int64_t offset = 0;
+  for (auto it = sharesBytesWith.find(v); it != sharesBytesWith.end(); it = sharesBytesWith.find(v)) {
+    if (auto o = viewByteOffset.find(v); o != viewByteOffset.end()) offset += o->second;
+    v = it->second;
+  }
+  return offset;
+}
+
 namespace {
 
 int64_t byteSize(const ir::Value* v) {
@@ -59,6 +68,13 @@ MemoryPlan planMemory(const ir::Graph& graph, const MemoryPlanOptions& options) 
     const ir::Value* result = node->output(0);
     if (options.isView && options.isView(*node) && node->input(0)) {
       plan.sharesBytesWith[result] = node->input(0);
+      ++plan.numViews;
+      continue;
+    }
+    if (std::optional<int64_t> offset = options.offsetView ? options.offsetView(*node) : std::nullopt;
+        offset && node->input(0) && isIntermediate(plan.root(node->input(0)))) {
+      plan.sharesBytesWith[result] = node->input(0);
+      plan.viewByteOffset[result] = *offset;
       ++plan.numViews;
       continue;
     }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
 #include "ir/graph.h"
@@ -25,6 +26,11 @@ namespace dlc::passes {
 struct MemoryPlanOptions {
   // Result 0 of the node is a view of operand 0 (same bytes, new shape).
   std::function<bool(const ir::Node&)> isView;
+  // Result 0 of the node is operand 0's bytes from this byte offset on (a
+  // contiguous Slice or Gather), or nullopt. Planned as a view only where
+  // operand 0 lives in the arena (an offset into an input or a constant
+  // has no arena address); elsewhere the node runs.
+  std::function<std::optional<int64_t>(const ir::Node&)> offsetView;
   // Result 0 may overwrite operand `i` (same byte size) if that operand dies here.
   std::function<bool(const ir::Node&, size_t operand)> canRunInPlace;
 };
@@ -35,6 +41,8 @@ struct MemoryPlan {
   // Views and in-place results: the value whose bytes they use (which may be
   // a graph input, a constant, a graph output or an arena value).
   std::unordered_map<const ir::Value*, const ir::Value*> sharesBytesWith;
+  // Offset views: the byte offset into the value they share bytes with.
+  std::unordered_map<const ir::Value*, int64_t> viewByteOffset;
   int64_t arenaBytes = 0;             // the peak: size of the arena
   int64_t intermediateBytes = 0;      // sum of all intermediate values' sizes, without reuse
   int64_t numIntermediates = 0;
@@ -43,6 +51,8 @@ struct MemoryPlan {
 
   // The value whose buffer `v` ultimately lives in.
   const ir::Value* root(const ir::Value* v) const;
+  // Where in root(v)'s bytes `v` starts.
+  int64_t byteOffsetInRoot(const ir::Value* v) const;
 };
 
 MemoryPlan planMemory(const ir::Graph& graph, const MemoryPlanOptions& options);

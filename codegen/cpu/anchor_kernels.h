@@ -5,6 +5,8 @@
 // its reference kernel and says so).
 #pragma once
 
+#include <optional>
+
 #include <string>
 #include <vector>
 
@@ -47,5 +49,11 @@ LoweredKernel lowerAttention(const std::vector<const ir::Node*>& body);
 bool hasDataLowering(const ir::Node& node);
 LoweredKernel lowerDataOp(const ir::Node& node);
 LoweredKernel lowerMaxPoolGradientScatter(const ir::Node& node);
+
+// A Slice or a Gather of one constant index whose result is one contiguous
+// run of its input's elements: the run's byte offset (the result can be a
+// view of the input's bytes), else nullopt. An index out of range is
+// nullopt: the kernel reports it.
+std::optional<int64_t> contiguousSliceByteOffset(const ir::Node& node);
 
 }  // namespace dlc::codegen

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <variant>
 
 #include "codegen/cpu/anchor_kernels.h"
 #include "codegen/cpu/elementwise_lowering.h"
@@ -130,15 +131,19 @@ std::optional<std::vector<int64_t>> constantInts(const ir::Node& n, size_t i) {
   return v->constant().toInts();
 }
 
-LoweredKernel lowerSlice(const ir::Node& n) {
-  std::vector<int64_t> xs = extentsOf(n.input(0)), ys = extentsOf(n.output(0));
+// A Slice's first input index and step per axis (constant operands only).
+struct SliceWalk {
+  std::vector<int64_t> begin, step;
+};
+std::variant<SliceWalk, std::string> sliceWalk(const ir::Node& n) {
+  std::vector<int64_t> xs = extentsOf(n.input(0));
   auto starts = constantInts(n, 1), ends = constantInts(n, 2);
   std::optional<std::vector<int64_t>> axes, steps;
-  if (n.hasInput(3) && !(axes = constantInts(n, 3))) return refuse("axes are not constant");
-  if (n.hasInput(4) && !(steps = constantInts(n, 4))) return refuse("steps are not constant");
-  if (!starts || !ends) return refuse("starts/ends are not constant");
+  if (n.hasInput(3) && !(axes = constantInts(n, 3))) return "axes are not constant";
+  if (n.hasInput(4) && !(steps = constantInts(n, 4))) return "steps are not constant";
+  if (!starts || !ends) return "starts/ends are not constant";
   size_t rank = xs.size();
-  std::vector<int64_t> begin(rank, 0), step(rank, 1);
+  SliceWalk walk{std::vector<int64_t>(rank, 0), std::vector<int64_t>(rank, 1)};
   std::vector<int64_t> ax;
   if (axes) ax = ir::ops::normalizeAxes(*axes, int64_t(rank), "axes");
   else
@@ -146,11 +151,73 @@ LoweredKernel lowerSlice(const ir::Node& n) {
   for (size_t i = 0; i < ax.size(); ++i) {
     size_t a = size_t(ax[i]);
     int64_t s = (*starts)[i], e = (*ends)[i], st = steps ? (*steps)[i] : 1;
-    if (st == 0) return refuse("step 0");
+    if (st == 0) return "step 0";
     ir::ops::clampSlice(xs[a], s, e, st);
-    begin[a] = s;
-    step[a] = st;
+    walk.begin[a] = s;
+    walk.step[a] = st;
   }
+  return walk;
+}
+
+// The element offset of a strided box of extents ys starting at `begin` in
+// a row-major xs, when the box is one contiguous run: every dim after the
+// outermost one of extent > 1 is whole, walked forwards.
+std::optional<int64_t> contiguousRunOffset(const std::vector<int64_t>& xs, const std::vector<int64_t>& ys,
+                                           const std::vector<int64_t>& begin, const std::vector<int64_t>& step) {
+  size_t first = 0;
+  while (first < ys.size() && ys[first] == 1) ++first;
+  for (size_t d = first; d < ys.size(); ++d) {
+    if (ys[d] > 1 && step[d] != 1) return std::nullopt;
+    if (d > first && ys[d] != xs[d]) return std::nullopt;
+  }
+  int64_t offset = 0, stride = 1;
+  for (size_t d = xs.size(); d-- > 0;) {
+    offset += begin[d] * stride;
+    stride *= xs[d];
+  }
+  return offset;
+}
+
+}  // namespace
+
+std::optional<int64_t> contiguousSliceByteOffset(const ir::Node& n) {
+  const ir::Value* x = n.input(0);
+  auto isStatic = [](const ir::Value* v) { return v->type().shape && v->type().shape->isStatic(); };
+  if (!x || !isStatic(x) || !isStatic(n.output(0))) return std::nullopt;
+  std::vector<int64_t> xs = extentsOf(x);
+  std::vector<int64_t> begin(xs.size(), 0), step(xs.size(), 1), box = xs;
+  if (n.op() == OpKind::Slice) {
+    auto walk = sliceWalk(n);
+    if (!std::holds_alternative<SliceWalk>(walk)) return std::nullopt;
+    begin = std::get<SliceWalk>(walk).begin;
+    step = std::get<SliceWalk>(walk).step;
+    box = extentsOf(n.output(0));
+  } else if (n.op() == OpKind::Gather) {
+    auto index = constantInts(n, 1);
+    if (!index || index->size() != 1 || n.input(1)->type().shape->rank() > 1) return std::nullopt;
+    int64_t axis = n.attrInt("axis");
+    if (axis < 0) axis += int64_t(xs.size());
+    int64_t i = (*index)[0] < 0 ? (*index)[0] + xs[size_t(axis)] : (*index)[0];
+    if (i < 0 || i >= xs[size_t(axis)]) return std::nullopt;
+    begin[size_t(axis)] = i;
+    box[size_t(axis)] = 1;
+  } else {
+    return std::nullopt;
+  }
+  auto offset = contiguousRunOffset(xs, box, begin, step);
+  if (!offset) return std::nullopt;
+  return *offset * int64_t(ir::dtypeSize(x->dtype()));
+}
+
+namespace {
+
+LoweredKernel lowerSlice(const ir::Node& n) {
+  std::vector<int64_t> xs = extentsOf(n.input(0)), ys = extentsOf(n.output(0));
+  auto walk = sliceWalk(n);
+  if (const auto* why = std::get_if<std::string>(&walk)) return refuse(*why);
+  size_t rank = xs.size();
+  const std::vector<int64_t>& begin = std::get<SliceWalk>(walk).begin;
+  const std::vector<int64_t>& step = std::get<SliceWalk>(walk).step;
   OutputWalk w(ys);
   int x = w.buffer(n.input(0), false), y = w.buffer(n.output(0), true);
   std::vector<Expr> c(rank);

@@ -93,6 +93,9 @@ struct Item {
     std::vector<std::string> opNames;
   };
   std::optional<Part> epilogue;
+  // Kernel of a contiguous Slice/Gather: the byte offset at which it may be
+  // a view of its input instead (the memory plan decides).
+  std::optional<int64_t> viewOffset;
 };
 
 // A body value of a Fused node -> the graph value it stands for.
@@ -140,6 +143,7 @@ class Builder {
           item.kernelValues = std::move(lowered.bufferValues);
           item.statusMessage = std::move(lowered.statusMessage);
           item.opNames.emplace_back(n->opName());
+          item.viewOffset = contiguousSliceByteOffset(*n);
         }
       } else {
         item.reason = "no lowering for this op yet";
@@ -153,6 +157,7 @@ class Builder {
     std::unordered_map<const ir::Node*, const Item*> itemOf;
     for (const Item& it : items_) itemOf[it.node] = &it;
     options.isView = [&](const ir::Node& n) { return itemOf.at(&n)->kind == Item::Kind::View; };
+    options.offsetView = [&](const ir::Node& n) { return itemOf.at(&n)->viewOffset; };
     options.canRunInPlace = [&](const ir::Node& n, size_t operand) {
       const Item* it = itemOf.at(&n);
       if (it->kind != Item::Kind::Kernel || !it->elementwise) return false;
@@ -203,6 +208,11 @@ class Builder {
           break;
         }
         case Item::Kind::Kernel: {
+          if (item.viewOffset && plan_.sharesBytesWith.count(n.output(0))) {
+            out_.spec.describeLines.push_back(fmt::format("{:>4}  {} -> view at byte offset {} (no copy) [{}]", "-",
+                                                          n.describe(), *item.viewOffset, originsOf(n)));
+            break;
+          }
           runtime::KernelStepSpec k;
           for (size_t b = 0; b < item.kernelValues.size(); ++b) {
             const ir::Value* v = item.kernelValues[b];
@@ -446,7 +456,14 @@ class Builder {
   // Where a value lives, ignoring that it may also be a graph output.
   runtime::SpecRef storageRef(const ir::Value* v) {
     const ir::Value* root = plan_.root(v);
-    if (root != v) return ref(root);
+    if (root != v) {
+      runtime::SpecRef r = ref(root);
+      if (int64_t offset = plan_.byteOffsetInRoot(v)) {
+        DLC_CHECK(r.space == runtime::SpecRef::Space::Arena, "offset view '{}' of a value outside the arena", v->name());
+        r.index += offset;
+      }
+      return r;
+    }
     if (v->isConstant()) return {runtime::SpecRef::Space::Constant, constantIndex(v)};
     if (v->isGraphInput()) {
       const auto& ins = g_.inputs();

@@ -169,6 +169,33 @@ TEST(CpuBackend, DataMovement) {
   EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
 }
 
+// Slices and one-index Gathers that are one contiguous run of an
+// intermediate are views at an offset (no kernel); the others copy.
+TEST(CpuBackend, ContiguousSlicesAreViews) {
+  std::string d = expectMatchesInterpreter(R"(graph @g(%x: f32[3,1,4,5]) {
+  %a: f32[3,1,4,5] = Exp(%x)
+  %i1: i64[] = const [1]
+  %q: f32[1,4,5] = Gather(%a, %i1) {axis = 0}
+  %im: i64[] = const [-1]
+  %k: f32[1,4,5] = Gather(%a, %im) {axis = 0}
+  %st: i64[1] = const [1]
+  %en: i64[1] = const [3]
+  %ax1: i64[1] = const [1]
+  %inner: f32[1,2,5] = Slice(%q, %st, %en, %ax1)
+  %ax2: i64[1] = const [2]
+  %strided: f32[1,4,2] = Slice(%k, %st, %en, %ax2)
+  %qk: f32[1,4,5] = Mul(%q, %k)
+  %y: f32[1,2,5] = Neg(%inner)
+  %z: f32[1,4,2] = Neg(%strided)
+  return %qk, %y, %z
+}
+)");
+  EXPECT_EQ(countLines(d, "view at byte offset 80 "), 1) << d;   // q: a[1]
+  EXPECT_EQ(countLines(d, "view at byte offset 160 "), 1) << d;  // k: a[-1]
+  EXPECT_EQ(countLines(d, "view at byte offset 20 "), 1) << d;   // inner: rows 1..2 of q
+  EXPECT_EQ(countLines(d, "[Slice]"), 1) << d;                   // columns 1..2: strided, a kernel
+}
+
 TEST(CpuBackend, GatherIndexOutOfRangeIsAnError) {
   ir::Graph g = ir::parseGraph(R"(graph @g(%x: f32[4,3], %i: i64[2]) {
   %y: f32[2,3] = Gather(%x, %i) {axis = 0}

@@ -97,6 +97,37 @@ TEST(MemoryPlan, ViewsShareTheirOperandsBytes) {
   EXPECT_NE(p.arenaOffset.at(value(g, "a")), p.arenaOffset.at(value(g, "y")));
 }
 
+// Offset views (a contiguous Slice) point into an arena value's bytes, and
+// keep it live; an offset into a graph input has no arena address and stays
+// a node of its own.
+TEST(MemoryPlan, OffsetViewsPointIntoArenaValues) {
+  ir::Graph g = ir::parseGraph(R"(graph @g(%x: f32[4,8]) {
+  %a: f32[4,8] = Relu(%x)
+  %s: i64[1] = const [2]
+  %e: i64[1] = const [4]
+  %r: f32[2,8] = Slice(%a, %s, %e)
+  %b: f32[4,8] = Exp(%x)
+  %y: f32[2,8] = Neg(%r)
+  %v: f32[2,8] = Slice(%x, %s, %e)
+  %z: f32[2,8] = Add(%y, %v)
+  return %z, %b
+}
+)");
+  passes::MemoryPlanOptions options;
+  options.offsetView = [](const ir::Node& n) -> std::optional<int64_t> {
+    if (n.op() == ir::OpKind::Slice) return 2 * 8 * 4;
+    return std::nullopt;
+  };
+  passes::MemoryPlan p = passes::planMemory(g, options);
+  EXPECT_EQ(p.numViews, 1);
+  EXPECT_EQ(p.root(value(g, "r")), value(g, "a"));
+  EXPECT_EQ(p.byteOffsetInRoot(value(g, "r")), 64);
+  EXPECT_EQ(p.byteOffsetInRoot(value(g, "a")), 0);
+  EXPECT_EQ(p.root(value(g, "v")), value(g, "v"));  // of a graph input: not a view
+  // a stays live until y reads it through r: y does not overwrite it.
+  EXPECT_NE(p.arenaOffset.at(value(g, "a")), p.arenaOffset.at(value(g, "y")));
+}
+
 TEST(GraphClone, CopiesNodesTypesAndSubgraphReads) {
   const char* text = R"(graph @g(%c: bool[], %x: f32[2]) {
   %k: f32[2] = const [1.0, 2.0]
