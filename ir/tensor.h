@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <vector>
@@ -91,12 +92,17 @@ class Tensor {
   std::vector<int64_t> shape_;
   int64_t numel_ = 0;
   // Bytes that resizing leaves uninitialised (uninitialized(); the
-  // constructor zeroes them).
+  // constructor zeroes them), 64-byte aligned: compiled kernels read
+  // constants (weights) in place with full-width vector loads, and a load
+  // that straddles two cache lines costs two.
   struct DefaultInit : std::allocator<std::byte> {
+    static constexpr std::align_val_t kAlignment{64};
     template <typename U>
     struct rebind {
       using other = DefaultInit;
     };
+    std::byte* allocate(size_t n) { return static_cast<std::byte*>(::operator new(n, kAlignment)); }
+    void deallocate(std::byte* p, size_t n) { ::operator delete(p, n, kAlignment); }
     void construct(std::byte* p) { ::new (static_cast<void*>(p)) std::byte; }
     template <typename... Args>
     void construct(std::byte* p, Args&&... args) {
