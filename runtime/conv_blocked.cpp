@@ -1,8 +1,10 @@
 // The direct blocked convolution's driver; see conv_blocked.h.
 //
 // Work is split into tasks of (image, group of output blocks, output rows);
-// the split depends on the shape only, so results are the same for any
-// thread count. A task walks the input channels in chunks whose weights
+// the tiles and each output's arithmetic depend on the shape only, so
+// results are the same for any thread count (the thread count only picks,
+// among splits whose tiles were all compiled, one that keeps the threads
+// evenly busy). A task walks the input channels in chunks whose weights
 // stay in L1, and for each chunk every tile of its rows, accumulating into
 // the output (the task's rows stay in cache between chunks); after the last
 // chunk its rows get the epilogue while they are hot. Tiles: along each row,
@@ -132,10 +134,83 @@ struct Layout {
   }
 };
 
-// Half-cycles per input channel for one tile: FMAs (2 per cycle), loads of
-// weights and broadcasts (2 per cycle), and 4 cycles of FMA latency per
-// accumulator.
-int64_t tileCost(int64_t pixels, int64_t blocks) { return std::max<int64_t>(pixels * blocks, 8) + 2 * blocks + 2; }
+// The thread with the most work, over the average, when parallelFor splits
+// `copies` x layout.tasksPerGroup() tasks (the spans of each copy: an
+// image, a chunk of groups) into `threads` contiguous ranges.
+double imbalance(const Layout& layout, int64_t copies, int64_t threads) {
+  const int64_t perCopy = layout.tasksPerGroup(), n = copies * perCopy;
+  const int64_t chunks = std::min(n, threads);
+  const int64_t total = layout.flat ? layout.s.outW : layout.spans;
+  auto work = [&](int64_t task) {  // output pixels (flat) or rows of one task
+    const int64_t t = task % perCopy;
+    if (layout.flat) return std::min(total, (t + 1) * layout.spansPerTask * layout.spanLength) -
+                            t * layout.spansPerTask * layout.spanLength;
+    return std::min(total, (t + 1) * layout.spansPerTask) - t * layout.spansPerTask;
+  };
+  int64_t most = 0;
+  for (int64_t c = 0; c < chunks; ++c) {
+    int64_t sum = 0;
+    for (int64_t task = n * c / chunks; task < n * (c + 1) / chunks; ++task) sum += work(task);
+    most = std::max(most, sum);
+  }
+  return double(most) * double(chunks) / double(copies * total);
+}
+
+// Shrinks a task's spans (rows, or a flat conv's pixel spans, to a third at
+// most) where that evens out the threads' work: parallelFor's ranges are
+// static, and 7 tasks of 9, 9, ..., 2 rows on 2 threads left one idle for a
+// fifth of the time. Which tiles run, and so every output, stays the same.
+void balanceTasks(Layout& layout, int64_t copies, int64_t threads, const BlockedConvKernels& kernels) {
+  if (threads <= 1) return;
+  Layout best = layout;
+  double bestImbalance = imbalance(layout, copies, threads);
+  Layout trial = layout;
+  if (layout.flat) {
+    const int64_t step = layout.main.pixels;
+    for (int64_t length = layout.spanLength - step; length >= std::max(step, layout.spanLength / 3); length -= step) {
+      trial.spanLength = length;
+      trial.spans = ceilDiv(trial.s.outW, length);
+      if (double d = imbalance(trial, copies, threads); d < bestImbalance - 0.01) {
+        bestImbalance = d;
+        best = trial;
+      }
+    }
+  } else {
+    // Only where the edge columns' tiles (which go down a task's rows) were
+    // compiled: convTilesUsed lists those of the default split.
+    const bool edgeColumns = layout.columns.lo > 0 || layout.columns.hi < layout.s.outW;
+    auto compiled = [&](const Layout& l) {
+      if (!edgeColumns) return true;
+      for (int64_t span0 = 0; span0 < l.spans; span0 += l.spansPerTask) {
+        const int64_t r0 = std::max(span0, l.rows.lo), r1 = std::min(span0 + l.spansPerTask, l.rows.hi);
+        for (int64_t oh = r0; oh < r1; oh += kMaxColumnPixels) {
+          const int count = int(std::min<int64_t>(kMaxColumnPixels, r1 - oh));
+          for (int group : l.groupSizes())
+            if (!kernels.has(ConvTile{count, group, count > 1})) return false;
+        }
+      }
+      return true;
+    };
+    for (int64_t rows = layout.spansPerTask - 1; rows >= std::max<int64_t>(1, layout.spansPerTask / 3); --rows) {
+      trial.spansPerTask = rows;
+      if (double d = imbalance(trial, copies, threads); d < bestImbalance - 0.01 && compiled(trial)) {
+        bestImbalance = d;
+        best = trial;
+      }
+    }
+  }
+  layout = best;
+}
+
+// Half-cycles per input channel for one tile: FMAs (2 per cycle, and 4
+// cycles of latency per accumulator), 2 per weight vector, 1 per broadcast
+// and 2 of loop overhead. The weights fitted to the micro-kernels' measured
+// times on ResNet's shapes (2-core AVX-512 Xeon): a tile of one block, which
+// broadcasts once per FMA, ran 1.4-1.7x slower per FMA than 6 pixels x 4
+// blocks, which the model without the broadcasts preferred.
+int64_t tileCost(int64_t pixels, int64_t blocks) {
+  return std::max<int64_t>(pixels * blocks, 8) + 2 * blocks + pixels + 2;
+}
 
 // The post-op arguments common to every tile (the driver sets the final
 // flag and the tile's bias and residual).
@@ -261,8 +336,10 @@ ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters) {
   }
   for (int blocks = 1; blocks <= std::min<int64_t>(4, shape.outBlocks); ++blocks)
     for (int pixels = 1; pixels <= kMaxRowPixels; ++pixels) {
-      // Accumulators, this and the next channel's weights, a broadcast.
-      if (pixels * blocks + 2 * blocks + 1 > vectorRegisters) break;
+      // Accumulators, a channel's weights, a broadcast and 3 spare, which
+      // LLVM's schedule uses to load ahead: 6 x 4 or 13 x 2 with 32
+      // registers (9 x 3 and 14 x 2 spilled and ran 1.4x slower).
+      if (pixels * blocks + blocks + 4 > vectorRegisters) break;
       Layout layout(shape, {pixels, blocks});
       int64_t cost = 0;
       for (int group : layout.groupSizes()) {
@@ -294,14 +371,27 @@ ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters) {
 std::vector<ConvTile> convTilesUsed(const BlockedConvShape& shape, ConvTile main) {
   Layout layout(shape, main);
   std::vector<ConvTile> tiles;
-  for (int group : layout.groupSizes())
-    for (int64_t t = 0; t < layout.tasksPerGroup(); ++t) {
-      int64_t span0 = t * layout.spansPerTask, span1 = std::min(layout.spans, span0 + layout.spansPerTask);
-      layout.forEachTile(span0, span1, group, [&](ConvTile tile, int64_t, int64_t, TapRange, TapRange) {
-        if (std::find(tiles.begin(), tiles.end(), tile) == tiles.end()) tiles.push_back(tile);
-      });
-    }
+  // The default split's tiles, then those of every split balanceTasks may
+  // choose (a task's rows decide the edge columns' tiles).
+  const int64_t defaultRows = layout.spansPerTask;
+  const int64_t fewestRows = layout.flat ? defaultRows : std::max<int64_t>(1, defaultRows / 3);
+  for (int64_t rows = defaultRows; rows >= fewestRows; --rows) {
+    layout.spansPerTask = rows;
+    for (int group : layout.groupSizes())
+      for (int64_t t = 0; t < layout.tasksPerGroup(); ++t) {
+        int64_t span0 = t * layout.spansPerTask, span1 = std::min(layout.spans, span0 + layout.spansPerTask);
+        layout.forEachTile(span0, span1, group, [&](ConvTile tile, int64_t, int64_t, TapRange, TapRange) {
+          if (std::find(tiles.begin(), tiles.end(), tile) == tiles.end()) tiles.push_back(tile);
+        });
+      }
+  }
   return tiles;
+}
+
+bool BlockedConvKernels::has(ConvTile t) const {
+  for (const auto& [tile, fn] : tiles)
+    if (tile == t && fn) return true;
+  return false;
 }
 
 ConvMicroKernelFn BlockedConvKernels::find(ConvTile t) const {
@@ -350,6 +440,7 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
   }
   const int64_t groupsPerChunk = ceilDiv(groups, groupChunks);
   groupChunks = ceilDiv(groups, groupsPerChunk);
+  balanceTasks(lay, s.batch * groupChunks, threads, kernels);
   const int64_t tasksPerGroup = lay.tasksPerGroup();
 
   pool.parallelFor(s.batch * groupChunks * tasksPerGroup, [&](int64_t t0, int64_t t1) {

@@ -133,8 +133,8 @@ struct ConvTile {
 ConvMicroKernelShape microKernelFor(const BlockedConvShape& shape, ConvTile tile);
 
 // The main (row) tile for `shape` when the target has `vectorRegisters`
-// vector registers (accumulators, two sets of weights and a broadcast must
-// fit), chosen by a small cost model of the FMAs, loads and latency of
+// vector registers (accumulators, a set of weights, a broadcast and a few
+// spare must fit), chosen by a small cost model of the FMAs, loads and latency of
 // every tile of the output.
 ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters);
 
@@ -145,7 +145,8 @@ std::vector<ConvTile> convTilesUsed(const BlockedConvShape& shape, ConvTile main
 struct BlockedConvKernels {
   ConvTile main;
   std::vector<std::pair<ConvTile, ConvMicroKernelFn>> tiles;  // every tile of convTilesUsed
-  ConvMicroKernelFn find(ConvTile t) const;                   // InternalError if missing
+  bool has(ConvTile t) const;
+  ConvMicroKernelFn find(ConvTile t) const;  // InternalError if missing
 };
 
 // y = BlockedConv(x, w) (see the IR op for the layouts). The epilogue, if
