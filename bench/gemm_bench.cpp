@@ -56,7 +56,8 @@ BENCHMARK(BM_GemmPortable)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
 
 // The bench models' GEMM shapes (M, N, K, threads) with B packed at compile
 // time, as the cpu target runs them: GPT's lm_head (128 x 8000 x 256), a
-// transformer FFN (128 x 1024 x 256 and back), the MLP at batch 256.
+// transformer FFN (128 x 1024 x 256 and back), the MLP at batch 256,
+// MobileNetV2's classifier at batch 1 (a GEMV over 5 MB of weights).
 void BM_GemmModelShape(benchmark::State& state) {
   const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
   const runtime::GemmMicroKernel& uk = jitKernel();
@@ -79,6 +80,35 @@ void BM_GemmModelShape(benchmark::State& state) {
   state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(M) * double(N) * double(K),
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
+// GPT's logits as the program writes them: a graph output, cold in cache
+// (8 buffers in turn), with plain and with streaming stores.
+void runColdOutput(benchmark::State& state, bool stream) {
+  const int64_t M = 128, N = 8000, K = 256;
+  const runtime::GemmMicroKernel& uk = jitKernel();
+  std::vector<float> a(size_t(M * K), 0.5f), b(size_t(K * N), 0.25f);
+  std::vector<std::vector<float>> outputs(8, std::vector<float>(size_t(M * N)));
+  runtime::PackedMatrix packed = runtime::packB(uk, b.data(), K, N, N, 1);
+  runtime::ThreadPool pool(2);
+  runtime::GemmArgs g;
+  g.M = M, g.N = N, g.K = K;
+  g.a = a.data(), g.aRowStride = K, g.aColStride = 1;
+  g.packedB = &packed;
+  g.ldc = N;
+  g.streamC = stream;
+  size_t i = 0;
+  for (auto _ : state) {
+    g.c = outputs[i++ % outputs.size()].data();
+    runtime::gemm(pool, uk, g);
+    benchmark::DoNotOptimize(g.c);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(M) * double(N) * double(K),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+void BM_GemmColdOutput(benchmark::State& state) { runColdOutput(state, false); }
+void BM_GemmColdOutputStreamed(benchmark::State& state) { runColdOutput(state, true); }
+BENCHMARK(BM_GemmColdOutput)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemmColdOutputStreamed)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 BENCHMARK(BM_GemmModelShape)
     ->ArgNames({"M", "N", "K", "threads"})
     ->Args({128, 8000, 256, 1})
@@ -87,6 +117,8 @@ BENCHMARK(BM_GemmModelShape)
     ->Args({128, 256, 1024, 2})
     ->Args({256, 1024, 784, 2})
     ->Args({256, 1024, 1024, 2})
+    ->Args({1, 1000, 1280, 1})
+    ->Args({1, 1000, 1280, 2})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

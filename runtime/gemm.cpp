@@ -162,7 +162,8 @@ void portableMicroKernel(int64_t kc, const float* a, const float* b, float* c, i
       for (int j = 0; j < kPortableNr; ++j) acc[i][j] += ak[i] * bk[j];
   }
   for (int i = 0; i < kPortableMr; ++i)
-    for (int j = 0; j < kPortableNr; ++j) c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0.0f) + acc[i][j];
+    for (int j = 0; j < kPortableNr; ++j)
+      c[i * ldc + j] = (accumulate == kGemmAccumulate ? c[i * ldc + j] : 0.0f) + acc[i][j];
 }
 
 void portableRowKernel(int64_t kc, const float* a, int64_t aStride, const float* b, float* c, int64_t accumulate) {
@@ -223,6 +224,8 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
   const Blocking bl = chooseBlocking(uk, g, pool.numThreads());
   const int64_t tasks = g.batch * bl.nBlocks * bl.mBlocks;
   const int64_t lastK0 = g.K == 0 ? 0 : (g.K - 1) / kGemmKC * kGemmKC;
+  const bool stream = g.streamC && !g.epilogue && g.K > 0 && g.K <= kGemmKC && g.ldc % 16 == 0 &&
+                      g.cBatchStride % 16 == 0 && reinterpret_cast<uintptr_t>(g.c) % 64 == 0 && nr % 16 == 0;
 
   pool.parallelFor(tasks, [&](int64_t t0, int64_t t1) {
     // Uninitialised: every element is written by packing before it is read.
@@ -251,7 +254,7 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
       }
       for (int64_t k0 = 0; k0 < g.K; k0 += kGemmKC) {
         int64_t kc = std::min(kGemmKC, g.K - k0);
-        const int64_t accumulate = k0 > 0;
+        const int64_t accumulate = k0 > 0 ? kGemmAccumulate : stream ? kGemmStream : kGemmOverwrite;
         const float* bBlk;
         if (g.packedB) {
           bBlk = g.packedB->panel(k0, n0);
@@ -286,24 +289,31 @@ void gemm(ThreadPool& pool, const GemmMicroKernel& uk, const GemmArgs& g) {
                 for (int64_t i = 0; i < rows; ++i) {
                   float* cRow = cTile + i * g.ldc;
                   if (cols == nr) {
-                    uk.rowFn(kc, aPanel + i, mr, bPanel, cRow, accumulate);
+                    uk.rowFn(kc, aPanel + i, mr, bPanel, cRow, accumulate == kGemmAccumulate);
                     continue;
                   }
                   uk.rowFn(kc, aPanel + i, mr, bPanel, tmp.data(), 0);
-                  for (int64_t j = 0; j < cols; ++j) cRow[j] = (accumulate ? cRow[j] : 0.0f) + tmp[size_t(j)];
+                  for (int64_t j = 0; j < cols; ++j)
+                    cRow[j] = (accumulate == kGemmAccumulate ? cRow[j] : 0.0f) + tmp[size_t(j)];
                 }
                 continue;
               }
-              uk.fn(kc, aPanel, bPanel, tmp.data(), nr, 0);
+              uk.fn(kc, aPanel, bPanel, tmp.data(), nr, kGemmOverwrite);
               for (int64_t i = 0; i < rows; ++i)
                 for (int64_t j = 0; j < cols; ++j)
-                  cTile[i * g.ldc + j] = (accumulate ? cTile[i * g.ldc + j] : 0.0f) + tmp[size_t(i * nr + j)];
+                  cTile[i * g.ldc + j] =
+                      (accumulate == kGemmAccumulate ? cTile[i * g.ldc + j] : 0.0f) + tmp[size_t(i * nr + j)];
             }
           }
           if (k0 == lastK0) epilogue(m0, m1);  // the block is finished and still in cache
         }
       }
     }
+#if defined(__x86_64__) || defined(__i386__)
+    // Streaming stores are weakly ordered: drain them before the chunk counts
+    // as done (parallelFor's release then publishes them).
+    if (stream) __builtin_ia32_sfence();
+#endif
   });
 }
 

@@ -54,6 +54,10 @@ void GemmStep::run(const RunContext& ctx) const {
   if (op_.packedB) args.packedB = op_.packedB.get();
   else args.b = static_cast<const float*>(ctx.resolve(op_.b));
   args.c = static_cast<float*>(ctx.resolve(op_.c));
+  // A graph output larger than a core's L2 share goes to memory with
+  // streaming stores: the caller reads it after the run, from memory anyway.
+  constexpr int64_t kStreamedOutputBytes = 1 << 20;
+  args.streamC = op_.c.space == BufferRef::Space::Output && args.batch * args.M * args.N * 4 >= kStreamedOutputBytes;
   ResolvedBuffers epilogueBuffers(ctx, op_.epilogueBuffers);
   if (op_.epilogue) {
     args.epilogue = op_.epilogue;

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "codegen/llvm/kernel_emitter.h"
+#include "runtime/gemm.h"
 
 namespace dlc::codegen::llvm_backend {
 
@@ -89,11 +90,25 @@ llvm::Function* emitGemmMicroKernel(llvm::Module& m, const std::string& name, in
   }
   auto* addBB = llvm::BasicBlock::Create(ctx, "accumulate", fn);
   auto* storeBB = llvm::BasicBlock::Create(ctx, "store", fn);
-  b.CreateCondBr(b.CreateICmpNE(accumulate, b.getInt64(0)), addBB, storeBB);
+  auto* streamBB = llvm::BasicBlock::Create(ctx, "stream", fn);
+  llvm::SwitchInst* mode = b.CreateSwitch(accumulate, addBB, 2);
+  mode->addCase(b.getInt64(runtime::kGemmOverwrite), storeBB);
+  mode->addCase(b.getInt64(runtime::kGemmStream), streamBB);
   auto rowPtr = [&](int i, int j) {
     llvm::Value* row = b.CreateInBoundsGEP(f32, c, b.CreateMul(ldc, b.getInt64(i)));
     return b.CreateConstInBoundsGEP1_64(f32, row, uint64_t(j * vectorWidth));
   };
+  // Streaming stores: the tile goes to memory without first reading its
+  // lines into the cache (the caller checked the 64-byte alignment).
+  b.SetInsertPoint(streamBB);
+  llvm::MDNode* nontemporal =
+      llvm::MDNode::get(ctx, {llvm::ConstantAsMetadata::get(b.getInt32(1))});
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nv; ++j) {
+      llvm::StoreInst* st = b.CreateAlignedStore(result[size_t(i * nv + j)], rowPtr(i, j), llvm::Align(vectorWidth * 4));
+      st->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
+    }
+  b.CreateRetVoid();
   b.SetInsertPoint(addBB);
   std::vector<llvm::Value*> summed(acc.size());
   for (int i = 0; i < mr; ++i)
