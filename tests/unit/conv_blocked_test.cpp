@@ -196,3 +196,39 @@ TEST(BlockedConv, EveryThreadCountGivesTheSameBits) {
     EXPECT_FALSE(bits.has_value()) << bits.value_or("");
   }
 }
+
+// Pooling between blocked convolutions runs on the blocked tensor (a window
+// over (H, W, lanes) that does not move along the lanes): padded and
+// strided MaxPool, and an AveragePool that counts the padding, against the
+// interpreter.
+TEST(BlockedConv, PoolingOnBlockedTensorsMatchesTheInterpreter) {
+  std::mt19937 rng(9);
+  ir::GraphBuilder b("g");
+  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({2, 3, 15, 14})));
+  ir::Attributes same;
+  same.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* c1 = b.unary(OpKind::Relu, b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({40, 3, 3, 3}, rng))}, same));
+  ir::Attributes maxAttrs;
+  maxAttrs.set("kernel_shape", std::vector<int64_t>{3, 3});
+  maxAttrs.set("strides", std::vector<int64_t>{2, 2});
+  maxAttrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* pooled = b.op(OpKind::MaxPool, {c1}, maxAttrs);  // [2, 40, 8, 7]
+  Value* c2 = b.op(OpKind::Conv, {pooled, b.constant("w2", randomTensor({24, 40, 3, 3}, rng))}, same);
+  ir::Attributes avgAttrs;
+  avgAttrs.set("kernel_shape", std::vector<int64_t>{2, 3});
+  avgAttrs.set("pads", std::vector<int64_t>{1, 0, 0, 1});
+  avgAttrs.set("count_include_pad", int64_t(1));
+  b.output(b.op(OpKind::AveragePool, {c2}, avgAttrs));
+  ir::Graph g = b.finish();
+  ir::NamedTensors inputs{{"x", randomTensor({2, 3, 15, 14}, rng)}};
+  std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
+  CpuModel model(ir::cloneGraph(g), CpuOptions{.threads = 2});
+  std::vector<ir::Tensor> actual = model.run(inputs);
+  auto diff = ir::compareTensors(actual[0], expected[0], ir::Tolerance{1e-4, 1e-5});
+  EXPECT_FALSE(diff.has_value()) << diff.value_or("") << "\n" << model.describe();
+  std::string d = model.describe();
+  // Both pools are nodes the blocked-layout pass made (named .../blocked*).
+  EXPECT_NE(d.find("blocked.1' (MaxPool) -> JIT kernel"), std::string::npos) << d;
+  EXPECT_NE(d.find("blocked.3' (AveragePool) -> JIT kernel"), std::string::npos) << d;
+  EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
+}
