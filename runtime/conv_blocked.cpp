@@ -438,6 +438,10 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
       break;
     }
   }
+  // y over its residual (the memory plan put it there): every chunk
+  // accumulates, the first onto the residual, which the post-ops then skip.
+  const bool residualInPlace = post.residual == y && (post.ops.flags & kConvPostAddResidual);
+  const int64_t postFlags = residualInPlace ? post.ops.flags & ~int64_t(kConvPostAddResidual) : post.ops.flags;
   const int64_t groupsPerChunk = ceilDiv(groups, groupChunks);
   groupChunks = ceilDiv(groups, groupsPerChunk);
   balanceTasks(lay, s.batch * groupChunks, threads, kernels);
@@ -471,8 +475,8 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
       args[kConvPostBias] = post.bias ? pointerArg(post.bias + ob0 * B) : 0;
       for (int64_t cb0 = 0; cb0 < s.inBlocks; cb0 += chunk) {
         args[kConvInBlocks] = std::min(chunk, s.inBlocks - cb0);
-        args[kConvAccumulate] = cb0 > 0;
-        args[kConvPostFlags] = post.ops.flags | (cb0 + chunk >= s.inBlocks ? int64_t(kConvPostFinal) : int64_t(0));
+        args[kConvAccumulate] = cb0 > 0 || residualInPlace;
+        args[kConvPostFlags] = postFlags | (cb0 + chunk >= s.inBlocks ? int64_t(kConvPostFinal) : int64_t(0));
         const float* in = image + (s.plainInput ? 0 : cb0 * inBlockStride);
         const float* wChunk = wGroup + cb0 * wBlock;
         lay.forEachTile(span0, span1, blocks, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc) {

@@ -160,8 +160,14 @@ class Builder {
     options.offsetView = [&](const ir::Node& n) { return itemOf.at(&n)->viewOffset; };
     options.canRunInPlace = [&](const ir::Node& n, size_t operand) {
       const Item* it = itemOf.at(&n);
-      if (it->kind != Item::Kind::Kernel || !it->elementwise) return false;
       const ir::Value* in = n.input(operand);
+      // A blocked conv accumulates onto its dying residual (its micro-kernels
+      // read each output before they write it), as onnxruntime's NCHWc conv
+      // does with its Sum input: the residual's read replaces the output
+      // lines' read for ownership.
+      if (it->kind == Item::Kind::BlockedConv)
+        return it->postResidual == in && it->kernelValues.empty() && in->type() == n.output(0)->type();
+      if (it->kind != Item::Kind::Kernel || !it->elementwise) return false;
       return in->type() == n.output(0)->type();
     };
     plan_ = passes::planMemory(g_, options);
@@ -315,6 +321,9 @@ class Builder {
           if (item.postResidual) op.postResidual = ref(item.postResidual);
           std::string epilogue = "no epilogue";
           if (op.post.flags) epilogue = fmt::format("epilogue [{}] in the micro-kernels", fmt::join(item.opNames, " "));
+          if (auto shared = plan_.sharesBytesWith.find(item.gemmC);
+              item.postResidual && shared != plan_.sharesBytesWith.end() && shared->second == item.postResidual)
+            epilogue += ", accumulated onto the residual in place";
           if (!item.kernelValues.empty()) {
             op.epilogue = int32_t(addKernel(item.kernel.kernel, fmt::format("dlc_{}_epilogue", id)).first);
             for (const ir::Value* v : item.kernelValues) op.epilogueBuffers.push_back(ref(v));

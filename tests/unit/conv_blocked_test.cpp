@@ -72,7 +72,8 @@ void expectBlockedConvMatches(const Case& c, const std::string& cpu) {
   a.set("group", group);
   Value* w2 = b.constant("w2", randomTensor({c.outChannels, c.inChannels / group, c.kernelH, c.kernelW}, rng));
   Value* y = b.op(OpKind::Conv, {relu, w2, b.constant("b2", randomTensor({c.outChannels}, rng))}, a);
-  if (y->type().shape->extents() == first->type().shape->extents()) y = b.add(y, first);
+  const bool residual = y->type().shape->extents() == first->type().shape->extents();
+  if (residual) y = b.add(y, first);
   switch (c.activation) {
     case Activation::None: break;
     case Activation::Relu: y = b.unary(OpKind::Relu, y); break;
@@ -99,6 +100,9 @@ void expectBlockedConvMatches(const Case& c, const std::string& cpu) {
       inRegisters = line.find("in the micro-kernels") != std::string::npos;
   }
   EXPECT_EQ(inRegisters, c.activation != Activation::Sigmoid) << d;
+  // The residual dies at the conv: the conv accumulates onto it in place
+  // (with the epilogue in registers).
+  EXPECT_EQ(countLines(d, "accumulated onto the residual in place"), residual && inRegisters ? 1 : 0) << d;
   EXPECT_EQ(countLines(d, "-> blocked conv from plain NCHW"), 1) << d;
   EXPECT_EQ(countLines(d, "-> blocked depthwise conv"), c.depthwise ? 1 : 0) << d;
   EXPECT_EQ(countLines(d, "-> blocked conv"), c.depthwise ? 1 : 2) << d;
@@ -108,6 +112,7 @@ void expectBlockedConvMatches(const Case& c, const std::string& cpu) {
 using A = Activation;
 const std::vector<Case> kCases = {
     {1, 16, 9, 9, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, A::Relu},     // one block in and out
+    {2, 48, 10, 11, 48, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, A::Clip},   // residual in place over 3 chunks
     {2, 32, 14, 13, 48, 3, 3, {1, 1}, {1, 1, 1, 1}},                           // 2 -> 3 blocks, two images
     {1, 20, 11, 17, 37, 3, 3, {2, 2}, {1, 0, 2, 1}, {1, 1}, false, A::Clip},   // padded channels, stride 2, asymmetric pads
     {1, 16, 12, 12, 80, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, A::Relu},   // pointwise: one long row per image
