@@ -422,14 +422,20 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
   // groups loop inside a task, which reads its input rows once for all of
   // them (a pointwise conv to many channels); larger weights are read once
   // per group, which is then a task of its own. Tasks are split further
-  // (a flat conv's spans, then the groups) until each thread has about two:
+  // (a flat conv's spans, then the groups; the groups first where the
+  // weights outweigh an image's input) until each thread has about two:
   // neither changes which tiles run, nor any output's arithmetic.
   const bool groupsInside = wOut * s.outBlocks * 4 <= kGroupsInsideWeightBytes;
   Layout lay = layout;
   int64_t groupChunks = groupsInside ? 1 : groups;
   const int64_t threads = pool.numThreads();
+  // A split of the pixels reads all weights once per task, one of the
+  // groups the image's input once per task: split what is read less.
+  const bool weightsOutweighInput = wOut * s.outBlocks > inImage;
   while (s.batch * groupChunks * lay.tasksPerGroup() < 2 * threads) {
-    if (lay.flat && lay.spanLength > main.pixels) {
+    if (weightsOutweighInput && groupChunks < groups) {
+      ++groupChunks;
+    } else if (lay.flat && lay.spanLength > main.pixels) {
       lay.spanLength = std::max<int64_t>(main.pixels, lay.spanLength / 2 / main.pixels * main.pixels);
       lay.spans = ceilDiv(s.outW, lay.spanLength);
     } else if (groupChunks < groups) {
