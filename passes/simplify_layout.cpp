@@ -1,7 +1,10 @@
 // Transpose and reshape simplification.
 //  - Transpose(Transpose(x, p1), p2) becomes Transpose(x, q) with
 //    q[i] = p1[p2[i]]; a Transpose whose permutation is the identity is
-//    replaced by its operand.
+//    replaced by its operand; one with static shapes that moves only dims of
+//    extent 1 (the others keep their order: the same elements in the same
+//    memory order, e.g. [128, 1, 256] -> [1, 128, 256]) becomes a Reshape,
+//    which the backends run as a view.
 //  - A Reshape, Flatten, Squeeze or Unsqueeze with static operand and result
 //    shapes, reading (through any chain of such ops with static shapes) the
 //    value x, becomes one Reshape(x, constant extents) (allowzero = 1 when
@@ -61,6 +64,36 @@ bool replaceValue(ir::Graph& g, ir::Value* old, ir::Value* replacement) {
   return true;
 }
 
+// A Reshape of `src` to `out`'s static extents, named and located as `n`;
+// replaces `out`.
+void replaceByReshape(ir::Graph& g, const ir::Node& n, ir::Value* src, ir::Value* out,
+                      const std::vector<const ir::Node*>& alsoFrom = {}) {
+  auto extents = out->type().shape->extents();
+  bool hasZero = std::find(extents.begin(), extents.end(), 0) != extents.end();
+  ir::Value* shape = g.addConstant(g.uniqueName(out->name() + ".shape"),
+                                   ir::Tensor::fromVector<int64_t>({int64_t(extents.size())}, extents));
+  ir::Attributes attrs;
+  if (hasZero) attrs.set("allowzero", int64_t(1));
+  ir::Node* r = g.addNode(ir::OpKind::Reshape, {src, shape}, 1, attrs, n.name());
+  for (const auto& o : n.origins()) r->addOrigin(o);
+  for (const ir::Node* s : alsoFrom)
+    for (const auto& o : s->origins()) r->addOrigin(o);
+  ir::inferNode(*r);
+  replaceKeepingName(g, out, r->output(0));
+}
+
+// The permutation moves only dims of extent 1 of `in`.
+bool movesOnlyUnitDims(const std::vector<int64_t>& perm, const std::vector<int64_t>& in) {
+  int64_t last = -1;
+  for (int64_t axis : perm) {
+    if (axis < 0 || axis >= int64_t(in.size())) return false;
+    if (in[size_t(axis)] == 1) continue;
+    if (axis < last) return false;
+    last = axis;
+  }
+  return true;
+}
+
 bool simplifyTranspose(ir::Graph& g, ir::Node& t) {
   bool changed = false;
   auto outer = permutationOf(t);
@@ -77,7 +110,12 @@ bool simplifyTranspose(ir::Graph& g, ir::Node& t) {
       changed = true;
     }
   }
-  if (isIdentity(*outer)) changed |= replaceValue(g, t.output(0), t.input(0));
+  if (isIdentity(*outer)) return changed | replaceValue(g, t.output(0), t.input(0));
+  if (isStatic(t.input(0)) && isStatic(t.output(0)) &&
+      movesOnlyUnitDims(*outer, t.input(0)->type().shape->extents())) {
+    replaceByReshape(g, t, t.input(0), t.output(0));
+    return true;
+  }
   return changed;
 }
 
@@ -95,17 +133,7 @@ bool simplifyReshape(ir::Graph& g, ir::Node& n) {
   if (n.op() == ir::OpKind::Reshape && src == n.input(0) && n.input(1)->isConstant() &&
       n.input(1)->constant().toInts() == extents)
     return false;  // already one Reshape by constant extents
-  bool hasZero = std::find(extents.begin(), extents.end(), 0) != extents.end();
-  ir::Value* shape = g.addConstant(g.uniqueName(out->name() + ".shape"),
-                                   ir::Tensor::fromVector<int64_t>({int64_t(extents.size())}, extents));
-  ir::Attributes attrs;
-  if (hasZero) attrs.set("allowzero", int64_t(1));
-  ir::Node* r = g.addNode(ir::OpKind::Reshape, {src, shape}, 1, attrs, n.name());
-  for (const auto& o : n.origins()) r->addOrigin(o);
-  for (const ir::Node* s : skipped)
-    for (const auto& o : s->origins()) r->addOrigin(o);
-  ir::inferNode(*r);
-  replaceKeepingName(g, out, r->output(0));
+  replaceByReshape(g, n, src, out, skipped);
   return true;
 }
 

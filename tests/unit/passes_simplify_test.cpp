@@ -92,3 +92,33 @@ TEST(SimplifyLayout, SymbolicAndCanonicalReshapesStay) {
 )";
   expectPasses({"simplify-layout"}, text, text, false);
 }
+
+// A Transpose that moves only dims of extent 1 keeps every element in its
+// memory order: a Reshape (a view on the backends). GPT at batch 1 has two
+// per layer ([128, 1, 256] <-> [1, 128, 256]).
+TEST(SimplifyLayout, TransposeOfUnitDimsBecomesAReshape) {
+  expectPasses({"simplify-layout", "dce"}, R"(graph @g(%x: f32[4,1,3]) {
+  %t: f32[1,4,3] = Transpose(%x) {perm = [1, 0, 2]} loc("t", "t")
+  %y: f32[1,4,3] = Relu(%t)
+  return %y
+}
+)",
+               R"(graph @g(%x: f32[4,1,3]) {
+  %t.shape: i64[3] = const [1, 4, 3]
+  %t: f32[1,4,3] = Reshape(%x, %t.shape) loc("t", "t")
+  %y: f32[1,4,3] = Relu(%t)
+  return %y
+}
+)");
+}
+
+// No change where a dim of extent > 1 moves past another.
+TEST(SimplifyLayout, TransposeMovingDataStays) {
+  const char* text = R"(graph @g(%x: f32[4,1,3]) {
+  %t: f32[3,1,4] = Transpose(%x) {perm = [2, 1, 0]}
+  %y: f32[3,1,4] = Relu(%t)
+  return %y
+}
+)";
+  expectPasses({"simplify-layout"}, text, text, false);
+}
