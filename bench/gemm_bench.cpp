@@ -25,13 +25,33 @@ const codegen::cpu::JitProgram& jit() {
 const runtime::GemmMicroKernel& jitKernel() { return jit().gemmMicroKernel(); }
 std::string jitDescription() { return jit().targetDescription(); }
 
-void runGemm(benchmark::State& state, const runtime::GemmMicroKernel& uk, int threads, const std::string& label) {
-  int64_t n = state.range(0);
+std::vector<float> randomFloats(int64_t n) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> d(-1, 1);
-  std::vector<float> a(size_t(n * n)), b(size_t(n * n)), c(size_t(n * n));
-  for (float& x : a) x = d(rng);
-  for (float& x : b) x = d(rng);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+void countGflops(benchmark::State& state, int64_t M, int64_t N, int64_t K) {
+  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(M) * double(N) * double(K),
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// C = A * B with A [M, K] row-major and B packed at compile time, as the cpu
+// target runs a MatMul by constant weights.
+runtime::GemmArgs packedBGemm(int64_t M, int64_t N, int64_t K, const float* a, const runtime::PackedMatrix& b) {
+  runtime::GemmArgs g;
+  g.M = M, g.N = N, g.K = K;
+  g.a = a, g.aRowStride = K, g.aColStride = 1;
+  g.packedB = &b;
+  g.ldc = N;
+  return g;
+}
+
+void runGemm(benchmark::State& state, const runtime::GemmMicroKernel& uk, int threads, const std::string& label) {
+  int64_t n = state.range(0);
+  std::vector<float> a = randomFloats(n * n), b = randomFloats(n * n), c(size_t(n * n));
   runtime::ThreadPool pool(threads);
   runtime::GemmArgs g;
   g.M = g.N = g.K = n;
@@ -42,8 +62,7 @@ void runGemm(benchmark::State& state, const runtime::GemmMicroKernel& uk, int th
     runtime::gemm(pool, uk, g);
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(n) * double(n) * double(n),
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  countGflops(state, n, n, n);
   state.SetLabel(label);
 }
 
@@ -61,54 +80,17 @@ BENCHMARK(BM_GemmPortable)->Arg(256)->Arg(512)->Unit(benchmark::kMillisecond);
 void BM_GemmModelShape(benchmark::State& state) {
   const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
   const runtime::GemmMicroKernel& uk = jitKernel();
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> d(-1, 1);
-  std::vector<float> a(size_t(M * K)), b(size_t(K * N)), c(size_t(M * N));
-  for (float& x : a) x = d(rng);
-  for (float& x : b) x = d(rng);
+  std::vector<float> a = randomFloats(M * K), b = randomFloats(K * N), c(size_t(M * N));
   runtime::PackedMatrix packed = runtime::packB(uk, b.data(), K, N, N, 1);
   runtime::ThreadPool pool(int(state.range(3)));
-  runtime::GemmArgs g;
-  g.M = M, g.N = N, g.K = K;
-  g.a = a.data(), g.aRowStride = K, g.aColStride = 1;
-  g.packedB = &packed;
-  g.c = c.data(), g.ldc = N;
+  runtime::GemmArgs g = packedBGemm(M, N, K, a.data(), packed);
+  g.c = c.data();
   for (auto _ : state) {
     runtime::gemm(pool, uk, g);
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(M) * double(N) * double(K),
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  countGflops(state, M, N, K);
 }
-// GPT's logits as the program writes them: a graph output, cold in cache
-// (8 buffers in turn), with plain and with streaming stores.
-void runColdOutput(benchmark::State& state, bool stream) {
-  const int64_t M = 128, N = 8000, K = 256;
-  const runtime::GemmMicroKernel& uk = jitKernel();
-  std::vector<float> a(size_t(M * K), 0.5f), b(size_t(K * N), 0.25f);
-  std::vector<std::vector<float>> outputs(8, std::vector<float>(size_t(M * N)));
-  runtime::PackedMatrix packed = runtime::packB(uk, b.data(), K, N, N, 1);
-  runtime::ThreadPool pool(2);
-  runtime::GemmArgs g;
-  g.M = M, g.N = N, g.K = K;
-  g.a = a.data(), g.aRowStride = K, g.aColStride = 1;
-  g.packedB = &packed;
-  g.ldc = N;
-  g.streamC = stream;
-  size_t i = 0;
-  for (auto _ : state) {
-    g.c = outputs[i++ % outputs.size()].data();
-    runtime::gemm(pool, uk, g);
-    benchmark::DoNotOptimize(g.c);
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(M) * double(N) * double(K),
-                                                 benchmark::Counter::kIsIterationInvariantRate);
-}
-void BM_GemmColdOutput(benchmark::State& state) { runColdOutput(state, false); }
-void BM_GemmColdOutputStreamed(benchmark::State& state) { runColdOutput(state, true); }
-BENCHMARK(BM_GemmColdOutput)->UseRealTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_GemmColdOutputStreamed)->UseRealTime()->Unit(benchmark::kMicrosecond);
-
 BENCHMARK(BM_GemmModelShape)
     ->ArgNames({"M", "N", "K", "threads"})
     ->Args({128, 8000, 256, 1})
@@ -121,6 +103,30 @@ BENCHMARK(BM_GemmModelShape)
     ->Args({1, 1000, 1280, 2})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// GPT's logits as the program writes them: a graph output, cold in cache
+// (8 buffers in turn), with plain and with streaming stores.
+void runColdOutput(benchmark::State& state, bool stream) {
+  const int64_t M = 128, N = 8000, K = 256;
+  const runtime::GemmMicroKernel& uk = jitKernel();
+  std::vector<float> a = randomFloats(M * K), b = randomFloats(K * N);
+  std::vector<std::vector<float>> outputs(8, std::vector<float>(size_t(M * N)));
+  runtime::PackedMatrix packed = runtime::packB(uk, b.data(), K, N, N, 1);
+  runtime::ThreadPool pool(2);
+  runtime::GemmArgs g = packedBGemm(M, N, K, a.data(), packed);
+  g.streamC = stream;
+  size_t i = 0;
+  for (auto _ : state) {
+    g.c = outputs[i++ % outputs.size()].data();
+    runtime::gemm(pool, uk, g);
+    benchmark::DoNotOptimize(g.c);
+  }
+  countGflops(state, M, N, K);
+}
+void BM_GemmColdOutput(benchmark::State& state) { runColdOutput(state, false); }
+void BM_GemmColdOutputStreamed(benchmark::State& state) { runColdOutput(state, true); }
+BENCHMARK(BM_GemmColdOutput)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_GemmColdOutputStreamed)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // GEMV (M = 1, an MLP layer at batch 1) on pre-packed weights, with the row
 // kernel and, for comparison, with the full micro-kernel on a padded panel.
@@ -140,7 +146,7 @@ void runGemv(benchmark::State& state, bool rowKernel) {
     runtime::gemm(pool, uk, g);
     benchmark::DoNotOptimize(c.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2e-9 * double(K) * double(N), benchmark::Counter::kIsIterationInvariantRate);
+  countGflops(state, 1, N, K);
   state.counters["GB/s"] = benchmark::Counter(4e-9 * double(K) * double(N), benchmark::Counter::kIsIterationInvariantRate);
 }
 void BM_GemvRowKernel(benchmark::State& state) { runGemv(state, true); }

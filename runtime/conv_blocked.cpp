@@ -186,7 +186,7 @@ void balanceTasks(Layout& layout, int64_t copies, int64_t threads, const Blocked
         for (int64_t oh = r0; oh < r1; oh += kMaxColumnPixels) {
           const int count = int(std::min<int64_t>(kMaxColumnPixels, r1 - oh));
           for (int group : l.groupSizes())
-            if (!kernels.has(ConvTile{count, group, count > 1})) return false;
+            if (!kernels.lookup(ConvTile{count, group, count > 1})) return false;
         }
       }
       return true;
@@ -388,15 +388,14 @@ std::vector<ConvTile> convTilesUsed(const BlockedConvShape& shape, ConvTile main
   return tiles;
 }
 
-bool BlockedConvKernels::has(ConvTile t) const {
+ConvMicroKernelFn BlockedConvKernels::lookup(ConvTile t) const {
   for (const auto& [tile, fn] : tiles)
-    if (tile == t && fn) return true;
-  return false;
+    if (tile == t && fn) return fn;
+  return nullptr;
 }
 
 ConvMicroKernelFn BlockedConvKernels::find(ConvTile t) const {
-  for (const auto& [tile, fn] : tiles)
-    if (tile == t && fn) return fn;
+  if (ConvMicroKernelFn fn = lookup(t)) return fn;
   throw InternalError("blocked conv: no micro-kernel for a " + std::string(t.column ? "column" : "row") + " tile of " +
                       std::to_string(t.pixels) + " pixels x " + std::to_string(t.blocks) + " blocks");
 }

@@ -145,8 +145,8 @@ std::vector<ConvTile> convTilesUsed(const BlockedConvShape& shape, ConvTile main
 struct BlockedConvKernels {
   ConvTile main;
   std::vector<std::pair<ConvTile, ConvMicroKernelFn>> tiles;  // every tile of convTilesUsed
-  bool has(ConvTile t) const;
-  ConvMicroKernelFn find(ConvTile t) const;  // InternalError if missing
+  ConvMicroKernelFn lookup(ConvTile t) const;  // nullptr if missing
+  ConvMicroKernelFn find(ConvTile t) const;    // InternalError if missing
 };
 
 // y = BlockedConv(x, w) (see the IR op for the layouts). The epilogue, if
