@@ -49,8 +49,7 @@ Value* splitHeads(Composer& c, Value* x, int64_t heads) {
 }
 
 AttentionInputs attentionInputs(NodeImporter& ni, Composer& c) {
-  Value *q = ni.input(0), *k = ni.input(1), *v = ni.input(2);
-  if (!k || !v) ni.fail("Attention needs inputs Q, K and V");
+  Value *q = ni.requiredInput(0, "Q"), *k = ni.requiredInput(1, "K"), *v = ni.requiredInput(2, "V");
   size_t rank = rankOf(ni, q, "Q");
   if (rankOf(ni, k, "K") != rank || rankOf(ni, v, "V") != rank)
     ni.fail("Q, K and V must have the same rank (3 or 4), found {}, {} and {}", q->type().str(), k->type().str(),
@@ -269,9 +268,9 @@ void importAttention(NodeImporter& ni) {
 void importRotaryEmbedding(NodeImporter& ni) {
   ni.checkAttributes({"interleaved", "num_heads", "rotary_embedding_dim"});
   Composer c(ni);
-  Value *x = ni.input(0), *cosCache = ni.input(1), *sinCache = ni.input(2);
+  Value *x = ni.requiredInput(0, "X"), *cosCache = ni.requiredInput(1, "cos_cache"),
+        *sinCache = ni.requiredInput(2, "sin_cache");
   Value* positions = ni.input(3);
-  if (!cosCache || !sinCache) ni.fail("RotaryEmbedding needs inputs X, cos_cache and sin_cache");
   if (!isFloat(x->dtype()) || cosCache->dtype() != x->dtype() || sinCache->dtype() != x->dtype())
     ni.fail("X, cos_cache and sin_cache must have the same float dtype, found {}, {} and {}", dtypeName(x->dtype()),
             dtypeName(cosCache->dtype()), dtypeName(sinCache->dtype()));

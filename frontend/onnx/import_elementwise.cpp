@@ -123,7 +123,7 @@ void importDropoutWithAttributes(NodeImporter& ni) {
 // Swish-24: x * sigmoid(alpha * x), as its function body computes it (the
 // product with alpha left out when alpha is 1, where it changes nothing).
 void importSwish(NodeImporter& ni) {
-  Value* x = ni.input(0);
+  Value* x = ni.requiredInput(0, "X");
   if (!isFloat(x->dtype())) ni.fail("Swish needs a float input, found {}", dtypeName(x->dtype()));
   ni.checkAttributes({"alpha"});
   const double* alphaAttr = ni.attrAs<double>("alpha");

@@ -35,10 +35,9 @@ void emitLegacyResize(NodeImporter& ni, ir::Value* scales) {
 // indices are write_indices[b] + s broadcast to update's shape.
 void importTensorScatter(NodeImporter& ni) {
   ni.checkAttributes({"axis", "mode"});
-  ir::Value* cache = ni.input(0);
-  ir::Value* update = ni.input(1);
+  ir::Value* cache = ni.requiredInput(0, "past_cache");
+  ir::Value* update = ni.requiredInput(1, "update");
   ir::Value* writeIndices = ni.input(2);
-  if (!update) ni.fail("TensorScatter needs inputs past_cache and update");
   if (update->dtype() != cache->dtype())
     ni.fail("update has dtype {} but past_cache has {}", ir::dtypeName(update->dtype()), ir::dtypeName(cache->dtype()));
   const auto& cacheShape = cache->type().shape;

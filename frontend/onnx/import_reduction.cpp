@@ -148,7 +148,7 @@ void importOldInstanceNorm(NodeImporter& ni) {
 // per channel. Constant parameters are repeated per channel here.
 void importGroupNormPerGroup(NodeImporter& ni) {
   int64_t groups = intAttr(ni, "num_groups", 0);
-  const TensorType& xType = ni.input(0)->type();
+  const TensorType& xType = ni.requiredInput(0, "X")->type();
   if (groups <= 0) ni.fail("attribute num_groups is {}, expected a positive number", groups);
   if (!xType.shape || xType.shape->rank() < 2 || !(*xType.shape)[1].isStatic())
     ni.unsupported("GroupNormalization opset {} needs X's channel dim to be static", ni.opset());
@@ -177,9 +177,8 @@ void importGroupNormPerGroup(NodeImporter& ni) {
 // (Cast, Mul, ReduceMean, Add, Sqrt, Div, Cast back, Mul).
 void importRmsNormalization(NodeImporter& ni) {
   ni.checkAttributes({"axis", "epsilon", "stash_type"});
-  Value* x = ni.input(0);
-  Value* scale = ni.input(1);
-  if (!scale) ni.fail("RMSNormalization needs inputs X and scale");
+  Value* x = ni.requiredInput(0, "X");
+  Value* scale = ni.requiredInput(1, "scale");
   if (!isFloat(x->dtype()) || !isFloat(scale->dtype()))
     ni.fail("X and scale must be float tensors, found {} and {}", dtypeName(x->dtype()), dtypeName(scale->dtype()));
   if (!x->type().shape) ni.unsupported("RMSNormalization needs X's rank to be known");
@@ -204,7 +203,7 @@ void importRmsNormalization(NodeImporter& ni) {
 // the spec allows), 0 where the norm is 0 (the spec's rule against 0/0).
 void importLpNormalization(NodeImporter& ni) {
   ni.checkAttributes({"axis", "p"});
-  Value* x = ni.input(0);
+  Value* x = ni.requiredInput(0, "input");
   if (!isFloat(x->dtype())) ni.fail("LpNormalization needs a float input, found {}", dtypeName(x->dtype()));
   int64_t p = intAttr(ni, "p", 2);
   if (p != 1 && p != 2) ni.fail("p must be 1 or 2, found {}", p);

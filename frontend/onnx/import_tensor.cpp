@@ -45,9 +45,8 @@ void sameAsOnnx(ImporterTable& table, const std::string& opType, int since, OpKi
 // odd element dropped at the end).
 void importCenterCropPad(NodeImporter& ni) {
   ni.checkAttributes({"axes"});
-  ir::Value* x = ni.input(0);
-  ir::Value* target = ni.input(1);
-  if (!target) ni.fail("CenterCropPad needs inputs input_data and shape");
+  ir::Value* x = ni.requiredInput(0, "input_data");
+  ir::Value* target = ni.requiredInput(1, "shape");
   if (target->dtype() != ir::DType::I64 && target->dtype() != ir::DType::I32)
     ni.fail("shape must be i32 or i64, found {}", ir::dtypeName(target->dtype()));
   if (!x->type().shape) ni.unsupported("CenterCropPad needs the input's rank to be known");
@@ -150,9 +149,10 @@ void addTensorImporters(ImporterTable& table) {
       value = std::get<double>(*v);
       ni.attrs().erase("value");
     }
-    ir::Tensor fill(ni.input(0)->dtype(), {});
+    ir::Value* data = ni.requiredInput(0, "data");
+    ir::Tensor fill(data->dtype(), {});
     fill.setDouble(0, value);
-    emitWith(ni, OpKind::Pad, {ni.input(0), pads, ni.constant(fill, "value")});
+    emitWith(ni, OpKind::Pad, {data, pads, ni.constant(fill, "value")});
   });
   sameAsOnnx(table, "Pad", 11, OpKind::Pad);
 

@@ -58,6 +58,12 @@ Value* NodeImporter::emit1(OpKind op, std::vector<Value*> inputs, Attributes att
 
 void NodeImporter::setOutputs(std::vector<Value*> outputs) { outputs_ = std::move(outputs); }
 
+ir::Value* NodeImporter::requiredInput(size_t i, std::string_view name) const {
+  if (ir::Value* v = input(i)) return v;
+  fail("{} needs input {} ({}); the node gives {}", opType(), i, name,
+       i < inputs_.size() ? "\"\" in its place" : fmt::format("{} input{}", inputs_.size(), inputs_.size() == 1 ? "" : "s"));
+}
+
 void NodeImporter::emitSameAsOnnx(OpKind op) {
   Node* n = emit(op, inputs_, attrs_, numOutputs(), outputNames());
   setOutputs(n->outputs());

@@ -34,6 +34,9 @@ class NodeImporter {
 
   size_t numInputs() const { return inputs_.size(); }
   ir::Value* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  // Input i, failing (UserError) when the node omits it (fewer inputs, or
+  // "" in its place): for handlers that read an input the op requires.
+  ir::Value* requiredInput(size_t i, std::string_view name) const;
   const std::vector<ir::Value*>& inputs() const { return inputs_; }
   size_t numOutputs() const;
   // The ONNX node's output names ("" for an omitted optional output).
@@ -114,6 +117,8 @@ class ImporterTable {
   // neither in the table nor (in the default domain) an IR op of the same name.
   const ImportHandler* find(const std::string& opType, int opset) const { return find("", opType, opset); }
   const ImportHandler* find(const std::string& domain, const std::string& opType, int opset) const;
+  // Every handler registered with add/addInDomain (not the 1:1 ones).
+  const std::vector<ImporterEntry>& entries() const { return entries_; }
 
  private:
   std::vector<ImporterEntry> entries_;
