@@ -89,15 +89,24 @@ struct Layout {
 
   int64_t tasksPerGroup() const { return ceilDiv(spans, spansPerTask); }
 
-  // Calls fn(tile, oh, ow, kernelRows, kernelCols) for every tile of the
-  // spans [span0, span1) of one group of `blocks` output blocks.
+  // Calls fn(tile, oh, ow, kernelRows, kernelCols, count) for every run of
+  // `count` tiles side by side (one micro-kernel call) of the spans [span0,
+  // span1) of one group of `blocks` output blocks: the full row tiles of a
+  // row (or a flat span) in one run, any other tile alone.
   template <typename Fn>
   void forEachTile(int64_t span0, int64_t span1, int blocks, Fn&& fn) const {
     const TapRange allCols{0, s.kernelW};
+    // The row tiles of outputs [ow, end) of row oh.
+    auto rowTiles = [&](int64_t oh, int64_t ow, int64_t end, TapRange kr) {
+      if (const int64_t full = (end - ow) / main.pixels; full > 0) {
+        fn(ConvTile{main.pixels, blocks}, oh, ow, kr, allCols, full);
+        ow += full * main.pixels;
+      }
+      if (ow < end) fn(ConvTile{int(end - ow), blocks}, oh, ow, kr, allCols, int64_t(1));
+    };
     if (flat) {
       for (int64_t span = span0; span < span1; ++span)
-        for (int64_t ow = span * spanLength, end = std::min(s.outW, ow + spanLength); ow < end; ow += main.pixels)
-          fn(ConvTile{int(std::min<int64_t>(main.pixels, end - ow)), blocks}, 0, ow, TapRange{0, 1}, allCols);
+        rowTiles(0, span * spanLength, std::min(s.outW, (span + 1) * spanLength), TapRange{0, 1});
       return;
     }
     auto colTaps = [&](int64_t ow) { return taps(ow, s.strideW, s.padLeft, s.dilationW, s.kernelW, s.inW); };
@@ -107,12 +116,12 @@ struct Layout {
     };
     for (int64_t oh = span0; oh < span1; ++oh) {
       const TapRange kr = taps(oh, s.strideH, s.padTop, s.dilationH, s.kernelH, s.inH);
-      for (int64_t ow = columns.lo; ow < columns.hi; ow += main.pixels)
-        fn(ConvTile{int(std::min<int64_t>(main.pixels, columns.hi - ow)), blocks}, oh, ow, kr, allCols);
+      rowTiles(oh, columns.lo, columns.hi, kr);
       // A corner pixel at a time; a dense conv's other edges go in column
       // tiles (a depthwise one's in edge pixels: its edge kernel is generic).
       if (s.depthwise || oh < rows.lo || oh >= rows.hi)
-        forEachEdgeColumn([&](int64_t ow) { fn(ConvTile{1, blocks, false, true}, oh, ow, kr, colTaps(ow)); });
+        forEachEdgeColumn(
+            [&](int64_t ow) { fn(ConvTile{1, blocks, false, true}, oh, ow, kr, colTaps(ow), int64_t(1)); });
     }
     if (s.depthwise) return;
     const int64_t r0 = std::max(span0, rows.lo), r1 = std::min(span1, rows.hi);
@@ -120,7 +129,7 @@ struct Layout {
     forEachEdgeColumn([&](int64_t ow) {
       for (int64_t oh = r0; oh < r1; oh += kMaxColumnPixels) {
         int count = int(std::min<int64_t>(kMaxColumnPixels, r1 - oh));
-        fn(ConvTile{count, blocks, count > 1}, oh, ow, allRows, colTaps(ow));
+        fn(ConvTile{count, blocks, count > 1}, oh, ow, allRows, colTaps(ow), int64_t(1));
       }
     });
   }
@@ -243,8 +252,10 @@ void depthwiseConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const 
       const float* in = x + block * plane;
       const float* wt = w + block % s.outBlocks * wBlock;
       float* out = y + block * outPlane;
-      layout.forEachTile(span0, span1, 1, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc) {
+      layout.forEachTile(span0, span1, 1, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc,
+                                              int64_t count) {
         args[kConvKernelRows] = kr.hi - kr.lo;
+        args[kConvRowTiles] = count;
         args[kConvKernelCols] = kc.hi - kc.lo;
         const bool any = kr.hi > kr.lo && kc.hi > kc.lo;
         const int64_t ih = oh * s.strideH - s.padTop + kr.lo * s.dilationH;
@@ -311,7 +322,9 @@ void BlockedConvShape::check() const {
 }
 
 ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters) {
-  const int64_t kCallOverhead = 60;  // half-cycles per micro-kernel call (arguments, stores)
+  // Half-cycles per micro-kernel call (arguments, stores); a run of row
+  // tiles side by side is one call.
+  const int64_t kCallOverhead = 60;
   ConvTile best;
   int64_t bestCost = std::numeric_limits<int64_t>::max();
   if (shape.depthwise) {
@@ -323,9 +336,10 @@ ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters) {
       if (pixels + (pixels * shape.strideW + reach) + k + 1 > vectorRegisters) break;
       Layout layout(shape, {pixels, 1});
       int64_t cost = 0;
-      layout.forEachTile(0, layout.spans, 1, [&](ConvTile tile, int64_t, int64_t, TapRange kr, TapRange kc) {
+      layout.forEachTile(0, layout.spans, 1,
+                         [&](ConvTile tile, int64_t, int64_t, TapRange kr, TapRange kc, int64_t count) {
         int64_t p = tile.pixels, loads = tile.edge ? 2 * (kc.hi - kc.lo) : p * shape.strideW + reach + 2 * k;
-        cost += (kr.hi - kr.lo) * std::max(p * (kc.hi - kc.lo), loads) + kCallOverhead / 4;
+        cost += count * (kr.hi - kr.lo) * std::max(p * (kc.hi - kc.lo), loads) + kCallOverhead / 4;
       });
       if (cost < bestCost) {
         bestCost = cost;
@@ -346,10 +360,11 @@ ConvTile chooseConvTile(const BlockedConvShape& shape, int vectorRegisters) {
         int64_t groups = group == blocks ? layout.s.outBlocks / blocks : 1;
         for (int64_t t = 0; t < layout.tasksPerGroup(); ++t) {
           int64_t span0 = t * layout.spansPerTask, span1 = std::min(layout.spans, span0 + layout.spansPerTask);
-          layout.forEachTile(span0, span1, group, [&](ConvTile tile, int64_t, int64_t, TapRange kr, TapRange kc) {
+          layout.forEachTile(span0, span1, group,
+                             [&](ConvTile tile, int64_t, int64_t, TapRange kr, TapRange kc, int64_t count) {
             int64_t taps = (kr.hi - kr.lo) * (kc.hi - kc.lo);
-            cost += groups * (taps * layout.s.inBlocks * layout.s.channelsPerBlock * tileCost(tile.pixels, group) +
-                              kCallOverhead);
+            const int64_t perChannel = taps * tileCost(tile.pixels, group);
+            cost += groups * (count * layout.s.inBlocks * layout.s.channelsPerBlock * perChannel + kCallOverhead);
           });
         }
       }
@@ -380,7 +395,7 @@ std::vector<ConvTile> convTilesUsed(const BlockedConvShape& shape, ConvTile main
     for (int group : layout.groupSizes())
       for (int64_t t = 0; t < layout.tasksPerGroup(); ++t) {
         int64_t span0 = t * layout.spansPerTask, span1 = std::min(layout.spans, span0 + layout.spansPerTask);
-        layout.forEachTile(span0, span1, group, [&](ConvTile tile, int64_t, int64_t, TapRange, TapRange) {
+        layout.forEachTile(span0, span1, group, [&](ConvTile tile, int64_t, int64_t, TapRange, TapRange, int64_t) {
           if (std::find(tiles.begin(), tiles.end(), tile) == tiles.end()) tiles.push_back(tile);
         });
       }
@@ -484,8 +499,10 @@ void blockedConv2d(ThreadPool& pool, const BlockedConvKernels& kernels, const Bl
         args[kConvPostFlags] = postFlags | (cb0 + chunk >= s.inBlocks ? int64_t(kConvPostFinal) : int64_t(0));
         const float* in = image + (s.plainInput ? 0 : cb0 * inBlockStride);
         const float* wChunk = wGroup + cb0 * wBlock;
-        lay.forEachTile(span0, span1, blocks, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc) {
+        lay.forEachTile(span0, span1, blocks, [&](ConvTile tile, int64_t oh, int64_t ow, TapRange kr, TapRange kc,
+                                                  int64_t count) {
           args[kConvKernelRows] = kr.hi - kr.lo;
+          args[kConvRowTiles] = count;
           args[kConvKernelCols] = kc.hi - kc.lo;
           args[kConvInPixelStride] = tile.column ? s.strideH * s.inW * pixel : s.strideW * pixel;
           args[kConvOutPixelStride] = tile.column ? s.outW * B : B;

@@ -56,6 +56,11 @@ enum ConvArg : int {
   kConvOutBlockStride,
   kConvOutPixelStride,
   kConvAccumulate,
+  // Row tiles: this many tiles side by side along the row in one call (the
+  // next tile's input `pixels` input pixel strides on, its output, and
+  // residual, pixels * B floats on), so that a row's full tiles cost one
+  // call. Column and edge tiles: 1.
+  kConvRowTiles,
   // Post-ops, applied by the call that finishes a tile (kConvPostFinal):
   // out = clip(sum + bias[j * B + o] + residual[same index as out], lo, hi),
   // each part where its flag is set. Pointers and floats travel as bits.
@@ -89,7 +94,7 @@ struct ConvPostOps {
 // with kernelW, stride and dilation compiled in, so that neighbouring
 // pixels share the input vectors they read; and an edge kernel for one
 // pixel whose kernel columns are `kernelCols` at inColStride (from args).
-// Both overwrite `out`.
+// Both overwrite `out`; a row kernel does kConvRowTiles tiles side by side.
 
 // What one micro-kernel is compiled for; name() is its symbol.
 struct ConvMicroKernelShape {

@@ -7,7 +7,8 @@
 // block are unrolled (the broadcasts are B consecutive floats of a pixel);
 // a plain NCHW input loops over its channels, a plane apart. Row tiles have
 // their pixel strides compiled in (one base register for every pixel's
-// loads); column tiles read them from the arguments.
+// loads) and loop over kConvRowTiles tiles side by side, each with fresh
+// accumulators; column tiles read their strides from the arguments.
 #include <llvm/IR/Function.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
@@ -61,10 +62,11 @@ llvm::Function* declare(llvm::Module& m, const runtime::ConvMicroKernelShape& sh
 
 // The post-ops (runtime::ConvPostFlag) on the accumulators acc[p * blocks
 // + j], whose outputs are at outAt(p, j): with kConvPostFinal, the bias,
-// the residual and the clip each where its flag says, in that order.
-// Leaves the builder in the block after them.
+// the residual (kConvPostResidual + residualOffset floats) and the clip each
+// where its flag says, in that order. Leaves the builder in the block after
+// them.
 void emitPostOps(llvm::IRBuilder<>& b, llvm::Function* fn, llvm::Value* argv, int lanes, int pixels, int blocks,
-                 const std::vector<llvm::AllocaInst*>& acc,
+                 const std::vector<llvm::AllocaInst*>& acc, llvm::Value* residualOffset,
                  const std::function<llvm::Value*(llvm::Value* base, int p, int j)>& outAt) {
   llvm::LLVMContext& ctx = b.getContext();
   llvm::Type* i64 = b.getInt64Ty();
@@ -103,7 +105,8 @@ void emitPostOps(llvm::IRBuilder<>& b, llvm::Function* fn, llvm::Value* argv, in
     });
   });
   when(runtime::kConvPostAddResidual, [&] {
-    llvm::Value* residual = b.CreateIntToPtr(arg(runtime::kConvPostResidual), b.getPtrTy());
+    llvm::Value* residual =
+        b.CreateInBoundsGEP(f32, b.CreateIntToPtr(arg(runtime::kConvPostResidual), b.getPtrTy()), residualOffset);
     each([&](llvm::Value* v, int p, int j) {
       return b.CreateFAdd(v, b.CreateAlignedLoad(vec, outAt(residual, p, j), llvm::Align(4)));
     });
@@ -135,9 +138,7 @@ llvm::Function* emitDepthwiseMicroKernel(llvm::Module& m, const runtime::ConvMic
   llvm::Type* f32 = b.getFloatTy();
   const int lanes = shape.lanes;
   auto* vec = llvm::FixedVectorType::get(f32, unsigned(lanes));
-  llvm::Value* in = fn->getArg(0);
   llvm::Value* w = fn->getArg(1);
-  llvm::Value* out = fn->getArg(2);
   llvm::Value* argv = fn->getArg(3);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
   auto arg = [&](runtime::ConvArg a) {
@@ -153,42 +154,50 @@ llvm::Function* emitDepthwiseMicroKernel(llvm::Module& m, const runtime::ConvMic
   llvm::Value* kernelRows = arg(runtime::kConvKernelRows);
   llvm::Value* inRowStride = arg(runtime::kConvInRowStride);
   llvm::Value* wRowStride = arg(runtime::kConvWeightRowStride);
-  const int pixels = shape.kind == runtime::ConvMicroKernelShape::Kind::Depthwise ? shape.pixels : 1;
+  const bool edge = shape.kind == runtime::ConvMicroKernelShape::Kind::DepthwiseEdge;
+  const int pixels = edge ? 1 : shape.pixels;
   std::vector<llvm::AllocaInst*> acc(static_cast<size_t>(pixels));
-  for (auto& slot : acc) {
-    slot = b.CreateAlloca(vec);
-    b.CreateStore(llvm::Constant::getNullValue(vec), slot);
-  }
-  emitLoop(b, fn, kernelRows, [&](llvm::Value* r) {
-    llvm::Value* inRow = at(in, r, inRowStride);
-    llvm::Value* wRow = at(w, r, wRowStride);
-    if (shape.kind == runtime::ConvMicroKernelShape::Kind::DepthwiseEdge) {
-      llvm::Value* inColStride = arg(runtime::kConvInColStride);
-      emitLoop(b, fn, arg(runtime::kConvKernelCols), [&](llvm::Value* c) {
-        llvm::Value* x = loadVec(at(inRow, c, inColStride));
-        llvm::Value* wv = loadVec(at(wRow, c, b.getInt64(lanes)));
-        b.CreateStore(fma(x, wv, b.CreateLoad(vec, acc[0])), acc[0]);
-      });
-      return;
-    }
-    std::vector<llvm::Value*> sums(acc.size());
-    for (size_t p = 0; p < acc.size(); ++p) sums[p] = b.CreateLoad(vec, acc[p]);
-    for (int c = 0; c < shape.kernelW; ++c) {
-      llvm::Value* wv = loadVec(b.CreateConstInBoundsGEP1_64(f32, wRow, uint64_t(c * lanes)));
-      for (int p = 0; p < pixels; ++p) {
-        int64_t column = int64_t(p) * shape.stride + int64_t(c) * shape.dilation;
-        llvm::Value* x = loadVec(b.CreateConstInBoundsGEP1_64(f32, inRow, uint64_t(column * lanes)));
-        sums[size_t(p)] = fma(x, wv, sums[size_t(p)]);
+  for (auto& slot : acc) slot = b.CreateAlloca(vec);
+  // One tile at in + tileIndex * (its input step), out + tileIndex * pixels * B.
+  auto tile = [&](llvm::Value* tileIndex) {
+    llvm::Value* outOffset = b.CreateMul(tileIndex, b.getInt64(int64_t(pixels) * lanes), "", true, true);
+    llvm::Value* in = b.CreateInBoundsGEP(
+        f32, fn->getArg(0), b.CreateMul(tileIndex, b.getInt64(int64_t(pixels) * shape.stride * lanes), "", true, true));
+    llvm::Value* out = b.CreateInBoundsGEP(f32, fn->getArg(2), outOffset);
+    for (auto& slot : acc) b.CreateStore(llvm::Constant::getNullValue(vec), slot);
+    emitLoop(b, fn, kernelRows, [&](llvm::Value* r) {
+      llvm::Value* inRow = at(in, r, inRowStride);
+      llvm::Value* wRow = at(w, r, wRowStride);
+      if (edge) {
+        llvm::Value* inColStride = arg(runtime::kConvInColStride);
+        emitLoop(b, fn, arg(runtime::kConvKernelCols), [&](llvm::Value* c) {
+          llvm::Value* x = loadVec(at(inRow, c, inColStride));
+          llvm::Value* wv = loadVec(at(wRow, c, b.getInt64(lanes)));
+          b.CreateStore(fma(x, wv, b.CreateLoad(vec, acc[0])), acc[0]);
+        });
+        return;
       }
-    }
-    for (size_t p = 0; p < acc.size(); ++p) b.CreateStore(sums[p], acc[p]);
-  });
-  auto outAt = [&](llvm::Value* base, int p, int) {
-    return b.CreateConstInBoundsGEP1_64(f32, base, uint64_t(p * lanes));
+      std::vector<llvm::Value*> sums(acc.size());
+      for (size_t p = 0; p < acc.size(); ++p) sums[p] = b.CreateLoad(vec, acc[p]);
+      for (int c = 0; c < shape.kernelW; ++c) {
+        llvm::Value* wv = loadVec(b.CreateConstInBoundsGEP1_64(f32, wRow, uint64_t(c * lanes)));
+        for (int p = 0; p < pixels; ++p) {
+          int64_t column = int64_t(p) * shape.stride + int64_t(c) * shape.dilation;
+          llvm::Value* x = loadVec(b.CreateConstInBoundsGEP1_64(f32, inRow, uint64_t(column * lanes)));
+          sums[size_t(p)] = fma(x, wv, sums[size_t(p)]);
+        }
+      }
+      for (size_t p = 0; p < acc.size(); ++p) b.CreateStore(sums[p], acc[p]);
+    });
+    auto outAt = [&](llvm::Value* base, int p, int) {
+      return b.CreateConstInBoundsGEP1_64(f32, base, uint64_t(p * lanes));
+    };
+    emitPostOps(b, fn, argv, lanes, pixels, 1, acc, outOffset, outAt);
+    for (int p = 0; p < pixels; ++p)
+      b.CreateAlignedStore(b.CreateLoad(vec, acc[size_t(p)]), outAt(out, p, 0), llvm::Align(4));
   };
-  emitPostOps(b, fn, argv, lanes, pixels, 1, acc, outAt);
-  for (int p = 0; p < pixels; ++p)
-    b.CreateAlignedStore(b.CreateLoad(vec, acc[size_t(p)]), outAt(out, p, 0), llvm::Align(4));
+  if (edge) tile(b.getInt64(0));
+  else emitLoop(b, fn, arg(runtime::kConvRowTiles), tile);
   b.CreateRetVoid();
   return fn;
 }
@@ -203,9 +212,7 @@ llvm::Function* emitDenseConvMicroKernel(llvm::Module& m, const runtime::ConvMic
   auto* vec = llvm::FixedVectorType::get(f32, unsigned(lanes));
 
   llvm::Function* fn = declare(m, shape, target);
-  llvm::Value* in = fn->getArg(0);
   llvm::Value* w = fn->getArg(1);
-  llvm::Value* out = fn->getArg(2);
   llvm::Value* argv = fn->getArg(3);
 
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", fn));
@@ -233,10 +240,7 @@ llvm::Function* emitDenseConvMicroKernel(llvm::Module& m, const runtime::ConvMic
 
   // Accumulators in allocas that SROA turns into registers.
   std::vector<llvm::AllocaInst*> acc(static_cast<size_t>(pixels * blocks));
-  for (auto& slot : acc) {
-    slot = b.CreateAlloca(vec);
-    b.CreateStore(llvm::Constant::getNullValue(vec), slot);
-  }
+  for (auto& slot : acc) slot = b.CreateAlloca(vec);
   auto accAt = [&](int p, int j) { return acc[size_t(p * blocks + j)]; };
 
   auto loop = [&](llvm::Value* count, const std::function<void(llvm::Value*)>& body) { emitLoop(b, fn, count, body); };
@@ -262,63 +266,75 @@ llvm::Function* emitDenseConvMicroKernel(llvm::Module& m, const runtime::ConvMic
     }
   };
 
-  loop(inBlocks, [&](llvm::Value* cb) {
-    llvm::Value* inBlock = offset(in, cb, inBlockStride);
-    llvm::Value* wBlock = offset(w, cb, wBlockStride);
-    loop(kernelRows, [&](llvm::Value* r) {
-      llvm::Value* inRow = offset(inBlock, r, inRowStride);
-      llvm::Value* wRow = offset(wBlock, r, wRowStride);
-      loop(kernelCols, [&](llvm::Value* c) {
-        llvm::Value* inTap = offset(inRow, c, inColStride);
-        llvm::Value* wTap = offset(wRow, c, wColStride);
-        std::vector<llvm::Value*> pixelBase(static_cast<size_t>(pixels));
-        for (int p = 0; p < pixels; ++p)
-          pixelBase[size_t(p)] = column ? offset(inTap, b.getInt64(p), inPixelStride)
-                                        : b.CreateConstInBoundsGEP1_64(f32, inTap, uint64_t(p * pixelStep));
-        if (shape.plainInput) {
-          loop(channelsPerBlock, [&](llvm::Value* i) {
-            channel(pixelBase, b.CreateMul(i, inChannelStride, "", true, true),
-                    b.CreateInBoundsGEP(f32, wTap, b.CreateMul(i, b.getInt64(lanes), "", true, true)));
-          });
-        } else {
-          // The block's channels in a loop of 2 at a time: a fraction of the
-          // code of a full unroll (which compiles many times slower), the
-          // same loads and FMAs.
-          constexpr int kUnroll = 2;
-          loop(b.getInt64(lanes / kUnroll), [&](llvm::Value* step) {
-            llvm::Value* first = b.CreateMul(step, b.getInt64(kUnroll), "", true, true);
-            llvm::Value* wFirst = offset(wTap, first, b.getInt64(lanes));
-            std::vector<llvm::Value*> bases(pixelBase.size());
-            for (size_t p = 0; p < bases.size(); ++p) bases[p] = b.CreateInBoundsGEP(f32, pixelBase[p], first);
-            for (int i = 0; i < kUnroll; ++i)
-              channel(bases, b.getInt64(i), b.CreateConstInBoundsGEP1_64(f32, wFirst, uint64_t(i * lanes)));
-          });
-        }
+  // One tile at in + tileIndex * pixels * pixelStep, out + tileIndex *
+  // pixels * B (a column tile: 0).
+  auto tile = [&](llvm::Value* tileIndex) {
+    llvm::Value* outOffset = b.CreateMul(tileIndex, b.getInt64(int64_t(pixels) * lanes), "", true, true);
+    llvm::Value* in =
+        b.CreateInBoundsGEP(f32, fn->getArg(0), b.CreateMul(tileIndex, b.getInt64(pixels * pixelStep), "", true, true));
+    llvm::Value* out = b.CreateInBoundsGEP(f32, fn->getArg(2), outOffset);
+    for (auto& slot : acc) b.CreateStore(llvm::Constant::getNullValue(vec), slot);
+    loop(inBlocks, [&](llvm::Value* cb) {
+      llvm::Value* inBlock = offset(in, cb, inBlockStride);
+      llvm::Value* wBlock = offset(w, cb, wBlockStride);
+      loop(kernelRows, [&](llvm::Value* r) {
+        llvm::Value* inRow = offset(inBlock, r, inRowStride);
+        llvm::Value* wRow = offset(wBlock, r, wRowStride);
+        loop(kernelCols, [&](llvm::Value* c) {
+          llvm::Value* inTap = offset(inRow, c, inColStride);
+          llvm::Value* wTap = offset(wRow, c, wColStride);
+          std::vector<llvm::Value*> pixelBase(static_cast<size_t>(pixels));
+          for (int p = 0; p < pixels; ++p)
+            pixelBase[size_t(p)] = column ? offset(inTap, b.getInt64(p), inPixelStride)
+                                          : b.CreateConstInBoundsGEP1_64(f32, inTap, uint64_t(p * pixelStep));
+          if (shape.plainInput) {
+            loop(channelsPerBlock, [&](llvm::Value* i) {
+              channel(pixelBase, b.CreateMul(i, inChannelStride, "", true, true),
+                      b.CreateInBoundsGEP(f32, wTap, b.CreateMul(i, b.getInt64(lanes), "", true, true)));
+            });
+          } else {
+            // The block's channels in a loop of 2 at a time: a fraction of the
+            // code of a full unroll (which compiles many times slower), the
+            // same loads and FMAs.
+            constexpr int kUnroll = 2;
+            loop(b.getInt64(lanes / kUnroll), [&](llvm::Value* step) {
+              llvm::Value* first = b.CreateMul(step, b.getInt64(kUnroll), "", true, true);
+              llvm::Value* wFirst = offset(wTap, first, b.getInt64(lanes));
+              std::vector<llvm::Value*> bases(pixelBase.size());
+              for (size_t p = 0; p < bases.size(); ++p) bases[p] = b.CreateInBoundsGEP(f32, pixelBase[p], first);
+              for (int i = 0; i < kUnroll; ++i)
+                channel(bases, b.getInt64(i), b.CreateConstInBoundsGEP1_64(f32, wFirst, uint64_t(i * lanes)));
+            });
+          }
+        });
       });
     });
-  });
 
-  auto* addBB = llvm::BasicBlock::Create(ctx, "accumulate", fn);
-  auto* postBB = llvm::BasicBlock::Create(ctx, "postops", fn);
-  // Output (p, j) of a tile starting at `base` (the output or the residual).
-  auto outAt = [&](llvm::Value* base, int p, int j) {
-    llvm::Value* block = offset(base, b.getInt64(j), outBlockStride);
-    return column ? offset(block, b.getInt64(p), outPixelStride)
-                  : b.CreateConstInBoundsGEP1_64(f32, block, uint64_t(p * lanes));
+    auto* addBB = llvm::BasicBlock::Create(ctx, "accumulate", fn);
+    auto* postBB = llvm::BasicBlock::Create(ctx, "postops", fn);
+    // Output (p, j) of a tile starting at `base` (the output or the residual).
+    auto outAt = [&](llvm::Value* base, int p, int j) {
+      llvm::Value* block = offset(base, b.getInt64(j), outBlockStride);
+      return column ? offset(block, b.getInt64(p), outPixelStride)
+                    : b.CreateConstInBoundsGEP1_64(f32, block, uint64_t(p * lanes));
+    };
+    b.CreateCondBr(b.CreateICmpNE(accumulate, b.getInt64(0)), addBB, postBB);
+    b.SetInsertPoint(addBB);
+    for (int p = 0; p < pixels; ++p)
+      for (int j = 0; j < blocks; ++j) {
+        llvm::AllocaInst* slot = accAt(p, j);
+        b.CreateStore(b.CreateFAdd(b.CreateLoad(vec, slot), b.CreateAlignedLoad(vec, outAt(out, p, j), llvm::Align(4))),
+                      slot);
+      }
+    b.CreateBr(postBB);
+    b.SetInsertPoint(postBB);
+    emitPostOps(b, fn, argv, lanes, pixels, blocks, acc, outOffset, outAt);
+    for (int p = 0; p < pixels; ++p)
+      for (int j = 0; j < blocks; ++j)
+        b.CreateAlignedStore(b.CreateLoad(vec, accAt(p, j)), outAt(out, p, j), llvm::Align(4));
   };
-  b.CreateCondBr(b.CreateICmpNE(accumulate, b.getInt64(0)), addBB, postBB);
-  b.SetInsertPoint(addBB);
-  for (int p = 0; p < pixels; ++p)
-    for (int j = 0; j < blocks; ++j) {
-      llvm::AllocaInst* slot = accAt(p, j);
-      b.CreateStore(b.CreateFAdd(b.CreateLoad(vec, slot), b.CreateAlignedLoad(vec, outAt(out, p, j), llvm::Align(4))),
-                    slot);
-    }
-  b.CreateBr(postBB);
-  b.SetInsertPoint(postBB);
-  emitPostOps(b, fn, argv, lanes, pixels, blocks, acc, outAt);
-  for (int p = 0; p < pixels; ++p)
-    for (int j = 0; j < blocks; ++j) b.CreateAlignedStore(b.CreateLoad(vec, accAt(p, j)), outAt(out, p, j), llvm::Align(4));
+  if (column) tile(b.getInt64(0));
+  else emitLoop(b, fn, arg(runtime::kConvRowTiles), tile);
   b.CreateRetVoid();
   return fn;
 }

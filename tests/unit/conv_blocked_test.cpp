@@ -123,6 +123,12 @@ const std::vector<Case> kCases = {
     {1, 32, 9, 9, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, A::Clip},      // depthwise
     {2, 24, 11, 8, 24, 3, 3, {2, 2}, {1, 1, 0, 0}, {1, 1}, true},              // depthwise, padded channels, strided
     {1, 16, 12, 9, 16, 5, 3, {1, 1}, {2, 1, 2, 1}, {2, 1}, true, A::Sigmoid},  // depthwise, dilated rows, 5x3
+    // Rows of several full tiles, each row's in one micro-kernel call, with
+    // the residual at each tile's own offset (a depthwise conv reads it
+    // through its pointer even in place).
+    {1, 16, 5, 40, 16, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, false, A::Clip},
+    {1, 16, 6, 37, 16, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, A::Relu},  // pointwise
+    {1, 32, 5, 41, 32, 3, 3, {1, 1}, {1, 1, 1, 1}, {1, 1}, true, A::Clip},   // depthwise
 };
 
 }  // namespace
@@ -166,6 +172,33 @@ TEST(BlockedConv, TileChoiceFitsTheRegistersAndCoversTheRows) {
   std::vector<runtime::ConvTile> used = runtime::convTilesUsed(s, {6, 4});
   EXPECT_EQ(used, (std::vector<runtime::ConvTile>{
                       {6, 4}, {1, 4, false, true}, {3, 4, true}, {4, 4, true}, {2, 4, true}, {1, 4}}));
+}
+
+// A residual that outlives the conv (the next conv adds it too) is read
+// through its own pointer, at each tile's offset along rows of many tiles.
+TEST(BlockedConv, ResidualThatStaysLiveIsReadAtEachTilesOffset) {
+  std::mt19937 rng(3);
+  ir::GraphBuilder b("g");
+  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({1, 3, 5, 40})));
+  ir::Attributes same;
+  same.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* r = b.unary(OpKind::Relu, b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({16, 3, 3, 3}, rng))}, same));
+  Value* y = b.op(OpKind::Conv, {r, b.constant("w2", randomTensor({16, 16, 3, 3}, rng)),
+                                 b.constant("b2", randomTensor({16}, rng))}, same);
+  y = b.op(OpKind::Clip, {b.add(y, r), b.scalar(-0.5, DType::F32), b.scalar(0.75, DType::F32)});
+  Value* z = b.op(OpKind::Conv, {y, b.constant("w3", randomTensor({16, 16, 1, 1}, rng))});
+  b.output(b.add(z, r));
+  ir::Graph g = b.finish();
+  ir::NamedTensors inputs{{"x", randomTensor({1, 3, 5, 40}, rng)}};
+  std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
+  CpuModel model(ir::cloneGraph(g), CpuOptions{.threads = 2});
+  std::vector<ir::Tensor> actual = model.run(inputs);
+  auto diff = ir::compareTensors(actual[0], expected[0], ir::Tolerance{1e-4, 1e-5});
+  std::string d = model.describe();
+  EXPECT_FALSE(diff.has_value()) << diff.value_or("") << "\n" << d;
+  // Only the last conv accumulates in place (onto r, which dies there).
+  EXPECT_EQ(countLines(d, "accumulated onto the residual in place"), 1) << d;
+  EXPECT_EQ(countLines(d, "[Add Add Clip] in the micro-kernels ["), 1) << d;
 }
 
 // The thread count picks how rows are split into tasks (a 28 x 28 output in
