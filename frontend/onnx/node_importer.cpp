@@ -60,8 +60,9 @@ void NodeImporter::setOutputs(std::vector<Value*> outputs) { outputs_ = std::mov
 
 ir::Value* NodeImporter::requiredInput(size_t i, std::string_view name) const {
   if (ir::Value* v = input(i)) return v;
+  const size_t n = inputs_.size();
   fail("{} needs input {} ({}); the node gives {}", opType(), i, name,
-       i < inputs_.size() ? "\"\" in its place" : fmt::format("{} input{}", inputs_.size(), inputs_.size() == 1 ? "" : "s"));
+       i < n ? "\"\" in its place" : fmt::format("{} input{}", n, n == 1 ? "" : "s"));
 }
 
 void NodeImporter::emitSameAsOnnx(OpKind op) {

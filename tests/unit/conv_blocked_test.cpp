@@ -38,6 +38,27 @@ int countLines(const std::string& s, const std::string& needle) {
   return n;
 }
 
+// Conv attributes for a 3x3 kernel's "same" output: pads 1 on every side.
+ir::Attributes padOne() {
+  ir::Attributes a;
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  return a;
+}
+
+// Runs g on the cpu target (2 threads) and expects its single output to
+// match the interpreter's; returns the program's description.
+std::string expectCpuMatchesInterpreter(const ir::Graph& g, const ir::NamedTensors& inputs,
+                                        const std::string& cpu = "host") {
+  std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
+  CpuModel model(ir::cloneGraph(g), CpuOptions{.cpu = cpu, .threads = 2});
+  std::vector<ir::Tensor> actual = model.run(inputs);
+  std::string d = model.describe();
+  EXPECT_EQ(actual.size(), 1u) << d;
+  auto diff = ir::compareTensors(actual.at(0), expected.at(0), ir::Tolerance{1e-4, 1e-5});
+  EXPECT_FALSE(diff.has_value()) << diff.value_or("") << "\n" << d;
+  return d;
+}
+
 // The activation after the conv's bias (and residual): Relu and Clip run
 // in the micro-kernels' registers, Sigmoid in an epilogue kernel.
 enum class Activation { None, Relu, Clip, Sigmoid };
@@ -60,8 +81,7 @@ void expectBlockedConvMatches(const Case& c, const std::string& cpu) {
   std::mt19937 rng(11);
   ir::GraphBuilder b("g");
   Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({c.batch, 3, c.h, c.w})));
-  ir::Attributes same;
-  same.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  const ir::Attributes same = padOne();
   Value* first = b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({c.inChannels, 3, 3, 3}, rng))}, same);
   Value* relu = b.unary(OpKind::Relu, first);
   ir::Attributes a;
@@ -82,14 +102,7 @@ void expectBlockedConvMatches(const Case& c, const std::string& cpu) {
   }
   b.output(y);
   ir::Graph g = b.finish();
-  ir::NamedTensors inputs{{"x", randomTensor({c.batch, 3, c.h, c.w}, rng)}};
-  std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-  CpuModel model(ir::cloneGraph(g), CpuOptions{.cpu = cpu, .threads = 2});
-  std::vector<ir::Tensor> actual = model.run(inputs);
-  ASSERT_EQ(actual.size(), 1u);
-  auto diff = ir::compareTensors(actual[0], expected[0], ir::Tolerance{1e-4, 1e-5});
-  EXPECT_FALSE(diff.has_value()) << diff.value_or("") << "\n" << model.describe();
-  std::string d = model.describe();
+  std::string d = expectCpuMatchesInterpreter(g, {{"x", randomTensor({c.batch, 3, c.h, c.w}, rng)}}, cpu);
   // The case's conv (the one not from plain NCHW) runs its epilogue in
   // registers unless it has a Sigmoid.
   bool inRegisters = false;
@@ -180,8 +193,7 @@ TEST(BlockedConv, ResidualThatStaysLiveIsReadAtEachTilesOffset) {
   std::mt19937 rng(3);
   ir::GraphBuilder b("g");
   Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({1, 3, 5, 40})));
-  ir::Attributes same;
-  same.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  const ir::Attributes same = padOne();
   Value* r = b.unary(OpKind::Relu, b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({16, 3, 3, 3}, rng))}, same));
   Value* y = b.op(OpKind::Conv, {r, b.constant("w2", randomTensor({16, 16, 3, 3}, rng)),
                                  b.constant("b2", randomTensor({16}, rng))}, same);
@@ -189,13 +201,7 @@ TEST(BlockedConv, ResidualThatStaysLiveIsReadAtEachTilesOffset) {
   Value* z = b.op(OpKind::Conv, {y, b.constant("w3", randomTensor({16, 16, 1, 1}, rng))});
   b.output(b.add(z, r));
   ir::Graph g = b.finish();
-  ir::NamedTensors inputs{{"x", randomTensor({1, 3, 5, 40}, rng)}};
-  std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-  CpuModel model(ir::cloneGraph(g), CpuOptions{.threads = 2});
-  std::vector<ir::Tensor> actual = model.run(inputs);
-  auto diff = ir::compareTensors(actual[0], expected[0], ir::Tolerance{1e-4, 1e-5});
-  std::string d = model.describe();
-  EXPECT_FALSE(diff.has_value()) << diff.value_or("") << "\n" << d;
+  std::string d = expectCpuMatchesInterpreter(g, {{"x", randomTensor({1, 3, 5, 40}, rng)}});
   // Only the last conv accumulates in place (onto r, which dies there).
   EXPECT_EQ(countLines(d, "accumulated onto the residual in place"), 1) << d;
   EXPECT_EQ(countLines(d, "[Add Add Clip] in the micro-kernels ["), 1) << d;
@@ -209,8 +215,7 @@ TEST(BlockedConv, EveryThreadCountGivesTheSameBits) {
   std::mt19937 rng(5);
   ir::GraphBuilder b("g");
   Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({1, 3, 28, 28})));
-  ir::Attributes same;
-  same.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  const ir::Attributes same = padOne();
   Value* first = b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({128, 3, 3, 3}, rng))}, same);
   Value* y = b.op(OpKind::Conv, {b.unary(OpKind::Relu, first), b.constant("w2", randomTensor({128, 128, 3, 3}, rng))},
                   same);
@@ -243,8 +248,7 @@ TEST(BlockedConv, PoolingOnBlockedTensorsMatchesTheInterpreter) {
   std::mt19937 rng(9);
   ir::GraphBuilder b("g");
   Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({2, 3, 15, 14})));
-  ir::Attributes same;
-  same.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  const ir::Attributes same = padOne();
   Value* c1 = b.unary(OpKind::Relu, b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({40, 3, 3, 3}, rng))}, same));
   ir::Attributes maxAttrs;
   maxAttrs.set("kernel_shape", std::vector<int64_t>{3, 3});
@@ -258,13 +262,7 @@ TEST(BlockedConv, PoolingOnBlockedTensorsMatchesTheInterpreter) {
   avgAttrs.set("count_include_pad", int64_t(1));
   b.output(b.op(OpKind::AveragePool, {c2}, avgAttrs));
   ir::Graph g = b.finish();
-  ir::NamedTensors inputs{{"x", randomTensor({2, 3, 15, 14}, rng)}};
-  std::vector<ir::Tensor> expected = ir::interpret(g, inputs);
-  CpuModel model(ir::cloneGraph(g), CpuOptions{.threads = 2});
-  std::vector<ir::Tensor> actual = model.run(inputs);
-  auto diff = ir::compareTensors(actual[0], expected[0], ir::Tolerance{1e-4, 1e-5});
-  EXPECT_FALSE(diff.has_value()) << diff.value_or("") << "\n" << model.describe();
-  std::string d = model.describe();
+  std::string d = expectCpuMatchesInterpreter(g, {{"x", randomTensor({2, 3, 15, 14}, rng)}});
   // Both pools are nodes the blocked-layout pass made (named .../blocked*).
   EXPECT_NE(d.find("blocked.1' (MaxPool) -> JIT kernel"), std::string::npos) << d;
   EXPECT_NE(d.find("blocked.3' (AveragePool) -> JIT kernel"), std::string::npos) << d;
