@@ -75,20 +75,20 @@ def build(path, cin, cout, size, kernel, stride, depthwise):
 
 
 def dlc_step_ms(dlc, path, threads, iterations):
-    """The measured conv's (node y0's) per-step time from `dlc bench --profile`."""
+    """The measured conv's (node y0's) median and minimum step time from `dlc bench --profile`."""
     cmd = [dlc, "bench", os.path.join(path, "model.onnx"), "--target", "cpu", "--threads", str(threads),
            "--iterations", str(iterations), "--input", "x=" + os.path.join(path, "x.npy"), "--profile",
            "--profile-steps", "20"]
     text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in text.splitlines():
-        m = re.match(r"\s*([\d.]+) ms .*node 'y0/blocked'", line)
+        m = re.match(r"\s*([\d.]+) ms .*\(min ([\d.]+)\)\s+node 'y0/blocked'", line)
         if m:
-            return float(m.group(1))
+            return float(m.group(1)), float(m.group(2))
     raise RuntimeError("no step for node y0 in:\n" + text)
 
 
 def ort_step_ms(path, threads, iterations):
-    """The measured conv's median kernel time from onnxruntime's profiler."""
+    """The measured conv's median and minimum kernel time from onnxruntime's profiler."""
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
@@ -107,7 +107,7 @@ def ort_step_ms(path, threads, iterations):
              if e.get("cat") == "Node" and e["name"].startswith("y1") and e["name"].endswith("_kernel_time")]
     if not times:
         raise RuntimeError("onnxruntime's profile has no node for y1")
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def main():
@@ -117,15 +117,15 @@ def main():
     p.add_argument("--dlc", default=os.path.join(HERE, "..", "build", "dlc"))
     args = p.parse_args()
     print(f"onnxruntime {ort.__version__}, {args.threads} thread(s), {args.iterations} runs each; "
-          "the conv's step alone, median ms\n")
-    print("| layer | ort ms | dlc ms | dlc/ort |")
-    print("|---|---|---|---|")
+          "the conv's step alone, median and minimum ms (on a shared machine the minimum is the steadier)\n")
+    print("| layer | ort median | dlc median | dlc/ort | ort min | dlc min | dlc/ort |")
+    print("|---|---|---|---|---|---|---|")
     for name, shape in CASES.items():
         path = os.path.join(HERE, "models", "conv_layers", re.sub(r"[^0-9a-z]+", "_", name))
         build(path, *shape)
-        d = dlc_step_ms(args.dlc, path, args.threads, args.iterations)
-        o = ort_step_ms(path, args.threads, args.iterations)
-        print(f"| {name} | {o:.3f} | {d:.3f} | {d / o:.3f} |", flush=True)
+        d, dmin = dlc_step_ms(args.dlc, path, args.threads, args.iterations)
+        o, omin = ort_step_ms(path, args.threads, args.iterations)
+        print(f"| {name} | {o:.3f} | {d:.3f} | {d / o:.3f} | {omin:.3f} | {dmin:.3f} | {dmin / omin:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

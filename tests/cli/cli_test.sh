@@ -80,6 +80,10 @@ expect 0 "latency over 4 runs after 1 warm-up: min [0-9.]+ ms, median [0-9.]+ ms
 # the -O0 sanitizer build on a slow machine (0.05 s then gave 1 run).
 expect 0 '"iterations": ([2-9]|[1-9][0-9]+),' -- "$dlc" bench "$demo" --target ref --iterations 1 --min-time 0.5 --warmup 0 --json
 expect 0 '"optimize": false' -- "$dlc" bench "$demo" --target ref --iterations 1 --no-optimize --json
+# --profile: each step's median and minimum over the runs, then the time by kind.
+expect 0 "per-step median time over 3 runs" -- "$dlc" bench "$demo" --target cpu --iterations 3 --profile
+expect 0 "%  \(min [0-9.]+\)  node '" -- "$dlc" bench "$demo" --target cpu --iterations 3 --profile
+expect 0 "blocked conv 3x3 \(1 steps\)" -- "$dlc" bench "$demo" --target cpu --iterations 3 --profile
 "$dlc" bench "$demo" --target ref --iterations 1 --output-dir "$tmp/bench_out" >/dev/null 2>&1
 if [ -f "$tmp/bench_out/probabilities.npy" ]; then passes=$((passes + 1)); else
   echo "FAIL: dlc bench --output-dir did not write probabilities.npy"; failures=$((failures + 1)); fi

@@ -42,8 +42,9 @@ options:
   --no-optimize       skip the optimisation passes (by default bench runs
                       them, as a deployment would; compile_ms includes them)
   --output-dir DIR    write the first run's outputs to DIR/<output name>.npy
-  --profile           also print the steps that take the most time (cpu) and
-                      the time by kind of step
+  --profile           also print the steps that take the most time (cpu), each
+                      with its median and minimum over the runs, and the
+                      time by kind of step
   --profile-steps N   how many of the slowest steps --profile lists (default 15)
   --allow-tf32        cuda: cuBLAS may use TF32 tensor cores
   --precision P       cuda: fp32 (default), or fp16 / bf16: matrix products
