@@ -140,6 +140,12 @@ class Blocker {
     ir::ops::WindowAttrs wa = ir::ops::readWindowAttrs(n, 2, {ws[2], ws[3]});
     ir::ops::WindowDim dh = ir::ops::windowDim(wa, 0, xs[2]), dw = ir::ops::windowDim(wa, 1, xs[3]);
     if (dh.output != ys[2] || dw.output != ys[3]) return false;
+    // The blocked conv wants a tap inside the input for its last output row
+    // and column (end pads past the kernel's reach leave whole rows outside).
+    for (size_t i : {size_t(0), size_t(1)}) {
+      const int64_t in = xs[2 + i], out = ys[2 + i], pad = i == 0 ? dh.padBegin : dw.padBegin;
+      if ((out - 1) * wa.strides[i] - pad > in - 1 + (wa.kernel[i] - 1) * wa.dilations[i]) return false;
+    }
 
     from(&n);
     Value* x = n.input(0);

@@ -130,6 +130,8 @@ const std::vector<Case> kCases = {
     {1, 20, 11, 17, 37, 3, 3, {2, 2}, {1, 0, 2, 1}, {1, 1}, false, A::Clip},   // padded channels, stride 2, asymmetric pads
     {1, 16, 12, 12, 80, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, A::Relu},   // pointwise: one long row per image
     {2, 24, 7, 7, 48, 1, 1, {2, 2}, {0, 0, 0, 0}, {1, 1}, false, A::Sigmoid},  // strided pointwise
+    {1, 64, 5, 9, 40, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}, false, A::Clip},     // pointwise over several blocks
+    {1, 24, 6, 7, 32, 1, 1, {1, 1}, {1, 1, 0, 0}, {1, 1}, false, A::Relu},     // a padded 1x1: no tap in row/col 0
     {1, 16, 10, 23, 64, 5, 3, {1, 2}, {2, 1, 2, 1}, {2, 1}},                   // dilated rows, strided columns
     {1, 8, 3, 4, 16, 5, 5, {1, 1}, {2, 2, 2, 2}, {1, 1}, false, A::Clip},      // a kernel wider than the input
     {1, 16, 30, 29, 64, 7, 7, {2, 2}, {3, 3, 3, 3}, {1, 1}, false, A::Relu},   // a stem-like 7x7
@@ -267,4 +269,21 @@ TEST(BlockedConv, PoolingOnBlockedTensorsMatchesTheInterpreter) {
   EXPECT_NE(d.find("blocked.1' (MaxPool) -> JIT kernel"), std::string::npos) << d;
   EXPECT_NE(d.find("blocked.3' (AveragePool) -> JIT kernel"), std::string::npos) << d;
   EXPECT_EQ(countLines(d, "reference kernel"), 0) << d;
+}
+
+// End pads past a kernel's reach leave whole output rows and columns with no
+// tap inside: such a conv is not blocked (BlockedConvShape::check refuses
+// it), and runs right as it is.
+TEST(BlockedConv, EndPadsPastTheKernelLeaveTheConvUnblocked) {
+  std::mt19937 rng(5);
+  ir::GraphBuilder b("g");
+  Value* x = b.input("x", ir::TensorType(DType::F32, ir::Shape({1, 16, 6, 7})));
+  ir::Attributes pointwise, wide;
+  pointwise.set("pads", std::vector<int64_t>{0, 0, 2, 1});
+  wide.set("pads", std::vector<int64_t>{1, 1, 5, 1});
+  Value* y = b.op(OpKind::Conv, {x, b.constant("w1", randomTensor({16, 16, 1, 1}, rng))}, pointwise);
+  y = b.op(OpKind::Conv, {y, b.constant("w2", randomTensor({16, 16, 3, 3}, rng))}, wide);
+  b.output(y);
+  std::string d = expectCpuMatchesInterpreter(b.finish(), {{"x", randomTensor({1, 16, 6, 7}, rng)}});
+  EXPECT_EQ(countLines(d, "-> blocked conv"), 0) << d;
 }
