@@ -279,7 +279,8 @@ std::string ConvMicroKernelShape::name() const {
   switch (kind) {
     case Kind::Dense:
       return "dlc_conv_b" + b + (plainInput ? "_plain" : "_blocked") + "_p" + std::to_string(pixels) + "_o" +
-             std::to_string(blocks) + (stride ? "_s" + std::to_string(stride) : std::string("_col"));
+             std::to_string(blocks) + (stride ? "_s" + std::to_string(stride) : std::string("_col")) +
+             (singleTap ? "_1x1" : "");
     case Kind::Depthwise:
       return "dlc_dwconv_b" + b + "_k" + std::to_string(kernelW) + "_s" + std::to_string(stride) + "_d" +
              std::to_string(dilation) + "_p" + std::to_string(pixels);
@@ -307,6 +308,8 @@ ConvMicroKernelShape microKernelFor(const BlockedConvShape& shape, ConvTile tile
   k.pixels = tile.pixels;
   k.blocks = tile.blocks;
   k.stride = tile.column ? 0 : int(shape.strideW);
+  // (check() keeps the last output row and column on the input.)
+  k.singleTap = shape.kernelH == 1 && shape.kernelW == 1 && shape.padTop == 0 && shape.padLeft == 0;
   return k;
 }
 

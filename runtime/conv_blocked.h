@@ -104,6 +104,9 @@ struct ConvMicroKernelShape {
   bool plainInput = false;  // dense: NCHW input (channels a plane apart, any count per block)
   int pixels = 1, blocks = 1;
   int stride = 1;  // a row tile's column stride; dense: 0 for a column tile (pixel strides from args)
+  // Dense: a 1x1 kernel with no padding, so every tile has its one tap
+  // inside and the kernel has no loops over kernel rows and columns.
+  bool singleTap = false;
   int kernelW = 0, dilation = 1;  // depthwise row tiles
   std::string name() const;
   friend bool operator==(const ConvMicroKernelShape&, const ConvMicroKernelShape&) = default;
