@@ -185,6 +185,7 @@ std::string CpuModel::profile(const ir::NamedTensors& inputs, int iterations, si
   // and minimum over the runs say more than its mean.
   const size_t numSteps = v.program.steps().size();
   std::vector<std::vector<double>> perStep(numSteps);
+  for (std::vector<double>& t : perStep) t.reserve(size_t(iterations));  // no allocation between the runs
   std::vector<double> run;
   for (int i = 0; i < iterations; ++i) {
     run.assign(numSteps, 0.0);
